@@ -1,0 +1,1 @@
+//! The registry, revocations and audit trail.

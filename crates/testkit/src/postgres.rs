@@ -1,0 +1,1 @@
+//! A PostgreSQL database for tests: started and created on demand.
