@@ -1,0 +1,124 @@
+//! Checks that need more than the certificate: the private key (does it match,
+//! is its file private) and the chain to the CA.
+
+use super::certificate::Context;
+use super::{Check, KeyFile, Named, Status};
+use crate::CertDer;
+use crate::chain::{Usage, verify};
+use crate::key::{mode_is_loose, parse_private_key};
+
+/// The `key` and `key-file` checks.
+pub(super) fn key(key: Option<KeyFile<'_>>, leaf_der: &CertDer) -> Vec<Check> {
+    let Some(key) = key else {
+        return vec![
+            Check::new("key", Status::Skip, "no --key given")
+                .hint("pass --key KEY to check that the private key belongs to the certificate"),
+            Check::new("key-file", Status::Skip, "no --key given"),
+        ];
+    };
+    let name = key.file.name;
+    let matched = match parse_private_key(key.file.bytes) {
+        Ok(k) if k.matches_certificate(leaf_der) => Check::new(
+            "key",
+            Status::Pass,
+            format!("{name} ({}, {}) belongs to the certificate", k.kind(), k.format.name()),
+        ),
+        Ok(k) => Check::new(
+            "key",
+            Status::Fail,
+            format!("{name} does not belong to the certificate: its public key ({}) differs from the certificate's", k.kind()),
+        )
+        .hint("use the key generated with this certificate (or its CSR), or issue a new certificate for this key"),
+        Err(e) => Check::new("key", Status::Fail, format!("{name}: {e}")).hint("pass the private key file (PEM or DER) with --key"),
+    };
+    let file = match key.mode {
+        None => Check::new("key-file", Status::Skip, "file permissions are not available on this platform"),
+        Some(mode) if mode_is_loose(mode) => Check::new(
+            "key-file",
+            Status::Fail,
+            format!(
+                "{name} is readable by {} (mode {:04o}): anyone who can read it can impersonate this certificate",
+                if mode & 0o004 != 0 { "everyone" } else { "its group" },
+                mode & 0o7777
+            ),
+        )
+        .hint(format!("chmod 600 {name}")),
+        Some(mode) => Check::new("key-file", Status::Pass, format!("{name} is private to its owner (mode {:04o})", mode & 0o7777)),
+    };
+    vec![matched, file]
+}
+
+/// The chain check and, when it verified, the path.
+pub(super) struct ChainOutcome {
+    pub check: Check,
+    pub path: Option<Vec<String>>,
+}
+
+pub(super) fn chain(
+    ctx: &Context<'_>,
+    ca: Option<Named<'_>>,
+    intermediates: &[CertDer],
+) -> ChainOutcome {
+    let Some(ca) = ca else {
+        let check = if ctx.leaf.self_signed {
+            Check::new(
+                "chain",
+                Status::Skip,
+                "self-signed: there is no chain to verify",
+            )
+            .hint("pass --ca to check it against a trust store")
+        } else {
+            Check::new("chain", Status::Skip, "no --ca given")
+                .hint("pass --ca CA_FILE to verify the chain to the CA")
+        };
+        return ChainOutcome { check, path: None };
+    };
+    let anchors = match crate::bundle::parse_certificates(ca.bytes) {
+        Ok(a) => a,
+        Err(e) => {
+            return ChainOutcome {
+                check: Check::new("chain", Status::Fail, format!("{} (--ca): {e}", ca.name))
+                    .hint("--ca takes the CA certificate(s) as PEM or DER"),
+                path: None,
+            };
+        }
+    };
+    match verify(ctx.leaf_der, intermediates, &anchors, ctx.usage, ctx.now) {
+        Ok(v) => {
+            let anchor_is_root =
+                crate::inspect::CertInfo::from_der(&anchors[v.anchor]).is_ok_and(|a| a.self_signed);
+            let path_text = v
+                .path
+                .iter()
+                .map(|p| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(" → ");
+            let check = if !anchor_is_root
+                && ctx.usage == Usage::Server
+                && intermediates.is_empty()
+                && !ctx.leaf.self_signed
+            {
+                Check::new(
+                    "chain",
+                    Status::Warn,
+                    format!("verifies ({path_text}), but only because {} holds the intermediate; clients that trust only the root will fail", ca.name),
+                )
+                .hint("append the intermediate certificate after the leaf in the certificate file the server presents")
+            } else {
+                Check::new(
+                    "chain",
+                    Status::Pass,
+                    format!("verifies to {}: {path_text}", ca.name),
+                )
+            };
+            ChainOutcome {
+                check,
+                path: Some(v.path),
+            }
+        }
+        Err(e) => ChainOutcome {
+            check: Check::new("chain", Status::Fail, e.to_string()).hint(e.hint()),
+            path: None,
+        },
+    }
+}

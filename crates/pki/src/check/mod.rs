@@ -1,0 +1,252 @@
+//! `certbound check`: every pre-deployment check of a certificate in one run,
+//! each with a verdict (pass / info / warn / fail / skip), a message in plain
+//! words and, for warnings and failures, a one-line fix.
+//!
+//! The runner takes bytes and facts (a key file's mode) and returns a
+//! [`Report`]; the CLI reads the files and prints it.
+
+mod certificate;
+mod material;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::CertDer;
+use crate::chain::Usage;
+use crate::inspect::CertInfo;
+
+/// Default for `--warn-days`: warn this many days before expiry.
+pub const DEFAULT_WARN_DAYS: u32 = 30;
+
+/// The verdict of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    /// Not a problem, but worth knowing.
+    Info,
+    Warn,
+    Fail,
+    /// Not run: an input it needs was not given.
+    Skip,
+}
+
+impl Status {
+    /// The word printed in the checklist.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Info => "info",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+/// One line of the checklist.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// Stable identifier: parse, validity, purpose, key-usage, key, key-file,
+    /// chain, host, strength, self-signed.
+    pub id: &'static str,
+    pub status: Status,
+    pub message: String,
+    /// How to fix it (for warn and fail), or how to run it (for skip).
+    pub hint: Option<String>,
+}
+
+impl Check {
+    fn new(id: &'static str, status: Status, message: impl Into<String>) -> Self {
+        Self {
+            id,
+            status,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// A file handed to the checks: its name (for messages) and content.
+#[derive(Debug, Clone, Copy)]
+pub struct Named<'a> {
+    pub name: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// The private key to match, with its file mode when known.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyFile<'a> {
+    pub file: Named<'a>,
+    /// Unix permission bits; `None` where the platform has none.
+    pub mode: Option<u32>,
+}
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct CheckInput<'a> {
+    pub cert: Named<'a>,
+    pub key: Option<KeyFile<'a>>,
+    pub ca: Option<Named<'a>>,
+    pub chain: Option<Named<'a>>,
+    pub usage: Usage,
+    pub host: Option<&'a str>,
+    pub now: OffsetDateTime,
+    pub warn_days: u32,
+}
+
+/// The outcome: the checklist and what the certificate says.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// No check failed.
+    pub ok: bool,
+    pub file: String,
+    pub usage: Usage,
+    #[serde(with = "time::serde::rfc3339")]
+    pub checked_at: OffsetDateTime,
+    pub checks: Vec<Check>,
+    /// The leaf certificate, when the file held one.
+    pub certificate: Option<Summary>,
+    /// Further certificates from the file and `--chain`, in order.
+    pub chain: Vec<Summary>,
+    /// The verified path, leaf to anchor, when the chain verified.
+    pub path: Option<Vec<String>>,
+}
+
+/// A certificate's facts plus the days left at the time of the check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    #[serde(flatten)]
+    pub info: CertInfo,
+    pub days_left: i64,
+}
+
+impl Report {
+    /// The first failing check, if any.
+    pub fn first_failure(&self) -> Option<&Check> {
+        self.checks.iter().find(|c| c.status == Status::Fail)
+    }
+}
+
+/// Run every check.
+pub fn run(input: &CheckInput<'_>) -> Report {
+    let mut checks = Vec::new();
+    let mut report = Report {
+        ok: false,
+        file: input.cert.name.to_string(),
+        usage: input.usage,
+        checked_at: input.now,
+        checks: Vec::new(),
+        certificate: None,
+        chain: Vec::new(),
+        path: None,
+    };
+    let certs = match crate::bundle::parse_certificates(input.cert.bytes) {
+        Ok(certs) => certs,
+        Err(e) => {
+            checks.push(
+                Check::new("parse", Status::Fail, format!("{}: {e}", input.cert.name))
+                    .hint("give the certificate file (PEM or DER) as CERT"),
+            );
+            report.checks = checks;
+            return report;
+        }
+    };
+    let (leaf_der, in_file) = split_leaf(certs);
+    let Ok(leaf) = CertInfo::from_der(&leaf_der) else {
+        // parse_certificates has already parsed every certificate.
+        checks.push(Check::new(
+            "parse",
+            Status::Fail,
+            "the certificate cannot be read",
+        ));
+        report.checks = checks;
+        return report;
+    };
+    let mut intermediates = in_file.clone();
+    checks.push(Check::new(
+        "parse",
+        Status::Pass,
+        parse_message(input.cert.name, input.cert.bytes, in_file.len()),
+    ));
+    if let Some(chain) = input.chain {
+        match crate::bundle::parse_certificates(chain.bytes) {
+            Ok(more) => intermediates.extend(more),
+            Err(e) => checks.push(
+                Check::new(
+                    "parse",
+                    Status::Fail,
+                    format!("{} (--chain): {e}", chain.name),
+                )
+                .hint("--chain takes the intermediate certificates as PEM"),
+            ),
+        }
+    }
+    let ctx = certificate::Context {
+        leaf: &leaf,
+        leaf_der: &leaf_der,
+        usage: input.usage,
+        now: input.now,
+        warn_days: input.warn_days,
+    };
+    checks.push(certificate::validity(&ctx, input.cert.name));
+    checks.push(certificate::purpose(&ctx));
+    checks.push(certificate::key_usage(&ctx));
+    checks.extend(material::key(input.key, &leaf_der));
+    let chain = material::chain(&ctx, input.ca, &intermediates);
+    report.path = chain.path;
+    checks.push(chain.check);
+    checks.push(certificate::host(&ctx, input.host));
+    checks.push(certificate::strength(&ctx, &intermediates));
+    checks.push(certificate::self_signed(&ctx));
+
+    report.ok = !checks.iter().any(|c| c.status == Status::Fail);
+    report.checks = checks;
+    report.certificate = Some(summary(leaf, input.now));
+    report.chain = intermediates
+        .iter()
+        .filter_map(|c| CertInfo::from_der(c).ok())
+        .map(|i| summary(i, input.now))
+        .collect();
+    report
+}
+
+fn summary(info: CertInfo, now: OffsetDateTime) -> Summary {
+    let days_left = crate::time_fmt::days_between(now, info.not_after);
+    Summary { info, days_left }
+}
+
+/// The first certificate is the leaf; the rest are intermediates.
+fn split_leaf(mut certs: Vec<CertDer>) -> (CertDer, Vec<CertDer>) {
+    let rest = certs.split_off(1);
+    // parse_certificates never returns an empty list.
+    let leaf = certs
+        .pop()
+        .unwrap_or_else(|| rustls_pki_types::CertificateDer::from(Vec::new()));
+    (leaf, rest)
+}
+
+fn parse_message(name: &str, bytes: &[u8], extra: usize) -> String {
+    let format = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        "PEM"
+    } else {
+        "DER"
+    };
+    match extra {
+        0 => format!("{name}: {format}, one certificate"),
+        1 => format!(
+            "{name}: {format}, the certificate followed by 1 more (used as an intermediate)"
+        ),
+        n => format!(
+            "{name}: {format}, the certificate followed by {n} more (used as intermediates)"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,242 @@
+//! Private keys as users have them (PKCS#8, PKCS#1 RSA, SEC1 EC; PEM or DER)
+//! and the question `openssl x509 -modulus | md5` answers by eye: does this key
+//! belong to this certificate? Here it is answered by comparing public keys, for
+//! RSA, ECDSA and Ed25519 alike.
+
+use rustls_pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer};
+
+use crate::bundle::{BundleError, pem_blocks};
+
+/// Why a private key could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("the key file is empty")]
+    Empty,
+    #[error(
+        "the private key is encrypted ({label}): decrypt it first, e.g. `openssl pkey -in KEY -out key.pem`, and keep the result mode 0600"
+    )]
+    Encrypted { label: String },
+    #[error("this is {found}, not a private key")]
+    NotAKey { found: String },
+    #[error(
+        "the private key could not be read ({format}): it is corrupt or of a type certbound does not support (RSA, ECDSA P-256/P-384/P-521 and Ed25519 are supported)"
+    )]
+    Unsupported { format: &'static str },
+    #[error("the key file is not PEM or DER: {0}")]
+    Pem(#[from] BundleError),
+}
+
+/// The encoding a key came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFormat {
+    Pkcs8,
+    Pkcs1,
+    Sec1,
+}
+
+impl KeyFormat {
+    /// "PKCS#8", "PKCS#1 RSA", "SEC1 EC".
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyFormat::Pkcs8 => "PKCS#8",
+            KeyFormat::Pkcs1 => "PKCS#1 RSA",
+            KeyFormat::Sec1 => "SEC1 EC",
+        }
+    }
+}
+
+/// A parsed private key: enough to match it to a certificate and sign with it.
+#[derive(Debug)]
+pub struct PrivateKey {
+    pub format: KeyFormat,
+    /// The key pair, able to sign.
+    pub key_pair: rcgen::KeyPair,
+}
+
+impl PrivateKey {
+    /// The raw public key, as it appears in a certificate's subjectPublicKey.
+    pub fn public_key_raw(&self) -> &[u8] {
+        self.key_pair.public_key_raw()
+    }
+
+    /// "ECDSA P-256", "RSA", "Ed25519".
+    pub fn kind(&self) -> &'static str {
+        let alg = self.key_pair.algorithm();
+        if alg == &rcgen::PKCS_ED25519 {
+            "Ed25519"
+        } else if alg == &rcgen::PKCS_ECDSA_P256_SHA256 {
+            "ECDSA P-256"
+        } else if alg == &rcgen::PKCS_ECDSA_P384_SHA384 {
+            "ECDSA P-384"
+        } else if alg == &rcgen::PKCS_ECDSA_P521_SHA512 {
+            "ECDSA P-521"
+        } else {
+            "RSA"
+        }
+    }
+
+    /// The key in the DER form rustls takes.
+    pub fn to_der(&self) -> PrivateKeyDer<'static> {
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_pair.serialize_der()))
+    }
+
+    /// Whether this key is the private half of the certificate's public key.
+    pub fn matches_certificate(&self, cert_der: &[u8]) -> bool {
+        match x509_parser::parse_x509_certificate(cert_der) {
+            Ok((_, cert)) => {
+                cert.public_key().subject_public_key.data.as_ref() == self.public_key_raw()
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// Read a private key from PEM or DER bytes.
+pub fn parse_private_key(input: &[u8]) -> Result<PrivateKey, KeyError> {
+    if input.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(KeyError::Empty);
+    }
+    if !input.windows(11).any(|w| w == b"-----BEGIN ") {
+        return parse_der_any(input);
+    }
+    let blocks = pem_blocks(input)?;
+    let Some(block) = blocks.iter().find(|b| b.label.ends_with("PRIVATE KEY")) else {
+        let found = match blocks.first().map(|b| b.label.as_str()) {
+            Some("CERTIFICATE") => "a certificate".to_string(),
+            Some("CERTIFICATE REQUEST") => "a certificate signing request".to_string(),
+            Some(label) => format!("a PEM \"{label}\" block"),
+            None => "text without a PEM block".to_string(),
+        };
+        return Err(KeyError::NotAKey { found });
+    };
+    if block.label == "ENCRYPTED PRIVATE KEY" || block.encrypted_header {
+        return Err(KeyError::Encrypted {
+            label: block.label.clone(),
+        });
+    }
+    let der = block.der.clone();
+    let (format, key) = match block.label.as_str() {
+        "RSA PRIVATE KEY" => (
+            KeyFormat::Pkcs1,
+            PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der)),
+        ),
+        "EC PRIVATE KEY" => (
+            KeyFormat::Sec1,
+            PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(der)),
+        ),
+        _ => (
+            KeyFormat::Pkcs8,
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der)),
+        ),
+    };
+    rcgen::KeyPair::try_from(&key)
+        .map(|key_pair| PrivateKey { format, key_pair })
+        .map_err(|_| KeyError::Unsupported {
+            format: format.name(),
+        })
+}
+
+fn parse_der_any(input: &[u8]) -> Result<PrivateKey, KeyError> {
+    if input.first() != Some(&0x30) {
+        return Err(KeyError::NotAKey {
+            found: "neither PEM nor DER".to_string(),
+        });
+    }
+    if x509_parser::parse_x509_certificate(input).is_ok() {
+        return Err(KeyError::NotAKey {
+            found: "a DER certificate".to_string(),
+        });
+    }
+    let candidates = [
+        (
+            KeyFormat::Pkcs8,
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(input.to_vec())),
+        ),
+        (
+            KeyFormat::Pkcs1,
+            PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(input.to_vec())),
+        ),
+        (
+            KeyFormat::Sec1,
+            PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(input.to_vec())),
+        ),
+    ];
+    for (format, key) in candidates {
+        if let Ok(key_pair) = rcgen::KeyPair::try_from(&key) {
+            return Ok(PrivateKey { format, key_pair });
+        }
+    }
+    Err(KeyError::Unsupported { format: "DER" })
+}
+
+/// Whether a key file's Unix permission bits let anyone but the owner read it.
+pub fn mode_is_loose(mode: u32) -> bool {
+    mode & 0o077 != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_wrong_inputs_are_named() {
+        assert_eq!(parse_private_key(b"  \n").unwrap_err(), KeyError::Empty);
+        let cert_pem = b"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+        assert_eq!(
+            parse_private_key(cert_pem).unwrap_err(),
+            KeyError::NotAKey {
+                found: "a certificate".into()
+            }
+        );
+        let enc =
+            b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        assert!(matches!(
+            parse_private_key(enc).unwrap_err(),
+            KeyError::Encrypted { .. }
+        ));
+        let legacy = b"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nMAA=\n-----END RSA PRIVATE KEY-----\n";
+        assert!(matches!(
+            parse_private_key(legacy).unwrap_err(),
+            KeyError::Encrypted { .. }
+        ));
+        assert!(matches!(
+            parse_private_key(b"hello").unwrap_err(),
+            KeyError::NotAKey { .. }
+        ));
+    }
+
+    #[test]
+    fn generated_keys_round_trip_and_match() {
+        for alg in [
+            &rcgen::PKCS_ECDSA_P256_SHA256,
+            &rcgen::PKCS_ED25519,
+            &rcgen::PKCS_ECDSA_P384_SHA384,
+        ] {
+            let kp = rcgen::KeyPair::generate_for(alg).unwrap();
+            let cert = rcgen::CertificateParams::new(vec!["a.test".into()])
+                .unwrap()
+                .self_signed(&kp)
+                .unwrap();
+            let parsed = parse_private_key(kp.serialize_pem().as_bytes()).unwrap();
+            assert!(parsed.matches_certificate(cert.der()));
+            let other = rcgen::KeyPair::generate_for(alg).unwrap();
+            let parsed_other = parse_private_key(other.serialize_pem().as_bytes()).unwrap();
+            assert!(!parsed_other.matches_certificate(cert.der()));
+            // DER works too.
+            assert!(
+                parse_private_key(&kp.serialize_der())
+                    .unwrap()
+                    .matches_certificate(cert.der())
+            );
+        }
+    }
+
+    #[test]
+    fn loose_modes() {
+        assert!(!mode_is_loose(0o600));
+        assert!(!mode_is_loose(0o400));
+        assert!(mode_is_loose(0o640));
+        assert!(mode_is_loose(0o644));
+        assert!(mode_is_loose(0o604));
+    }
+}
