@@ -405,8 +405,34 @@ fn finish(cert_der: CertDer, key: &KeyPair, capped_at: Option<OffsetDateTime>) -
     Issued {
         cert_pem: pem_encode("CERTIFICATE", &cert_der),
         cert_der,
-        key_pem: key.serialize_pem(),
+        key_pem: pem_encode("PRIVATE KEY", &pkcs8_v1(key.serialized_der())),
         capped_at,
+    }
+}
+
+/// The PKCS#8 v1 prefix of an Ed25519 private key (RFC 8410 §7), before the 32-byte seed.
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+/// aws-lc writes Ed25519 keys as PKCS#8 v2 (with the public key), which
+/// OpenSSL 3.0, and so nginx and curl, cannot read; rewrite them as v1. Other
+/// keys pass through unchanged.
+pub fn pkcs8_v1(der: &[u8]) -> Vec<u8> {
+    const V2_SEED_MARKER: [u8; 4] = [0x04, 0x22, 0x04, 0x20];
+    let is_ed25519_v2 = der.len() > 48
+        && der[2..5] == [0x02, 0x01, 0x01]
+        && der[7..12] == [0x06, 0x03, 0x2b, 0x65, 0x70];
+    if !is_ed25519_v2 {
+        return der.to_vec();
+    }
+    match der.windows(4).position(|w| w == V2_SEED_MARKER) {
+        Some(at) if der.len() >= at + 4 + 32 => {
+            let mut v1 = ED25519_PKCS8_V1_PREFIX.to_vec();
+            v1.extend_from_slice(&der[at + 4..at + 4 + 32]);
+            v1
+        }
+        _ => der.to_vec(),
     }
 }
 

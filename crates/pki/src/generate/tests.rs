@@ -279,3 +279,24 @@ fn serials_are_positive_and_distinct() {
     assert_ne!(a, b);
     assert_eq!(a[0] & 0xc0, 0x40);
 }
+
+#[test]
+fn ed25519_keys_are_written_as_pkcs8_v1() {
+    let spec = LeafSpec {
+        common_name: "ed".into(),
+        key_type: KeyType::Ed25519,
+        days: 1,
+        ..LeafSpec::default()
+    };
+    let c = self_signed(&spec, T0).unwrap();
+    let key = crate::key::parse_private_key(c.key_pem.as_bytes()).unwrap();
+    assert!(key.matches_certificate(&c.cert_der));
+    let der = crate::bundle::pem_blocks(c.key_pem.as_bytes())
+        .unwrap()
+        .remove(0)
+        .der;
+    assert_eq!(der.len(), 48);
+    assert_eq!(der[..16], ED25519_PKCS8_V1_PREFIX);
+    // Other keys are untouched.
+    assert_eq!(pkcs8_v1(b"\x30\x03\x02\x01\x00"), b"\x30\x03\x02\x01\x00");
+}

@@ -1,0 +1,284 @@
+//! `certbound check`: read the files, run every check, print the checklist and
+//! the certificate summary (or one JSON object with `--json`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use certbound_pki::chain::Usage;
+use certbound_pki::check::{self, CheckInput, KeyFile, Named, Report, Status};
+use certbound_pki::time_fmt::{parse_time, rfc3339};
+use clap::{Args, ValueEnum};
+use time::OffsetDateTime;
+
+use crate::cmd::{EXIT_FAILED, usage};
+use crate::files;
+use crate::style::{BOLD, DIM, GREEN, RED, YELLOW, color_stdout, paint};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The certificate (PEM or DER); certificates after the first are used as intermediates.
+    #[arg(value_name = "CERT")]
+    cert: PathBuf,
+    /// The private key that should belong to the certificate.
+    #[arg(long, value_name = "KEY")]
+    key: Option<PathBuf>,
+    /// CA certificate(s) to verify the chain against.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// Intermediate certificates, if they are not in CERT.
+    #[arg(long, value_name = "FILE")]
+    chain: Option<PathBuf>,
+    /// What the certificate is for.
+    #[arg(long, value_enum, default_value = "any")]
+    usage: UsageArg,
+    /// Host name or IP address clients will connect to.
+    #[arg(long, value_name = "NAME")]
+    host: Option<String>,
+    /// Check as of this time (RFC 3339, a date, or Unix seconds) instead of now.
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
+    /// Warn when the certificate expires within this many days.
+    #[arg(long, value_name = "N", default_value_t = check::DEFAULT_WARN_DAYS)]
+    warn_days: u32,
+    /// Print one JSON object instead of the checklist.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum UsageArg {
+    Client,
+    Server,
+    Any,
+}
+
+impl From<UsageArg> for Usage {
+    fn from(u: UsageArg) -> Self {
+        match u {
+            UsageArg::Client => Usage::Client,
+            UsageArg::Server => Usage::Server,
+            UsageArg::Any => Usage::Any,
+        }
+    }
+}
+
+pub fn run(args: CheckArgs) -> Result<ExitCode> {
+    let now = match &args.at {
+        Some(t) => parse_time(t).map_err(usage)?,
+        None => OffsetDateTime::now_utc(),
+    };
+    let cert_bytes = files::read_input(&args.cert, "the certificate")?;
+    let key_bytes = args
+        .key
+        .as_ref()
+        .map(|p| files::read_input(p, "the key"))
+        .transpose()?;
+    let ca_bytes = args
+        .ca
+        .as_ref()
+        .map(|p| files::read_input(p, "the CA file"))
+        .transpose()?;
+    let chain_bytes = args
+        .chain
+        .as_ref()
+        .map(|p| files::read_input(p, "the chain file"))
+        .transpose()?;
+    let cert_name = args.cert.display().to_string();
+    let key_name = args
+        .key
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let ca_name = args
+        .ca
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let chain_name = args
+        .chain
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+
+    let input = CheckInput {
+        cert: Named {
+            name: &cert_name,
+            bytes: &cert_bytes,
+        },
+        key: key_bytes.as_ref().map(|bytes| KeyFile {
+            file: Named {
+                name: &key_name,
+                bytes,
+            },
+            mode: args.key.as_ref().and_then(|p| files::mode_of(p)),
+        }),
+        ca: ca_bytes.as_ref().map(|bytes| Named {
+            name: &ca_name,
+            bytes,
+        }),
+        chain: chain_bytes.as_ref().map(|bytes| Named {
+            name: &chain_name,
+            bytes,
+        }),
+        usage: args.usage.into(),
+        host: args.host.as_deref(),
+        now,
+        warn_days: args.warn_days,
+    };
+    let report = check::run(&input);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report, color_stdout()));
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    })
+}
+
+/// The checklist and summary as text.
+pub fn render(report: &Report, color: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {}  (usage: {}, at {})\n",
+        paint(color, BOLD, "certbound check"),
+        report.file,
+        report.usage,
+        rfc3339(
+            report
+                .checked_at
+                .replace_nanosecond(0)
+                .unwrap_or(report.checked_at)
+        )
+    );
+    for c in &report.checks {
+        let word = match c.status {
+            Status::Pass => paint(color, GREEN, "pass"),
+            Status::Info => paint(color, BOLD, "info"),
+            Status::Warn => paint(color, YELLOW, "warn"),
+            Status::Fail => paint(color, RED, "FAIL"),
+            Status::Skip => paint(color, DIM, "skip"),
+        };
+        let _ = writeln!(out, "  {word}  {:<12} {}", c.id, c.message);
+        if let Some(hint) = &c.hint {
+            match c.status {
+                Status::Warn | Status::Fail => {
+                    let _ = writeln!(
+                        out,
+                        "        {:<12} {} {hint}",
+                        "",
+                        paint(color, BOLD, "fix:")
+                    );
+                }
+                Status::Skip => {
+                    let _ = writeln!(out, "        {:<12} {}", "", paint(color, DIM, hint));
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(cert) = &report.certificate {
+        let i = &cert.info;
+        let _ = writeln!(out, "\n{}", paint(color, BOLD, "Certificate"));
+        let mut row = |k: &str, v: String| {
+            let _ = writeln!(out, "  {k:<18} {v}");
+        };
+        row("subject", i.subject.clone());
+        row("issuer", i.issuer.clone());
+        row("serial", i.serial.clone());
+        row(
+            "validity",
+            format!(
+                "{} → {} ({} days left)",
+                rfc3339(i.not_before),
+                rfc3339(i.not_after),
+                cert.days_left
+            ),
+        );
+        row(
+            "SANs",
+            if i.subject_alt_names.is_empty() {
+                "(none)".into()
+            } else {
+                i.subject_alt_names
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        );
+        row(
+            "key usage",
+            i.key_usage
+                .as_ref()
+                .map_or("(no extension)".into(), |k| k.join(", ")),
+        );
+        row(
+            "extended usage",
+            if i.extended_key_usage.is_none() {
+                "(no extension)".into()
+            } else {
+                i.eku_names().join(", ")
+            },
+        );
+        row(
+            "basic constraints",
+            if i.is_ca {
+                format!(
+                    "CA{}",
+                    i.path_len
+                        .map(|p| format!(", pathlen {p}"))
+                        .unwrap_or_default()
+                )
+            } else {
+                "not a CA".into()
+            },
+        );
+        row("key", i.key.to_string());
+        row("signature", i.signature_algorithm.clone());
+        row("SHA-256", i.sha256_fingerprint.clone());
+        row("x5t#S256", i.x5t_s256.clone());
+    }
+    if !report.chain.is_empty() {
+        let _ = writeln!(out, "\n{}", paint(color, BOLD, "Chain certificates"));
+        for c in &report.chain {
+            let _ = writeln!(
+                out,
+                "  {}  (issued by {}, {} days left)",
+                c.info.display_name(),
+                c.info.issuer_display_name(),
+                c.days_left
+            );
+        }
+    }
+    if let Some(path) = &report.path {
+        let _ = writeln!(out, "\n  {:<18} {}", "verified path", path.join(" → "));
+    }
+    let fails = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .count();
+    let warns = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Warn)
+        .count();
+    let verdict = if fails == 0 {
+        paint(color, GREEN, "OK")
+    } else {
+        paint(color, RED, "NOT OK")
+    };
+    let _ = writeln!(
+        out,
+        "\n{verdict}: {fails} failure{}, {warns} warning{}",
+        if fails == 1 { "" } else { "s" },
+        if warns == 1 { "" } else { "s" }
+    );
+    out
+}

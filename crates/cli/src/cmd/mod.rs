@@ -1,0 +1,32 @@
+//! The subcommands. Each module holds its clap arguments and its `run`.
+
+pub mod check;
+pub mod pki;
+
+/// Exit code: the command found a problem.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: usage or input error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// An error the user made in calling the command (a bad argument, a file that
+/// cannot be read): exit code 2 rather than 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Wrap a message as a usage error.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+/// 2 for usage errors anywhere in the chain, 1 otherwise.
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<UsageError>().is_some())
+    {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILED
+    }
+}
