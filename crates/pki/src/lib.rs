@@ -9,6 +9,7 @@
 pub mod bundle;
 pub mod chain;
 pub mod check;
+pub mod dn;
 pub mod generate;
 pub mod host;
 pub mod inspect;
