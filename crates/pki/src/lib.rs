@@ -6,6 +6,7 @@
 //! network. Callers hand it bytes (and facts such as a key file's mode) and get
 //! back values and verdicts.
 
+pub mod anchors;
 pub mod bundle;
 pub mod chain;
 pub mod check;
