@@ -8,7 +8,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod claims;
+pub mod client;
 pub mod error;
 pub mod introspect;
 pub mod jwt;

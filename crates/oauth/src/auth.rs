@@ -1,0 +1,288 @@
+//! Client authentication at the token endpoint (RFC 8705 §2, RFC 6749 §2.3):
+//! by the certificate the client presented — byte for byte against a
+//! self-signed certificate in its trust store, or by a chain to a CA in it plus
+//! the subject constraint — or by a secret for clients without mTLS.
+//!
+//! The peer is told only `invalid_client`; [`AuthFailure`] says exactly which
+//! check failed, for the log and the audit trail.
+
+use std::fmt;
+
+use certbound_pki::CertDer;
+use certbound_pki::chain::{ChainError, Usage};
+use certbound_pki::dn::DistinguishedName;
+use certbound_pki::inspect::{CertInfo, SanEntry};
+use certbound_pki::time_fmt::date;
+use time::OffsetDateTime;
+
+use crate::client::{CompiledClient, SubjectConstraint};
+
+/// How a client proved who it is (the names of RFC 8705 §2 and RFC 7591).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    TlsClientAuth,
+    SelfSignedTlsClientAuth,
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::TlsClientAuth => "tls_client_auth",
+            Method::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+            Method::ClientSecretBasic => "client_secret_basic",
+            Method::ClientSecretPost => "client_secret_post",
+        }
+    }
+
+    /// Whether the method binds tokens to the certificate.
+    pub fn is_mtls(self) -> bool {
+        matches!(
+            self,
+            Method::TlsClientAuth | Method::SelfSignedTlsClientAuth
+        )
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Exactly why a client was not authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthFailure {
+    UnknownClient {
+        client_id: String,
+    },
+    NoCertificate,
+    /// The client has only self-signed certificates and the one presented is none of them.
+    NotInTrustStore {
+        presented: String,
+        registered: Vec<String>,
+    },
+    /// The registered self-signed certificate was presented outside its validity.
+    ExactCertNotValid {
+        name: String,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    },
+    Chain(ChainError),
+    SubjectMismatch {
+        expected: String,
+        found: String,
+    },
+    SanMismatch {
+        kind: &'static str,
+        expected: String,
+        found: Vec<String>,
+    },
+    /// A certificate client sent no certificate but a secret, or a secret client sent none.
+    SecretRequired,
+    CertificateRequired,
+    WrongSecret,
+}
+
+impl fmt::Display for AuthFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthFailure::UnknownClient { client_id } => {
+                write!(f, "no client is registered with client_id `{client_id}`")
+            }
+            AuthFailure::NoCertificate => write!(f, "no client certificate was presented"),
+            AuthFailure::NotInTrustStore {
+                presented,
+                registered,
+            } => write!(
+                f,
+                "the presented certificate '{presented}' is not in the client's trust store (which holds the self-signed {})",
+                registered
+                    .iter()
+                    .map(|r| format!("'{r}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            AuthFailure::ExactCertNotValid {
+                name,
+                not_before,
+                not_after,
+            } => write!(
+                f,
+                "the registered self-signed certificate '{name}' is valid only from {} to {}",
+                date(*not_before),
+                date(*not_after)
+            ),
+            AuthFailure::Chain(e) => write!(f, "certificate chain rejected: {e}"),
+            AuthFailure::SubjectMismatch { expected, found } => {
+                write!(
+                    f,
+                    "subject '{found}' does not match the registered tls_client_auth_subject_dn '{expected}'"
+                )
+            }
+            AuthFailure::SanMismatch {
+                kind,
+                expected,
+                found,
+            } => write!(
+                f,
+                "no {kind} SAN equals the registered '{expected}' (the certificate has: {})",
+                if found.is_empty() {
+                    "none".to_string()
+                } else {
+                    found.join(", ")
+                }
+            ),
+            AuthFailure::SecretRequired => write!(
+                f,
+                "the client authenticates with a secret, and none was given"
+            ),
+            AuthFailure::CertificateRequired => {
+                write!(
+                    f,
+                    "the client authenticates with a certificate (mTLS), not a secret"
+                )
+            }
+            AuthFailure::WrongSecret => write!(f, "the client secret is wrong"),
+        }
+    }
+}
+
+impl AuthFailure {
+    /// A short stable code, for metrics and audit filtering.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthFailure::UnknownClient { .. } => "unknown_client",
+            AuthFailure::NoCertificate => "no_certificate",
+            AuthFailure::NotInTrustStore { .. } => "not_in_trust_store",
+            AuthFailure::ExactCertNotValid { .. } => "certificate_not_valid",
+            AuthFailure::Chain(e) => match e {
+                ChainError::Expired { .. }
+                | ChainError::NotYetValid { .. }
+                | ChainError::AnchorExpired { .. } => "certificate_not_valid",
+                ChainError::EkuNotAllowed { .. } => "wrong_eku",
+                ChainError::UnknownCa { .. }
+                | ChainError::UntrustedRoot { .. }
+                | ChainError::BadSignature { .. } => "untrusted_certificate",
+                ChainError::MissingIntermediate { .. } => "missing_intermediate",
+                _ => "chain_invalid",
+            },
+            AuthFailure::SubjectMismatch { .. } | AuthFailure::SanMismatch { .. } => {
+                "subject_mismatch"
+            }
+            AuthFailure::SecretRequired => "secret_required",
+            AuthFailure::CertificateRequired => "certificate_required",
+            AuthFailure::WrongSecret => "wrong_secret",
+        }
+    }
+}
+
+/// Authenticate `client` by the certificate chain it presented (leaf first).
+pub fn authenticate_certificate(
+    client: &CompiledClient,
+    chain: &[CertDer],
+    now: OffsetDateTime,
+) -> Result<Method, AuthFailure> {
+    let Some(store) = &client.trust_store else {
+        return Err(AuthFailure::SecretRequired);
+    };
+    let Some(leaf) = chain.first() else {
+        return Err(AuthFailure::NoCertificate);
+    };
+    if let Some(exact) = store.exact.iter().find(|e| e.der.as_ref() == leaf.as_ref()) {
+        if now < exact.not_before || now > exact.not_after {
+            return Err(AuthFailure::ExactCertNotValid {
+                name: exact.name.clone(),
+                not_before: exact.not_before,
+                not_after: exact.not_after,
+            });
+        }
+        return Ok(Method::SelfSignedTlsClientAuth);
+    }
+    if store.anchors.is_empty() {
+        return Err(AuthFailure::NotInTrustStore {
+            presented: CertInfo::from_der(leaf)
+                .map_or_else(|_| "(unreadable)".into(), |i| i.display_name().to_string()),
+            registered: store.exact.iter().map(|e| e.name.clone()).collect(),
+        });
+    }
+    store
+        .anchors
+        .verify(chain, Usage::Client, now)
+        .map_err(AuthFailure::Chain)?;
+    if let Some(constraint) = &client.constraint {
+        check_constraint(constraint, leaf)?;
+    }
+    Ok(Method::TlsClientAuth)
+}
+
+fn check_constraint(constraint: &SubjectConstraint, leaf: &CertDer) -> Result<(), AuthFailure> {
+    if let SubjectConstraint::Dn(expected) = constraint {
+        let found = DistinguishedName::subject_of(leaf);
+        return match found {
+            Some(found) if expected.matches(&found) => Ok(()),
+            found => Err(AuthFailure::SubjectMismatch {
+                expected: expected.to_string(),
+                found: found.map_or_else(|| "(unreadable)".into(), |f| f.to_string()),
+            }),
+        };
+    }
+    let sans = CertInfo::from_der(leaf)
+        .map(|i| i.subject_alt_names)
+        .unwrap_or_default();
+    let (kind, expected, ok) = match constraint {
+        SubjectConstraint::SanDns(want) => (
+            "DNS",
+            want.clone(),
+            sans.iter()
+                .any(|s| matches!(s, SanEntry::Dns(d) if d.eq_ignore_ascii_case(want))),
+        ),
+        SubjectConstraint::SanUri(want) => (
+            "URI",
+            want.clone(),
+            sans.iter()
+                .any(|s| matches!(s, SanEntry::Uri(u) if u == want)),
+        ),
+        SubjectConstraint::SanIp(want) => (
+            "IP",
+            want.to_string(),
+            sans.iter()
+                .any(|s| matches!(s, SanEntry::Ip(ip) if ip == want)),
+        ),
+        SubjectConstraint::SanEmail(want) => (
+            "e-mail",
+            want.clone(),
+            sans.iter()
+                .any(|s| matches!(s, SanEntry::Email(e) if e.eq_ignore_ascii_case(want))),
+        ),
+        SubjectConstraint::Dn(_) => return Ok(()),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthFailure::SanMismatch {
+            kind,
+            expected,
+            found: sans.iter().map(ToString::to_string).collect(),
+        })
+    }
+}
+
+/// Authenticate a client without mTLS by its secret.
+pub fn authenticate_secret(
+    client: &CompiledClient,
+    secret: &str,
+    method: Method,
+) -> Result<Method, AuthFailure> {
+    let Some(hash) = &client.secret_hash else {
+        return Err(AuthFailure::CertificateRequired);
+    };
+    match crate::secret::verify_secret(secret, hash) {
+        Ok(true) => Ok(method),
+        _ => Err(AuthFailure::WrongSecret),
+    }
+}
+
+#[cfg(test)]
+mod tests;

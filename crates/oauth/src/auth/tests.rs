@@ -1,0 +1,165 @@
+use super::*;
+use crate::client::{ClientApplication, Policy, RESOURCE_TYPE};
+use certbound_testkit::{Eku, LeafOptions, NOW, TestPki, self_signed};
+use time::macros::datetime;
+
+fn owned(c: &rustls_pki_types::CertificateDer<'_>) -> CertDer {
+    c.clone().into_owned()
+}
+
+fn compile(store: String, f: impl FnOnce(&mut ClientApplication)) -> CompiledClient {
+    let mut c = ClientApplication {
+        resource_type: RESOURCE_TYPE.into(),
+        id: Some("c1".into()),
+        name: "c1".into(),
+        certificate_trust_store: Some(store),
+        ..ClientApplication::default()
+    };
+    f(&mut c);
+    c.validate(Policy::default(), NOW).unwrap().client
+}
+
+#[test]
+fn self_signed_matches_exactly() {
+    let mine = self_signed(&LeafOptions::client("mine"));
+    let other = self_signed(&LeafOptions::client("mine"));
+    let client = compile(mine.cert_pem(), |_| {});
+    assert_eq!(
+        authenticate_certificate(&client, &[owned(&mine.cert)], NOW),
+        Ok(Method::SelfSignedTlsClientAuth)
+    );
+    let e = authenticate_certificate(&client, &[owned(&other.cert)], NOW).unwrap_err();
+    assert!(matches!(e, AuthFailure::NotInTrustStore { .. }), "{e:?}");
+    assert_eq!(e.code(), "not_in_trust_store");
+    assert_eq!(
+        authenticate_certificate(&client, &[], NOW),
+        Err(AuthFailure::NoCertificate)
+    );
+    let late = datetime!(2027-06-01 0:00 UTC);
+    assert!(matches!(
+        authenticate_certificate(&client, &[owned(&mine.cert)], late),
+        Err(AuthFailure::ExactCertNotValid { .. })
+    ));
+}
+
+#[test]
+fn ca_issued_through_intermediate_and_two_cas() {
+    let pki = TestPki::new();
+    let client = compile(
+        format!("{}{}", pki.other_root.cert_pem(), pki.root.cert_pem()),
+        |_| {},
+    );
+    let leaf = pki.intermediate.issue(&LeafOptions::client("alice"));
+    let chain = [owned(&leaf.cert), owned(&pki.intermediate.cert)];
+    assert_eq!(
+        authenticate_certificate(&client, &chain, NOW),
+        Ok(Method::TlsClientAuth)
+    );
+    let e = authenticate_certificate(&client, &chain[..1], NOW).unwrap_err();
+    assert_eq!(e.code(), "missing_intermediate", "{e}");
+    // The intermediate in the trust store fills the gap.
+    let with_inter = compile(
+        format!("{}{}", pki.root.cert_pem(), pki.intermediate.cert_pem()),
+        |_| {},
+    );
+    assert_eq!(
+        authenticate_certificate(&with_inter, &chain[..1], NOW),
+        Ok(Method::TlsClientAuth)
+    );
+}
+
+#[test]
+fn rejections_name_the_cause() {
+    let pki = TestPki::new();
+    let client = compile(pki.root.cert_pem(), |_| {});
+    let cases = [
+        (
+            pki.other_root.issue(&LeafOptions::client("x")),
+            "untrusted_certificate",
+        ),
+        (
+            pki.root.issue(&LeafOptions::client("x").validity(
+                datetime!(2025-01-01 0:00 UTC),
+                datetime!(2026-01-01 0:00 UTC),
+            )),
+            "certificate_not_valid",
+        ),
+        (
+            pki.root.issue(&LeafOptions::client("x").validity(
+                datetime!(2026-09-01 0:00 UTC),
+                datetime!(2027-01-01 0:00 UTC),
+            )),
+            "certificate_not_valid",
+        ),
+        (pki.root.issue(&LeafOptions::server("x")), "wrong_eku"),
+    ];
+    for (leaf, code) in cases {
+        let e = authenticate_certificate(&client, &[owned(&leaf.cert)], NOW).unwrap_err();
+        assert_eq!(e.code(), code, "{e}");
+    }
+    // No EKU extension means any purpose (RFC 5280 §4.2.1.12).
+    let plain = pki.root.issue(&LeafOptions::client("x").eku(Eku::None));
+    assert!(authenticate_certificate(&client, &[owned(&plain.cert)], NOW).is_ok());
+    // A self-signed certificate against a CA-only store.
+    let solo = self_signed(&LeafOptions::client("solo"));
+    let e = authenticate_certificate(&client, &[owned(&solo.cert)], NOW).unwrap_err();
+    assert_eq!(e.code(), "untrusted_certificate", "{e}");
+}
+
+#[test]
+fn subject_and_san_constraints() {
+    let pki = TestPki::new();
+    let alice = pki
+        .root
+        .issue(&LeafOptions::client("alice").uri("spiffe://acme/alice"));
+    let bob = pki.root.issue(&LeafOptions::client("bob"));
+    let by_dn = compile(pki.root.cert_pem(), |c| {
+        c.tls_client_auth_subject_dn = Some("O=certbound tests, CN=alice".into())
+    });
+    assert!(authenticate_certificate(&by_dn, &[owned(&alice.cert)], NOW).is_ok());
+    let e = authenticate_certificate(&by_dn, &[owned(&bob.cert)], NOW).unwrap_err();
+    assert!(matches!(e, AuthFailure::SubjectMismatch { .. }), "{e:?}");
+    assert!(e.to_string().contains("CN=bob"), "{e}");
+
+    let by_uri = compile(pki.root.cert_pem(), |c| {
+        c.tls_client_auth_san_uri = Some("spiffe://acme/alice".into())
+    });
+    assert!(authenticate_certificate(&by_uri, &[owned(&alice.cert)], NOW).is_ok());
+    let e = authenticate_certificate(&by_uri, &[owned(&bob.cert)], NOW).unwrap_err();
+    assert!(
+        matches!(e, AuthFailure::SanMismatch { kind: "URI", .. }),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn secrets() {
+    let hash = crate::secret::hash_secret("s3cret").unwrap();
+    let client = CompiledClient {
+        id: "s".into(),
+        name: "s".into(),
+        trust_store: None,
+        constraint: None,
+        allowed_scopes: None,
+        token_lifetime: None,
+        secret_hash: Some(hash),
+    };
+    assert_eq!(
+        authenticate_secret(&client, "s3cret", Method::ClientSecretPost),
+        Ok(Method::ClientSecretPost)
+    );
+    assert_eq!(
+        authenticate_secret(&client, "nope", Method::ClientSecretBasic),
+        Err(AuthFailure::WrongSecret)
+    );
+    assert_eq!(
+        authenticate_certificate(&client, &[], NOW),
+        Err(AuthFailure::SecretRequired)
+    );
+    let pki = TestPki::new();
+    let cert_client = compile(pki.root.cert_pem(), |_| {});
+    assert_eq!(
+        authenticate_secret(&cert_client, "x", Method::ClientSecretPost),
+        Err(AuthFailure::CertificateRequired)
+    );
+}

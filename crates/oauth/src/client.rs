@@ -1,0 +1,393 @@
+//! The registry's record: a `ClientApplication` in the JSON shape FHIR
+//! platforms use (`resourceType`, `id`, `name`, `certificateTrustStore`), so an
+//! existing registration posts unchanged, plus the RFC 8705 §2.1.2 subject
+//! constraints. Validation reports every problem at once; a validated client
+//! compiles into the form the token endpoint checks against.
+
+use std::net::IpAddr;
+
+use certbound_pki::CertDer;
+use certbound_pki::anchors::AnchorSet;
+use certbound_pki::bundle::pem_blocks;
+use certbound_pki::dn::DistinguishedName;
+use certbound_pki::inspect::CertInfo;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// The resource type every record carries.
+pub const RESOURCE_TYPE: &str = "ClientApplication";
+/// Shortest and longest token lifetime a client may ask for, in seconds.
+pub const MIN_TOKEN_LIFETIME: u64 = 60;
+pub const MAX_TOKEN_LIFETIME: u64 = 86_400;
+/// Longest client name.
+pub const MAX_NAME_LEN: usize = 200;
+/// Largest trust store accepted (PEM text).
+pub const MAX_TRUST_STORE_LEN: usize = 256 * 1024;
+
+/// A registered OAuth client.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientApplication {
+    #[serde(rename = "resourceType", default = "resource_type")]
+    pub resource_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    /// PEM: the client's self-signed certificate(s) and/or the CA(s) that issue its certificates.
+    #[serde(
+        rename = "certificateTrustStore",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub certificate_trust_store: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_subject_dn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_dns: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_email: Option<String>,
+    /// Scopes the client may ask for, space-delimited; absent means any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Lifetime of its access tokens in seconds (default: the issuer's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_lifetime: Option<u64>,
+    /// PBKDF2 hash of the secret of a client that does not use mTLS. The
+    /// plain secret is never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_hash: Option<String>,
+    /// Every other field of the posted document, kept as it came.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+fn resource_type() -> String {
+    RESOURCE_TYPE.to_string()
+}
+
+/// One problem with one field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Every problem found in a client, at once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+pub struct ValidationErrors(pub Vec<FieldError>);
+
+/// Server policy applied on validation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Policy {
+    /// Refuse a CA in a trust store unless a subject DN or SAN constraint is set.
+    pub require_constraints: bool,
+}
+
+/// The RFC 8705 §2.1.2 constraint on the certificate's subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubjectConstraint {
+    Dn(DistinguishedName),
+    SanDns(String),
+    SanUri(String),
+    SanIp(IpAddr),
+    SanEmail(String),
+}
+
+/// What a trust store holds, classified.
+#[derive(Debug, Clone)]
+pub struct TrustStore {
+    /// CA certificates: clients whose chain verifies to one of them authenticate.
+    pub anchors: AnchorSet,
+    /// Self-signed leaf certificates: each authenticates exactly itself.
+    pub exact: Vec<ExactCert>,
+    /// Summaries in the order given, for display.
+    pub certs: Vec<CertInfo>,
+}
+
+/// A self-signed certificate that must be presented byte for byte.
+#[derive(Debug, Clone)]
+pub struct ExactCert {
+    pub der: CertDer,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub name: String,
+}
+
+/// A validated client, compiled for the token endpoint.
+#[derive(Debug, Clone)]
+pub struct CompiledClient {
+    pub id: String,
+    pub name: String,
+    pub trust_store: Option<TrustStore>,
+    pub constraint: Option<SubjectConstraint>,
+    /// Allowed scopes; `None` allows any.
+    pub allowed_scopes: Option<Vec<String>>,
+    pub token_lifetime: Option<u64>,
+    pub secret_hash: Option<String>,
+}
+
+/// A client that passed validation, with warnings worth showing.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub client: CompiledClient,
+    pub warnings: Vec<String>,
+}
+
+/// Whether `id` is a valid FHIR id: 1-64 of `A-Za-z0-9-.`.
+pub fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+impl ClientApplication {
+    /// Check every field; compile the trust store and constraint.
+    pub fn validate(
+        &self,
+        policy: Policy,
+        now: OffsetDateTime,
+    ) -> Result<Validated, ValidationErrors> {
+        let mut errors = Vec::new();
+        let mut warnings = Vec::new();
+        let mut err =
+            |field: &'static str, message: String| errors.push(FieldError { field, message });
+        if self.resource_type != RESOURCE_TYPE {
+            err(
+                "resourceType",
+                format!(
+                    "must be \"{RESOURCE_TYPE}\", not \"{}\"",
+                    self.resource_type
+                ),
+            );
+        }
+        let id = self.id.clone().unwrap_or_default();
+        if self.id.is_some() && !valid_id(&id) {
+            err(
+                "id",
+                "must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '.'".into(),
+            );
+        }
+        if self.name.trim().is_empty() {
+            err("name", "is required".into());
+        } else if self.name.chars().count() > MAX_NAME_LEN {
+            err("name", format!("is longer than {MAX_NAME_LEN} characters"));
+        }
+        let trust_store = match self.certificate_trust_store.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(pem) => match parse_trust_store(pem, now, &mut warnings) {
+                Ok(store) => Some(store),
+                Err(messages) => {
+                    for m in messages {
+                        err("certificateTrustStore", m);
+                    }
+                    None
+                }
+            },
+        };
+        let has_store = self
+            .certificate_trust_store
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty());
+        match (has_store, &self.client_secret_hash) {
+            (true, Some(_)) => err(
+                "client_secret",
+                "a client authenticates either by certificate (certificateTrustStore) or by secret, not both".into(),
+            ),
+            (false, None) => err(
+                "certificateTrustStore",
+                "is required: paste the client's self-signed certificate, or the CA certificate that issues its certificates (PEM); clients without mTLS need a secret instead".into(),
+            ),
+            _ => {}
+        }
+        let constraint = self.constraint().unwrap_or_else(|e| {
+            err(e.0, e.1);
+            None
+        });
+        if constraint.is_some() && !has_store {
+            err(
+                "tls_client_auth_subject_dn",
+                "subject constraints apply only to clients with a certificateTrustStore".into(),
+            );
+        }
+        if let Some(store) = &trust_store {
+            if !store.anchors.is_empty() && constraint.is_none() {
+                let message = "the trust store holds a CA certificate and no tls_client_auth_subject_dn or tls_client_auth_san_* constraint is set: every certificate that CA issues can act as this client (RFC 8705 §2.1.2 expects exactly one constraint)";
+                if policy.require_constraints {
+                    err(
+                        "tls_client_auth_subject_dn",
+                        format!("is required by this server: {message}"),
+                    );
+                } else {
+                    warnings.push(message.to_string());
+                }
+            }
+        }
+        let allowed_scopes = match &self.scope {
+            None => None,
+            Some(s) => match crate::request::parse_scope(s) {
+                Ok(scopes) => Some(scopes),
+                Err(e) => {
+                    err("scope", e.to_string());
+                    None
+                }
+            },
+        };
+        if let Some(l) = self.access_token_lifetime {
+            if !(MIN_TOKEN_LIFETIME..=MAX_TOKEN_LIFETIME).contains(&l) {
+                err(
+                    "access_token_lifetime",
+                    format!(
+                        "must be between {MIN_TOKEN_LIFETIME} and {MAX_TOKEN_LIFETIME} seconds, not {l}"
+                    ),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ValidationErrors(errors));
+        }
+        Ok(Validated {
+            client: CompiledClient {
+                id,
+                name: self.name.clone(),
+                trust_store,
+                constraint,
+                allowed_scopes,
+                token_lifetime: self.access_token_lifetime,
+                secret_hash: self.client_secret_hash.clone(),
+            },
+            warnings,
+        })
+    }
+
+    /// The one configured constraint (or an error naming the field).
+    fn constraint(&self) -> Result<Option<SubjectConstraint>, (&'static str, String)> {
+        let set: Vec<(&'static str, &str)> = [
+            (
+                "tls_client_auth_subject_dn",
+                &self.tls_client_auth_subject_dn,
+            ),
+            ("tls_client_auth_san_dns", &self.tls_client_auth_san_dns),
+            ("tls_client_auth_san_uri", &self.tls_client_auth_san_uri),
+            ("tls_client_auth_san_ip", &self.tls_client_auth_san_ip),
+            ("tls_client_auth_san_email", &self.tls_client_auth_san_email),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| (k, v))
+        })
+        .collect();
+        let Some(&(field, value)) = set.first() else {
+            return Ok(None);
+        };
+        if set.len() > 1 {
+            return Err((
+                set[1].0,
+                format!(
+                    "only one subject constraint may be set (RFC 8705 §2.1.2), and {field} is already set"
+                ),
+            ));
+        }
+        let c = match field {
+            "tls_client_auth_subject_dn" => SubjectConstraint::Dn(
+                DistinguishedName::parse(value).map_err(|e| (field, e.to_string()))?,
+            ),
+            "tls_client_auth_san_dns" => SubjectConstraint::SanDns(value.to_ascii_lowercase()),
+            "tls_client_auth_san_uri" => SubjectConstraint::SanUri(value.to_string()),
+            "tls_client_auth_san_ip" => SubjectConstraint::SanIp(
+                value
+                    .parse()
+                    .map_err(|_| (field, format!("`{value}` is not an IP address")))?,
+            ),
+            _ => SubjectConstraint::SanEmail(value.to_string()),
+        };
+        Ok(Some(c))
+    }
+}
+
+/// Parse and classify trust-store PEM; errors name the block.
+pub fn parse_trust_store(
+    pem: &str,
+    now: OffsetDateTime,
+    warnings: &mut Vec<String>,
+) -> Result<TrustStore, Vec<String>> {
+    if pem.len() > MAX_TRUST_STORE_LEN {
+        return Err(vec![format!("is larger than {MAX_TRUST_STORE_LEN} bytes")]);
+    }
+    let blocks = pem_blocks(pem.as_bytes()).map_err(|e| vec![e.to_string()])?;
+    if blocks.is_empty() {
+        return Err(vec![
+            "holds no PEM block: paste certificates between -----BEGIN CERTIFICATE----- and -----END CERTIFICATE----- lines".into(),
+        ]);
+    }
+    let mut errors = Vec::new();
+    let mut anchors = Vec::new();
+    let mut exact = Vec::new();
+    let mut certs = Vec::new();
+    for block in &blocks {
+        let at = format!("block {} (line {})", block.index, block.line);
+        if block.label != "CERTIFICATE" {
+            errors.push(format!(
+                "{at} is a \"{}\", not a CERTIFICATE: a trust store holds certificates only",
+                block.label
+            ));
+            continue;
+        }
+        let info = match CertInfo::from_der(&block.der) {
+            Ok(info) => info,
+            Err(e) => {
+                errors.push(format!("{at}: {e}"));
+                continue;
+            }
+        };
+        let der = CertDer::from(block.der.clone());
+        let name = info.display_name().to_string();
+        if now > info.not_after {
+            warnings.push(format!(
+                "certificate '{name}' ({at}) expired on {}: it authenticates nobody until replaced",
+                certbound_pki::time_fmt::date(info.not_after)
+            ));
+        } else if now < info.not_before {
+            warnings.push(format!(
+                "certificate '{name}' ({at}) is not valid until {}",
+                certbound_pki::time_fmt::date(info.not_before)
+            ));
+        }
+        if info.is_ca {
+            anchors.push(der);
+        } else if info.self_signed {
+            exact.push(ExactCert {
+                der,
+                not_before: info.not_before,
+                not_after: info.not_after,
+                name,
+            });
+        } else {
+            errors.push(format!(
+                "{at} ('{name}', issued by '{}') is neither a CA nor self-signed: put the CA certificate that issued it in the trust store instead (or the client's own self-signed certificate)",
+                info.issuer_display_name()
+            ));
+        }
+        certs.push(info);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let anchors = AnchorSet::new(anchors).map_err(|e| vec![e.to_string()])?;
+    Ok(TrustStore {
+        anchors,
+        exact,
+        certs,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,192 @@
+use super::*;
+use certbound_testkit::{LeafOptions, NOW, TestPki, pem, self_signed};
+
+fn client(store: Option<String>) -> ClientApplication {
+    ClientApplication {
+        resource_type: RESOURCE_TYPE.into(),
+        name: "My Integration Client".into(),
+        certificate_trust_store: store,
+        ..ClientApplication::default()
+    }
+}
+
+fn fields(e: &ValidationErrors) -> Vec<&'static str> {
+    e.0.iter().map(|f| f.field).collect()
+}
+
+#[test]
+fn the_medplum_shape_posts_unchanged() {
+    let leaf = self_signed(&LeafOptions::client("My Integration Client"));
+    let json = serde_json::json!({
+        "resourceType": "ClientApplication",
+        "name": "My Integration Client",
+        "certificateTrustStore": leaf.cert_pem(),
+        "description": "kept as it came",
+        "meta": {"versionId": "1"}
+    });
+    let c: ClientApplication = serde_json::from_value(json.clone()).unwrap();
+    let v = c.validate(Policy::default(), NOW).unwrap();
+    assert!(v.warnings.is_empty());
+    let store = v.client.trust_store.unwrap();
+    assert_eq!(store.exact.len(), 1);
+    assert!(store.anchors.is_empty());
+    // Round trip keeps unknown fields.
+    let back = serde_json::to_value(&c).unwrap();
+    assert_eq!(back["description"], "kept as it came");
+    assert_eq!(back["meta"]["versionId"], "1");
+    assert_eq!(back["certificateTrustStore"], json["certificateTrustStore"]);
+}
+
+#[test]
+fn a_ca_without_constraint_warns_or_is_refused_by_policy() {
+    let pki = TestPki::new();
+    let c = client(Some(pki.root.cert_pem()));
+    let v = c.validate(Policy::default(), NOW).unwrap();
+    assert_eq!(v.warnings.len(), 1);
+    assert!(v.warnings[0].contains("every certificate that CA issues"));
+    let strict = Policy {
+        require_constraints: true,
+    };
+    let e = c.validate(strict, NOW).unwrap_err();
+    assert_eq!(fields(&e), ["tls_client_auth_subject_dn"]);
+    let mut constrained = c.clone();
+    constrained.tls_client_auth_subject_dn = Some("CN=alice,O=certbound tests".into());
+    let v = constrained.validate(strict, NOW).unwrap();
+    assert!(v.warnings.is_empty());
+    assert!(matches!(
+        v.client.constraint,
+        Some(SubjectConstraint::Dn(_))
+    ));
+}
+
+#[test]
+fn several_cas_and_self_signed_certs_in_one_store() {
+    let pki = TestPki::new();
+    let solo = self_signed(&LeafOptions::client("solo"));
+    let text = format!(
+        "{}{}{}",
+        pki.root.cert_pem(),
+        pki.other_root.cert_pem(),
+        solo.cert_pem()
+    );
+    let v = client(Some(text)).validate(Policy::default(), NOW).unwrap();
+    let store = v.client.trust_store.unwrap();
+    assert_eq!(store.anchors.len(), 2);
+    assert_eq!(store.exact.len(), 1);
+    assert_eq!(store.certs.len(), 3);
+}
+
+#[test]
+fn bad_blocks_are_named() {
+    let pki = TestPki::new();
+    let leaf = pki.root.issue(&LeafOptions::client("alice"));
+    let text = format!("{}{}", pki.root.cert_pem(), leaf.cert_pem());
+    let e = client(Some(text))
+        .validate(Policy::default(), NOW)
+        .unwrap_err();
+    assert_eq!(fields(&e), ["certificateTrustStore"]);
+    assert!(e.0[0].message.contains("block 2"), "{}", e.0[0].message);
+    assert!(e.0[0].message.contains("neither a CA nor self-signed"));
+
+    let broken = pki.root.cert_pem().replace("MI", "!!");
+    let e = client(Some(broken))
+        .validate(Policy::default(), NOW)
+        .unwrap_err();
+    assert!(e.0[0].message.contains("block 1"), "{}", e.0[0].message);
+
+    let junk = pem("CERTIFICATE", b"\x30\x03\x02\x01\x01");
+    let e = client(Some(junk))
+        .validate(Policy::default(), NOW)
+        .unwrap_err();
+    assert!(
+        e.0[0].message.contains("not a valid X.509"),
+        "{}",
+        e.0[0].message
+    );
+
+    let key = client(Some(pki.root.key_pem()))
+        .validate(Policy::default(), NOW)
+        .unwrap_err();
+    assert!(
+        key.0[0].message.contains("PRIVATE KEY"),
+        "{}",
+        key.0[0].message
+    );
+
+    let none = client(Some("hello".into()))
+        .validate(Policy::default(), NOW)
+        .unwrap_err();
+    assert!(none.0[0].message.contains("no PEM block"));
+}
+
+#[test]
+fn expired_trust_store_certificate_is_accepted_with_a_warning() {
+    let old = self_signed(&LeafOptions::client("old").validity(
+        time::macros::datetime!(2024-01-01 0:00 UTC),
+        time::macros::datetime!(2025-01-01 0:00 UTC),
+    ));
+    let v = client(Some(old.cert_pem()))
+        .validate(Policy::default(), NOW)
+        .unwrap();
+    assert!(
+        v.warnings[0].contains("expired on 2025-01-01"),
+        "{:?}",
+        v.warnings
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let c = ClientApplication {
+        resource_type: "Patient".into(),
+        id: Some("bad id!".into()),
+        name: String::new(),
+        certificate_trust_store: None,
+        scope: Some("a  b".into()),
+        access_token_lifetime: Some(5),
+        tls_client_auth_san_ip: Some("not-ip".into()),
+        ..ClientApplication::default()
+    };
+    let e = c.validate(Policy::default(), NOW).unwrap_err();
+    let f = fields(&e);
+    for want in [
+        "resourceType",
+        "id",
+        "name",
+        "certificateTrustStore",
+        "tls_client_auth_san_ip",
+        "scope",
+        "access_token_lifetime",
+    ] {
+        assert!(f.contains(&want), "{want} missing from {f:?}");
+    }
+}
+
+#[test]
+fn one_constraint_only_and_not_both_methods() {
+    let pki = TestPki::new();
+    let mut c = client(Some(pki.root.cert_pem()));
+    c.tls_client_auth_subject_dn = Some("CN=a".into());
+    c.tls_client_auth_san_dns = Some("a.test".into());
+    let e = c.validate(Policy::default(), NOW).unwrap_err();
+    assert_eq!(fields(&e), ["tls_client_auth_san_dns"]);
+
+    let mut both = client(Some(pki.root.cert_pem()));
+    both.client_secret_hash = Some("pbkdf2-sha256$1$AA$AA".into());
+    assert_eq!(
+        fields(&both.validate(Policy::default(), NOW).unwrap_err()),
+        ["client_secret"]
+    );
+
+    let mut secret_only = client(None);
+    secret_only.client_secret_hash = Some("pbkdf2-sha256$1$AA$AA".into());
+    assert!(secret_only.validate(Policy::default(), NOW).is_ok());
+}
+
+#[test]
+fn ids() {
+    assert!(valid_id("a-1.b"));
+    assert!(!valid_id(""));
+    assert!(!valid_id("a/b"));
+    assert!(!valid_id(&"x".repeat(65)));
+}
