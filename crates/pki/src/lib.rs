@@ -11,6 +11,7 @@ pub mod bundle;
 pub mod chain;
 pub mod check;
 pub mod dn;
+pub mod forwarded;
 pub mod generate;
 pub mod host;
 pub mod inspect;
