@@ -1,0 +1,120 @@
+//! `certbound token`: an RFC 8705 `client_credentials` request authenticated
+//! only by the client certificate. Prints the token response JSON; with
+//! `--claims`, also the access token's decoded claims and whether it is
+//! bound to the certificate presented. An RFC 6749 error response is
+//! printed with a diagnosis and exits 1.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use certbound_pki::CertInfo;
+use certbound_tls::ConnectOptions;
+use certbound_tls::token::{self, Binding, TokenContext, TokenOutcome};
+use clap::Args;
+
+use crate::cmd::EXIT_FAILED;
+use crate::cmd::client::{ClientTlsArgs, tls_error};
+use crate::cmd::request::exchange;
+use crate::style::{BOLD, GREEN, RED, color_stdout, paint};
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The token endpoint, https://.
+    #[arg(long, value_name = "URL")]
+    token_url: String,
+    /// The client_id the certificate is registered for.
+    #[arg(long, value_name = "ID")]
+    client_id: String,
+    /// Scope to ask for (space-separated).
+    #[arg(long, value_name = "SCOPE")]
+    scope: Option<String>,
+    #[command(flatten)]
+    tls: ClientTlsArgs,
+    /// Decode the JWT access token and check that it is bound to the
+    /// certificate presented (cnf.x5t#S256). The signature is not verified.
+    #[arg(long)]
+    claims: bool,
+    /// Print the TLS report to stderr before the response.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+}
+
+pub fn run(args: TokenArgs) -> Result<ExitCode> {
+    let req = token::request(&args.token_url, &args.client_id, args.scope.as_deref())
+        .map_err(tls_error)?;
+    let tls = args.tls.load()?;
+    let leaf_der = tls.identity.as_ref().and_then(|i| i.leaf().cloned());
+    let leaf_info = leaf_der.as_ref().and_then(|d| CertInfo::from_der(d).ok());
+    let mut opts = ConnectOptions::new(tls);
+    opts.timeout = args.tls.timeout()?;
+    let Some(resp) = exchange(&req, &mut opts, args.verbose)? else {
+        return Ok(ExitCode::from(EXIT_FAILED));
+    };
+    let sent = resp.tls.client_auth.certificate_sent;
+    let ctx = TokenContext {
+        client_id: &args.client_id,
+        scope: args.scope.as_deref(),
+        leaf: leaf_info.as_ref(),
+        certificate_sent: sent,
+    };
+    let color = color_stdout();
+    match token::interpret(resp.status, &resp.body, &ctx) {
+        TokenOutcome::Issued { json } => {
+            println!("{}", serde_json::to_string_pretty(&json)?);
+            if !args.claims {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let access = json["access_token"].as_str().unwrap_or_default();
+            let decoded = match token::decode_jwt(access) {
+                Ok(d) => d,
+                Err(reason) => {
+                    println!("\n{} {reason}", paint(color, RED, "claims:"));
+                    return Ok(ExitCode::from(EXIT_FAILED));
+                }
+            };
+            println!(
+                "\n{} (decoded only: the signature is not verified here; the resource server verifies it)",
+                paint(color, BOLD, "Access token header")
+            );
+            println!("{}", serde_json::to_string_pretty(&decoded.header)?);
+            println!("\n{}", paint(color, BOLD, "Access token claims"));
+            println!("{}", serde_json::to_string_pretty(&decoded.claims)?);
+            let presented = leaf_der.as_ref().filter(|_| sent).map(|d| d.as_ref());
+            let binding = token::check_binding(&decoded.claims, presented);
+            let word = if binding.ok() {
+                paint(color, GREEN, "bound:")
+            } else {
+                paint(color, RED, "NOT bound:")
+            };
+            println!("\n{word} {}", binding.message());
+            Ok(if matches!(binding, Binding::Bound { .. }) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_FAILED)
+            })
+        }
+        TokenOutcome::Refused {
+            status,
+            json,
+            diagnosis,
+        } => {
+            println!("{}", serde_json::to_string_pretty(&json)?);
+            eprintln!(
+                "error: the token endpoint answered {} {}: {}",
+                status.as_str(),
+                diagnosis.code,
+                diagnosis.cause
+            );
+            eprintln!("  fix: {}", diagnosis.fix);
+            Ok(ExitCode::from(EXIT_FAILED))
+        }
+        TokenOutcome::Unexpected {
+            body, diagnosis, ..
+        } => {
+            println!("{body}");
+            eprintln!("error: {}", diagnosis.cause);
+            eprintln!("  fix: {}", diagnosis.fix);
+            Ok(ExitCode::from(EXIT_FAILED))
+        }
+    }
+}

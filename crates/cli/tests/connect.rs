@@ -1,0 +1,409 @@
+//! `certbound connect` against real servers on loopback: `openssl s_server`
+//! (TLS 1.2 and 1.3, `-Verify 1 -verify_return_error`) and an in-process
+//! rustls server. Each case asserts the diagnosis names the cause, the exit
+//! code, and, for the rustls server, what the server recorded.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod servers;
+mod util;
+
+use rustls::version::{TLS12, TLS13};
+use servers::{Files, Mode, OpensslServer, RustlsServer, free_port, server_config};
+use util::certbound;
+
+const V13: &str = "-tls1_3";
+const V12: &str = "-tls1_2";
+
+/// `certbound connect ADDR --ca root.crt [--cert NAME.crt --key NAME.key] EXTRA...`
+fn connect(f: &Files, addr: &str, client: Option<&str>, extra: &[&str]) -> util::Run {
+    let mut args = vec![
+        "connect".to_string(),
+        addr.to_string(),
+        "--ca".into(),
+        "root.crt".into(),
+    ];
+    if let Some(name) = client {
+        let key = name.trim_end_matches("-leaf");
+        args.extend([
+            "--cert".into(),
+            format!("{name}.crt"),
+            "--key".into(),
+            format!("{key}.key"),
+        ]);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    certbound(f.path(), &args)
+}
+
+fn rustls_mtls(f: &Files, versions: &[&'static rustls::SupportedProtocolVersion]) -> RustlsServer {
+    let roots = f.certs("root.crt");
+    RustlsServer::start(
+        server_config(
+            f.server_chain.clone(),
+            f.server_key.clone_key(),
+            Some(&roots),
+            versions,
+            &[],
+        ),
+        Mode::Hold,
+    )
+}
+
+#[test]
+fn success_against_openssl_tls13_and_tls12() {
+    let f = Files::new();
+    for (flag, version) in [(V13, "TLS 1.3"), (V12, "TLS 1.2")] {
+        let server = OpensslServer::mtls(&f, flag);
+        let run = connect(&f, &server.addr(), Some("alice"), &[]);
+        run.code(0)
+            .stdout_has(&format!("TLS              {version}"))
+            .stdout_has("Verification ok")
+            .stdout_has("chain verified: localhost → certbound Test Intermediate CA → certbound Test Root CA")
+            .stdout_has("'127.0.0.1' matches the certificate")
+            .stdout_has("requested        yes")
+            .stdout_has("acceptable CAs   CN=certbound Test Root CA, O=certbound tests")
+            .stdout_has("sent             yes: CN=alice, O=certbound tests (chain of 2)")
+            .stdout_has("client → server  CertificateVerify")
+            .stdout_has("OK: handshake and verification succeeded")
+            .stdout_lacks("stopped here");
+    }
+}
+
+#[test]
+fn success_against_rustls_with_the_server_record() {
+    let f = Files::new();
+    let server = rustls_mtls(&f, &[&TLS13, &TLS12]);
+    connect(&f, &server.addr(), Some("alice"), &[])
+        .code(0)
+        .stdout_has("NewSessionTicket")
+        .stdout_has("the server accepted the connection");
+    assert_eq!(
+        server.wait_events(1),
+        ["accepted CN=alice, O=certbound tests"]
+    );
+}
+
+#[test]
+fn no_client_certificate_when_required() {
+    let f = Files::new();
+    // TLS 1.3: the rejection comes after the handshake, as certificate_required.
+    let server = OpensslServer::mtls(&f, V13);
+    connect(&f, &server.addr(), None, &[])
+        .code(1)
+        .stdout_has("Diagnosis: certificate_required")
+        .stdout_has("the server requires a client certificate and none was sent")
+        .stdout_has("pass --cert and --key")
+        .stdout_has("client ← server  alert certificate_required")
+        .stdout_has("a late rejection  ✗ stopped here");
+    // TLS 1.2: OpenSSL says handshake_failure; the diagnosis still names the cause.
+    let server = OpensslServer::mtls(&f, V12);
+    connect(&f, &server.addr(), None, &[])
+        .code(1)
+        .stdout_has("Diagnosis: handshake_failure")
+        .stdout_has("none was sent (TLS 1.2 servers such as OpenSSL")
+        .stdout_has("client → server  Certificate            empty: no certificate sent");
+    let server = rustls_mtls(&f, &[&TLS13]);
+    connect(&f, &server.addr(), None, &[])
+        .code(1)
+        .stdout_has("none was sent");
+    assert_eq!(server.wait_events(1), ["rejected: NoCertificatesPresented"]);
+}
+
+#[test]
+fn client_certificate_from_an_unknown_ca() {
+    let f = Files::new();
+    for flag in [V13, V12] {
+        let server = OpensslServer::mtls(&f, flag);
+        connect(&f, &server.addr(), Some("stranger"), &[])
+            .code(1)
+            .stdout_has("Diagnosis: unknown_ca")
+            .stdout_has("the server does not trust your issuer 'Other Root CA'")
+            .stdout_has("which is not among the CA names the server accepts");
+    }
+    let server = rustls_mtls(&f, &[&TLS13]);
+    connect(&f, &server.addr(), Some("stranger"), &[])
+        .code(1)
+        .stdout_has("Diagnosis: unknown_ca");
+    let events = server.wait_events(1);
+    assert!(events[0].contains("UnknownIssuer"), "{events:?}");
+}
+
+#[test]
+fn expired_client_certificate() {
+    let f = Files::new();
+    for flag in [V13, V12] {
+        let server = OpensslServer::mtls(&f, flag);
+        connect(&f, &server.addr(), Some("expired"), &[])
+            .code(1)
+            .stdout_has("Diagnosis: certificate_expired")
+            .stdout_has("'old-client' expired on")
+            .stdout_has("(3 days ago)")
+            .stdout_has("renew the client certificate");
+    }
+    let server = rustls_mtls(&f, &[&TLS13]);
+    connect(&f, &server.addr(), Some("expired"), &[])
+        .code(1)
+        .stdout_has("certificate_expired");
+    assert!(server.wait_events(1)[0].contains("Expired"));
+}
+
+#[test]
+fn client_certificate_without_client_auth_eku() {
+    let f = Files::new();
+    for flag in [V13, V12] {
+        let server = OpensslServer::mtls(&f, flag);
+        connect(&f, &server.addr(), Some("server-eku"), &[])
+            .code(1)
+            .stdout_has("Diagnosis: unsupported_certificate")
+            .stdout_has("TLS Web Server Authentication (serverAuth) — without clientAuth")
+            .stdout_has("certbound pki issue client");
+    }
+    let server = rustls_mtls(&f, &[&TLS13]);
+    connect(&f, &server.addr(), Some("server-eku"), &[])
+        .code(1)
+        .stdout_has("unsupported_certificate");
+    assert!(server.wait_events(1)[0].contains("InvalidPurpose"));
+}
+
+#[test]
+fn missing_intermediate_in_the_client_chain() {
+    let f = Files::new();
+    for flag in [V13, V12] {
+        let server = OpensslServer::mtls(&f, flag);
+        connect(&f, &server.addr(), Some("alice-leaf"), &[])
+            .code(1)
+            .stdout_has("Diagnosis: unknown_ca")
+            .stdout_has("or your intermediate is missing: you sent only 'alice', issued by 'certbound Test Intermediate CA'")
+            .stdout_has("append its certificate after yours");
+    }
+    let server = rustls_mtls(&f, &[&TLS13]);
+    connect(&f, &server.addr(), Some("alice-leaf"), &[])
+        .code(1)
+        .stdout_has("intermediate is missing");
+    assert!(server.wait_events(1)[0].contains("UnknownIssuer"));
+}
+
+#[test]
+fn server_certificate_for_another_host() {
+    let f = Files::new();
+    let (chain, key) = f.server_cert("api", &f.pki.root, &["api.example.com"]);
+    let server = RustlsServer::start(
+        server_config(chain, key, None, &[&TLS13, &TLS12], &[]),
+        Mode::Hold,
+    );
+    connect(&f, &server.addr(), None, &[])
+        .code(1)
+        .stdout_has("Diagnosis: server_certificate")
+        .stdout_has("the certificate is for DNS:api.example.com, not '127.0.0.1'")
+        .stdout_has("--servername")
+        .stdout_has("client → server  alert bad_certificate");
+    // The fix works: the name the certificate is for.
+    connect(
+        &f,
+        &server.addr(),
+        None,
+        &["--servername", "api.example.com"],
+    )
+    .code(0)
+    .stdout_has("SNI api.example.com");
+    // The same against openssl.
+    let server = OpensslServer::start(f.path(), &["-cert", "api.crt", "-key", "api.key", V12]);
+    connect(&f, &server.addr(), None, &[])
+        .code(1)
+        .stdout_has("not '127.0.0.1'");
+}
+
+#[test]
+fn server_certificate_from_an_unknown_ca() {
+    let f = Files::new();
+    let (chain, key) = f.server_cert("rogue", &f.pki.other_root, &["localhost"]);
+    let server = RustlsServer::start(
+        server_config(chain, key, None, &[&TLS13, &TLS12], &[]),
+        Mode::Hold,
+    );
+    connect(&f, &format!("localhost:{}", server.addr.port()), None, &[])
+        .code(1)
+        .stdout_has("Verification FAILED")
+        .stdout_has("unknown CA: 'rogue' was issued by 'Other Root CA', but the CA file holds only 'certbound Test Root CA'")
+        .stdout_has("pass the CA that issued the server's certificate with --ca")
+        .stdout_has("client → server  alert unknown_ca");
+    // The client aborted: the server never completed the handshake.
+    let events = server.wait_events(1);
+    assert!(events[0].starts_with("rejected"), "{events:?}");
+    // --insecure-skip-verify completes the handshake but keeps the verdict and exit 1.
+    connect(
+        &f,
+        &format!("localhost:{}", server.addr.port()),
+        None,
+        &["--insecure-skip-verify"],
+    )
+    .code(1)
+    .stdout_has("handshake        complete")
+    .stdout_has("FAILED (not enforced: --insecure-skip-verify)")
+    .stdout_has("(not enforced: --insecure-skip-verify): unknown CA");
+}
+
+#[test]
+fn nothing_listening() {
+    let f = Files::new();
+    let port = free_port();
+    connect(&f, &format!("127.0.0.1:{port}"), None, &[])
+        .code(1)
+        .stdout_has("Diagnosis: connection_refused")
+        .stdout_has(&format!("nothing is listening on 127.0.0.1:{port}"))
+        .stdout_has("TCP connect            refused");
+}
+
+#[test]
+fn version_mismatch_is_a_protocol_version_alert() {
+    let f = Files::new();
+    let server = OpensslServer::mtls(&f, V12);
+    connect(&f, &server.addr(), Some("alice"), &["--tls1.3"])
+        .code(1)
+        .stdout_has("Diagnosis: protocol_version")
+        .stdout_has("TLS 1.3 only");
+    connect(&f, &server.addr(), Some("alice"), &["--tls1.2"]).code(0);
+}
+
+#[test]
+fn json_output_follows_the_documented_schema() {
+    let f = Files::new();
+    let server = OpensslServer::mtls(&f, V13);
+    let run = connect(&f, &server.addr(), Some("alice"), &["--json"]);
+    run.code(0);
+    let v = run.json();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["tcp"]["status"], "connected");
+    assert_eq!(v["handshake"], "complete");
+    assert_eq!(v["tls"]["version"], "TLS 1.3");
+    assert!(
+        v["tls"]["cipher_suite"]
+            .as_str()
+            .unwrap()
+            .starts_with("TLS13_")
+    );
+    assert!(v["tls"]["key_exchange"].is_string());
+    assert_eq!(v["server_certificates"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["server_certificates"][0]["subject_alt_names"][0],
+        "DNS:localhost"
+    );
+    assert_eq!(v["verification"]["ok"], true);
+    assert_eq!(v["verification"]["trust"], "ca_file");
+    assert_eq!(v["client_auth"]["requested"], true);
+    assert_eq!(v["client_auth"]["certificate_sent"], true);
+    assert_eq!(v["client_auth"]["issuer_acceptable"], true);
+    assert_eq!(v["client_auth"]["certificate"]["chain_length"], 2);
+    assert_eq!(v["post_handshake"], "accepted");
+    assert!(v["alert"].is_null() && v["diagnosis"].is_null());
+    let messages: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &messages[..4],
+        [
+            "TCP connect",
+            "ClientHello",
+            "ServerHello",
+            "EncryptedExtensions"
+        ]
+    );
+    assert!(messages.contains(&"Finished"));
+    // A failure carries the alert and the diagnosis.
+    let run = connect(&f, &server.addr(), None, &["--json"]);
+    run.code(1);
+    let v = run.json();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["alert"]["name"], "certificate_required");
+    assert_eq!(v["alert"]["from"], "server");
+    assert_eq!(v["alert"]["after_handshake"], true);
+    assert_eq!(v["diagnosis"]["code"], "certificate_required");
+    assert_eq!(v["post_handshake"], "rejected");
+    assert_eq!(
+        v["steps"].as_array().unwrap().last().unwrap()["failed"],
+        true
+    );
+}
+
+#[test]
+fn exit_code_2_for_usage_and_io_errors() {
+    let f = Files::new();
+    let d = f.path();
+    certbound(d, &["connect", "no-port"])
+        .code(2)
+        .stderr_has("the port is missing");
+    certbound(d, &["connect", "127.0.0.1:1", "--ca", "missing.crt"])
+        .code(2)
+        .stderr_has("cannot read the CA file missing.crt");
+    certbound(d, &["connect", "127.0.0.1:1", "--cert", "alice.crt"]).code(2);
+    certbound(
+        d,
+        &[
+            "connect",
+            "127.0.0.1:1",
+            "--cert",
+            "alice.crt",
+            "--key",
+            "bob.key",
+            "--ca",
+            "root.crt",
+        ],
+    )
+    .code(2)
+    .stderr_has("does not belong to the certificate");
+    certbound(
+        d,
+        &[
+            "connect",
+            "127.0.0.1:1",
+            "--cert",
+            "root.key",
+            "--key",
+            "alice.key",
+        ],
+    )
+    .code(2);
+    certbound(d, &["connect", "127.0.0.1:1", "--tls1.2", "--tls1.3"]).code(2);
+    certbound(
+        d,
+        &[
+            "connect",
+            "127.0.0.1:1",
+            "--timeout",
+            "0",
+            "--ca",
+            "root.crt",
+        ],
+    )
+    .code(2);
+}
+
+#[test]
+fn without_ca_the_system_roots_are_used_and_do_not_trust_a_test_ca() {
+    let f = Files::new();
+    let server = rustls_mtls(&f, &[&TLS13]);
+    let run = certbound(
+        f.path(),
+        &[
+            "connect",
+            &format!("localhost:{}", server.addr.port()),
+            "--cert",
+            "alice.crt",
+            "--key",
+            "alice.key",
+        ],
+    );
+    run.code(1);
+    // A machine without any system roots says so instead.
+    assert!(
+        run.stdout.contains("of the system's trust store")
+            || run.stderr.contains("no trusted CA certificates were found"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
