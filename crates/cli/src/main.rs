@@ -36,6 +36,25 @@ enum Command {
     /// Check a certificate before deploying it: dates, purpose, key, chain,
     /// host name, strength, key file permissions.
     Check(cmd::check::CheckArgs),
+    /// Test a TLS handshake against a server and explain a failure: chain,
+    /// host name, client certificate, alerts, and where the handshake stopped.
+    Connect(cmd::connect::ConnectArgs),
+    /// Call an HTTPS API with a client certificate (a small curl that explains TLS).
+    Request(cmd::request::RequestArgs),
+    /// Get an access token with client_credentials, authenticated by the
+    /// client certificate alone (RFC 8705).
+    Token(cmd::token::TokenArgs),
+    /// Run the RFC 8705 authorization server (`--dev` needs no config file).
+    Serve(cmd::serve::ServeArgs),
+    /// Plain HTTP in on loopback, mTLS plus a certificate-bound token out:
+    /// lets an app that cannot do mTLS call a partner that requires it.
+    Sidecar(cmd::sidecar::SidecarArgs),
+    /// Manage the client registry (add, list, show, remove): in the store
+    /// (--store, --config) or through a running server's admin API (--server).
+    Client(cmd::registry::ClientArgs),
+    /// Read the audit trail: authentication attempts and admin changes, with
+    /// the precise reason of each refusal, newest first.
+    Audit(cmd::audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +62,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Pki(args) => cmd::pki::run(args),
         Command::Check(args) => cmd::check::run(args),
+        Command::Connect(args) => cmd::connect::run(args),
+        Command::Request(args) => cmd::request::run(args),
+        Command::Token(args) => cmd::token::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Sidecar(args) => cmd::sidecar::run(args),
+        Command::Client(args) => cmd::registry::run(args),
+        Command::Audit(args) => cmd::audit::run(args),
     };
     match result {
         Ok(code) => code,

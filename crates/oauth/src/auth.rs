@@ -58,6 +58,10 @@ pub enum AuthFailure {
         client_id: String,
     },
     NoCertificate,
+    /// The certificate could not be read (e.g. a malformed forwarded-certificate header).
+    UnreadableCertificate {
+        reason: String,
+    },
     /// The client has only self-signed certificates and the one presented is none of them.
     NotInTrustStore {
         presented: String,
@@ -92,6 +96,9 @@ impl fmt::Display for AuthFailure {
                 write!(f, "no client is registered with client_id `{client_id}`")
             }
             AuthFailure::NoCertificate => write!(f, "no client certificate was presented"),
+            AuthFailure::UnreadableCertificate { reason } => {
+                write!(f, "the client certificate cannot be read: {reason}")
+            }
             AuthFailure::NotInTrustStore {
                 presented,
                 registered,
@@ -155,6 +162,7 @@ impl AuthFailure {
         match self {
             AuthFailure::UnknownClient { .. } => "unknown_client",
             AuthFailure::NoCertificate => "no_certificate",
+            AuthFailure::UnreadableCertificate { .. } => "malformed_certificate",
             AuthFailure::NotInTrustStore { .. } => "not_in_trust_store",
             AuthFailure::ExactCertNotValid { .. } => "certificate_not_valid",
             AuthFailure::Chain(e) => match e {

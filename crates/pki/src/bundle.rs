@@ -242,6 +242,10 @@ fn is_certificate_label(label: &str) -> bool {
 }
 
 fn check_certificate(der: &[u8], trailing_allowed: bool) -> Result<(), String> {
+    // x509-parser ignores the class and form bits of the outer tag; DER demands a SEQUENCE.
+    if der.first() != Some(&0x30) {
+        return Err("it does not start with a DER SEQUENCE".into());
+    }
     match x509_parser::parse_x509_certificate(der) {
         Ok((rest, _)) if rest.is_empty() || trailing_allowed => Ok(()),
         Ok((rest, _)) => Err(format!("{} bytes follow the certificate", rest.len())),

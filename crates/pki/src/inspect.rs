@@ -259,6 +259,19 @@ impl CertInfo {
     }
 }
 
+/// The subject of a DER certificate as text, without the cost of a full
+/// [`CertInfo`] (no digests, no signature check).
+pub fn subject_string(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(name_string(cert.subject()))
+}
+
+/// The end of validity of a DER certificate, cheaply.
+pub fn not_after(der: &[u8]) -> Option<OffsetDateTime> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(cert.validity().not_after.to_datetime())
+}
+
 fn name_string(name: &x509_parser::x509::X509Name<'_>) -> String {
     name.to_string_with_registry(x509_parser::objects::oid_registry())
         .unwrap_or_else(|_| "(a name that cannot be decoded)".to_string())

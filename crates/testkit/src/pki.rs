@@ -109,6 +109,22 @@ impl LeafOptions {
         self
     }
 
+    /// Valid from an hour ago for 30 days: for tests against a server that runs
+    /// at the real time.
+    pub fn around_now(self) -> Self {
+        let now = OffsetDateTime::now_utc();
+        self.validity(
+            now - time::Duration::hours(1),
+            now + time::Duration::days(30),
+        )
+    }
+
+    /// Valid for `days` days, ending `ago_days` days ago (negative: in the future).
+    pub fn ended_days_ago(self, ago_days: i64, days: i64) -> Self {
+        let end = OffsetDateTime::now_utc() - time::Duration::days(ago_days);
+        self.validity(end - time::Duration::days(days), end)
+    }
+
     pub fn validity(mut self, not_before: OffsetDateTime, not_after: OffsetDateTime) -> Self {
         self.not_before = not_before;
         self.not_after = not_after;

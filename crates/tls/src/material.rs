@@ -64,6 +64,17 @@ impl Identity {
     }
 
     /// The leaf certificate.
+    /// A copy (the key is copied too: callers that keep identities in
+    /// several configs, such as a gateway's upstream clients, need one each).
+    pub fn duplicate(&self) -> Self {
+        Self {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+            cert_path: self.cert_path.clone(),
+            key_path: self.key_path.clone(),
+        }
+    }
+
     pub fn leaf(&self) -> Option<&CertDer> {
         self.chain.first()
     }

@@ -1,7 +1,15 @@
 //! The subcommands. Each module holds its clap arguments and its `run`.
 
+pub mod audit;
 pub mod check;
+pub mod client;
+pub mod connect;
 pub mod pki;
+pub mod registry;
+pub mod request;
+pub mod serve;
+pub mod sidecar;
+pub mod token;
 
 /// Exit code: the command found a problem.
 pub const EXIT_FAILED: u8 = 1;

@@ -2,6 +2,8 @@
 //! expectation prints the command line, exit code, stdout and stderr.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod process;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -1,0 +1,415 @@
+//! The load generator: one client stack (tokio-rustls + hyper HTTP/1.1) for
+//! both servers, so that whatever the client costs, it costs the same on each
+//! side. Two shapes of load: a new connection with a full mTLS handshake for
+//! every request (session resumption off), and long-lived connections sending
+//! requests back to back. Every answer is checked; anything unexpected counts
+//! as an error, not as a request served.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::{PrivateKeyDer, ServerName};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::setup::{CLIENT_ID, Pki};
+
+/// The path both servers are asked for.
+pub const TOKEN_PATH: &str = "/oauth2/token";
+/// A request that has not been answered by then is an error.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause after an error so that a dead server does not turn into a busy loop.
+const ERROR_PAUSE: Duration = Duration::from_millis(10);
+
+/// What a correct answer looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// certbound: 200 with an access token.
+    Token,
+    /// nginx: 200 with the fixed body.
+    Fixed,
+}
+
+/// Which key-exchange groups the client offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Groups {
+    /// aws-lc-rs's defaults: X25519MLKEM768 first, then X25519, P-256, P-384.
+    Default,
+    /// X25519 only, the same group for both servers.
+    X25519,
+}
+
+/// Everything a worker needs to talk to one server.
+#[derive(Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub expect: Expect,
+    connector: TlsConnector,
+    body: Bytes,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("addr", &self.addr)
+            .field("expect", &self.expect)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Target {
+    pub fn new(addr: SocketAddr, expect: Expect, connector: TlsConnector) -> Self {
+        Self {
+            addr,
+            expect,
+            connector,
+            body: Bytes::from(format!(
+                "grant_type=client_credentials&client_id={CLIENT_ID}"
+            )),
+        }
+    }
+}
+
+/// The client's TLS config: trusts the bench CA, presents the bench client
+/// certificate, offers HTTP/1.1 and never resumes a session, so that every new
+/// connection is a full handshake.
+pub fn connector(pki: &Pki, groups: Groups) -> Result<TlsConnector> {
+    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+    if groups == Groups::X25519 {
+        provider.kx_groups = vec![rustls::crypto::aws_lc_rs::kx_group::X25519];
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca.cert.clone()).context("adding the CA")?;
+    let key = {
+        use rustls::pki_types::pem::PemObject;
+        PrivateKeyDer::from_pem_slice(pki.client.key_pem.as_bytes()).context("the client key")?
+    };
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .context("TLS versions")?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(vec![pki.client.cert.clone()], key)
+        .context("the client certificate")?;
+    config.resumption = rustls::client::Resumption::disabled();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// What the handshake settled on.
+#[derive(Debug, Clone)]
+pub struct Negotiated {
+    pub version: String,
+    pub suite: String,
+    pub group: String,
+}
+
+impl std::fmt::Display for Negotiated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {}", self.version, self.suite, self.group)
+    }
+}
+
+async fn connect(target: &Target) -> Result<TlsStream<TcpStream>> {
+    let tcp = TcpStream::connect(target.addr).await.context("connect")?;
+    tcp.set_nodelay(true).context("TCP_NODELAY")?;
+    let name = ServerName::try_from("localhost").context("server name")?;
+    target
+        .connector
+        .connect(name, tcp)
+        .await
+        .context("TLS handshake")
+}
+
+fn negotiated(tls: &TlsStream<TcpStream>) -> Negotiated {
+    let conn = tls.get_ref().1;
+    let show = |s: Option<String>| s.unwrap_or_else(|| "?".into());
+    Negotiated {
+        version: show(
+            conn.protocol_version()
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+        ),
+        suite: show(
+            conn.negotiated_cipher_suite()
+                .and_then(|s| s.suite().as_str())
+                .map(str::to_string),
+        ),
+        group: show(
+            conn.negotiated_key_exchange_group()
+                .and_then(|g| g.name().as_str())
+                .map(str::to_string),
+        ),
+    }
+}
+
+/// Send one request on `sender` and check the answer.
+async fn exchange(target: &Target, sender: &mut http1::SendRequest<Full<Bytes>>) -> Result<()> {
+    sender.ready().await.context("connection not ready")?;
+    let request = hyper::Request::post(TOKEN_PATH)
+        .header(hyper::header::HOST, "localhost")
+        .header(
+            hyper::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(Full::new(target.body.clone()))
+        .context("building the request")?;
+    let response = sender.send_request(request).await.context("request")?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .context("reading the body")?
+        .to_bytes();
+    check(target.expect, status.as_u16(), &body)
+}
+
+fn check(expect: Expect, status: u16, body: &[u8]) -> Result<()> {
+    let good = status == 200
+        && match expect {
+            Expect::Token => contains(body, br#""access_token":""#),
+            Expect::Fixed => body == br#"{"ok":true}"#,
+        };
+    if good {
+        return Ok(());
+    }
+    let shown = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+    Err(anyhow!("unexpected answer: {status} {shown}"))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// One full request on a new connection: connect, handshake, POST, read, close.
+async fn new_connection_request(target: &Target) -> Result<Negotiated> {
+    let tls = connect(target).await?;
+    let shape = negotiated(&tls);
+    let (mut sender, conn) = http1::handshake::<_, Full<Bytes>>(TokioIo::new(tls))
+        .await
+        .context("HTTP handshake")?;
+    let conn = tokio::spawn(conn);
+    exchange(target, &mut sender).await?;
+    // Dropping the sender lets the connection send close_notify and FIN.
+    drop(sender);
+    let _ = conn.await;
+    Ok(shape)
+}
+
+/// Ask once, checking the answer; returns what the handshake settled on.
+pub async fn probe(target: &Target) -> Result<Negotiated> {
+    tokio::time::timeout(REQUEST_TIMEOUT, new_connection_request(target))
+        .await
+        .map_err(|_| anyhow!("no answer within {}s", REQUEST_TIMEOUT.as_secs()))?
+}
+
+/// Probe until the server answers correctly, for at most `within`.
+pub async fn wait_ready(
+    target: &Target,
+    within: Duration,
+    mut alive: impl FnMut() -> Result<()>,
+) -> Result<Negotiated> {
+    let deadline = Instant::now() + within;
+    loop {
+        match probe(target).await {
+            Ok(n) => return Ok(n),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(e.context(format!("not ready within {}s", within.as_secs())));
+            }
+            Err(_) => {
+                alive()?;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// What one worker saw.
+#[derive(Debug, Default)]
+struct WorkerResult {
+    latencies_us: Vec<u32>,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+impl WorkerResult {
+    fn error(&mut self, e: &anyhow::Error) {
+        self.errors += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(format!("{e:#}"));
+        }
+    }
+}
+
+/// What a run measured on the client's side.
+#[derive(Debug)]
+pub struct Measured {
+    pub elapsed: Duration,
+    /// Sorted, microseconds.
+    pub latencies_us: Vec<u32>,
+    pub errors: u64,
+    pub first_error: Option<String>,
+}
+
+impl Measured {
+    pub fn requests(&self) -> usize {
+        self.latencies_us.len()
+    }
+
+    pub fn rate(&self) -> f64 {
+        self.requests() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The latency below which `pct` percent of requests finished, in milliseconds.
+    pub fn percentile_ms(&self, pct: usize) -> f64 {
+        if self.latencies_us.is_empty() {
+            return f64::NAN;
+        }
+        let i = (self.latencies_us.len() * pct / 100).min(self.latencies_us.len() - 1);
+        f64::from(self.latencies_us[i]) / 1000.0
+    }
+}
+
+fn micros(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+}
+
+fn merge(results: Vec<WorkerResult>, elapsed: Duration) -> Measured {
+    let mut m = Measured {
+        elapsed,
+        latencies_us: Vec::new(),
+        errors: 0,
+        first_error: None,
+    };
+    for r in results {
+        m.latencies_us.extend(r.latencies_us);
+        m.errors += r.errors;
+        m.first_error = m.first_error.or(r.first_error);
+    }
+    m.latencies_us.sort_unstable();
+    m
+}
+
+/// `concurrency` workers, each doing connect → handshake → POST → read →
+/// close in a loop for `duration`. `on_start` is called when the clock starts.
+pub async fn run_new_connections(
+    target: &Target,
+    concurrency: usize,
+    duration: Duration,
+    on_start: impl FnOnce(),
+) -> Measured {
+    on_start();
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut workers = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let target = target.clone();
+        workers.push(tokio::spawn(async move {
+            let mut r = WorkerResult::default();
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                let outcome =
+                    tokio::time::timeout(REQUEST_TIMEOUT, new_connection_request(&target)).await;
+                match outcome {
+                    Ok(Ok(_)) => r.latencies_us.push(micros(t0.elapsed())),
+                    Ok(Err(e)) => {
+                        r.error(&e);
+                        tokio::time::sleep(ERROR_PAUSE).await;
+                    }
+                    Err(_) => r.error(&anyhow!("timed out")),
+                }
+            }
+            r
+        }));
+    }
+    collect(workers, start).await
+}
+
+/// `connections` connections, opened before the clock starts, each sending
+/// requests back to back for `duration`. A connection that fails is counted
+/// as an error and opened again.
+pub async fn run_kept_alive(
+    target: &Target,
+    connections: usize,
+    duration: Duration,
+    on_start: impl FnOnce(),
+) -> Result<Measured> {
+    let mut senders = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        senders.push(
+            open(target)
+                .await
+                .context("opening the kept-alive connections")?,
+        );
+    }
+    on_start();
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut workers = Vec::with_capacity(connections);
+    for sender in senders {
+        let target = target.clone();
+        workers.push(tokio::spawn(async move {
+            let mut r = WorkerResult::default();
+            let mut sender = Some(sender);
+            while Instant::now() < deadline {
+                let t0 = Instant::now();
+                let s = match sender.as_mut() {
+                    Some(s) => s,
+                    None => match open(&target).await {
+                        Ok(s) => sender.insert(s),
+                        Err(e) => {
+                            r.error(&e);
+                            tokio::time::sleep(ERROR_PAUSE).await;
+                            continue;
+                        }
+                    },
+                };
+                match tokio::time::timeout(REQUEST_TIMEOUT, exchange(&target, s)).await {
+                    Ok(Ok(())) => r.latencies_us.push(micros(t0.elapsed())),
+                    Ok(Err(e)) => {
+                        r.error(&e);
+                        sender = None;
+                    }
+                    Err(_) => {
+                        r.error(&anyhow!("timed out"));
+                        sender = None;
+                    }
+                }
+            }
+            r
+        }));
+    }
+    Ok(collect(workers, start).await)
+}
+
+/// A kept-alive connection: its driver runs as its own task.
+async fn open(target: &Target) -> Result<http1::SendRequest<Full<Bytes>>> {
+    let tls = connect(target).await?;
+    let (sender, conn) = http1::handshake::<_, Full<Bytes>>(TokioIo::new(tls))
+        .await
+        .context("HTTP handshake")?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+async fn collect(workers: Vec<tokio::task::JoinHandle<WorkerResult>>, start: Instant) -> Measured {
+    let mut results = Vec::with_capacity(workers.len());
+    for w in workers {
+        match w.await {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                let mut r = WorkerResult::default();
+                r.error(&anyhow!("worker failed: {e}"));
+                results.push(r);
+            }
+        }
+    }
+    merge(results, start.elapsed())
+}

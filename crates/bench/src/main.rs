@@ -1,0 +1,418 @@
+//! `bench-token`: how fast certbound issues certificate-bound tokens, next to
+//! what nginx costs for the mTLS handshake alone, on the same machine in the
+//! same run (issue 4's benchmark; `scripts/bench-token.sh` runs it).
+//!
+//! A figure on its own says little about a TLS server: the machine, the
+//! client and the key exchange move it more than the server does. So one
+//! program starts both servers as child processes with the same certificates,
+//! drives both with the same client, interleaves their runs so background
+//! noise falls on both, and reads each server's CPU time and memory from
+//! /proc. It prints requests/s and latency, and server CPU per request, the
+//! figure that does not depend on how much of the machine the load generator
+//! took. It is a program that prints figures, not a timed test: it asserts
+//! nothing beyond the correctness of every answer.
+
+#![forbid(unsafe_code)]
+
+mod load;
+mod procfs;
+mod setup;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use crate::load::{Expect, Groups, Measured, Negotiated, Target};
+use crate::procfs::{Procs, RssSampler};
+use crate::setup::{Pki, Server};
+
+/// Issue 4's targets.
+const TARGET_NEW_CONN_RATIO: f64 = 1.5;
+const TARGET_KEPT_ALIVE_RATE: f64 = 20_000.0;
+const TARGET_RSS_MIB: f64 = 64.0;
+/// How long a server may take to answer its first request once listening.
+const READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bench-token",
+    about = "Drive certbound's token endpoint and an nginx mTLS endpoint with the same load; print the figures"
+)]
+struct Args {
+    /// Seconds each run lasts.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    duration: f64,
+    /// Concurrent workers (new-connection runs) and connections (kept-alive runs).
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    concurrency: usize,
+    /// Connections of the memory run.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    rss_connections: usize,
+    /// Threads of the load generator's runtime (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    client_threads: Option<usize>,
+    /// Key-exchange groups the client offers.
+    #[arg(long, value_enum, default_value_t = Groups::Default)]
+    groups: Groups,
+    /// Which runs to do.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "new,kept-alive,rss"
+    )]
+    runs: Vec<RunKind>,
+    /// Leave nginx out (to profile certbound alone).
+    #[arg(long)]
+    no_nginx: bool,
+    /// The certbound binary (default: `certbound` next to this program).
+    #[arg(long, value_name = "PATH")]
+    certbound: Option<PathBuf>,
+    /// The nginx binary (default: `nginx` in PATH, else /usr/sbin/nginx).
+    #[arg(long, value_name = "PATH")]
+    nginx: Option<PathBuf>,
+    /// Keep the temporary directory (configs, logs, database) and print where it is.
+    #[arg(long)]
+    keep_dir: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RunKind {
+    /// A new connection and full mTLS handshake per request.
+    New,
+    /// `--concurrency` kept-alive connections.
+    KeptAlive,
+    /// `--rss-connections` kept-alive connections, sampling the server's RSS.
+    Rss,
+}
+
+impl RunKind {
+    fn label(self) -> &'static str {
+        match self {
+            RunKind::New => "new connection/request",
+            RunKind::KeptAlive => "kept-alive",
+            RunKind::Rss => "kept-alive (memory)",
+        }
+    }
+}
+
+/// One server under test.
+struct Subject {
+    server: Server,
+    procs: Procs,
+    target: Target,
+    negotiated: Negotiated,
+}
+
+/// One run's figures.
+#[derive(Debug)]
+struct Row {
+    kind: RunKind,
+    server: &'static str,
+    connections: usize,
+    measured: Measured,
+    server_cpu: f64,
+    client_cpu: f64,
+    max_rss_kib: u64,
+}
+
+impl Row {
+    fn cpu_us_per_request(&self) -> f64 {
+        self.server_cpu * 1e6 / self.measured.requests().max(1) as f64
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let threads = args.client_threads.unwrap_or_else(cores);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args, threads)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+async fn run(args: Args, threads: usize) -> Result<()> {
+    let duration = Duration::from_secs_f64(args.duration.max(0.1));
+    let dir = tempfile::Builder::new()
+        .prefix("bench-token-")
+        .tempdir()
+        .context("creating a temporary directory")?;
+    let pki = Pki::new();
+    pki.write(dir.path())?;
+    let connector = load::connector(&pki, args.groups)?;
+
+    let certbound_bin = match &args.certbound {
+        Some(p) => p.clone(),
+        None => std::env::current_exe()
+            .context("locating this program")?
+            .with_file_name("certbound"),
+    };
+    let mut subjects = Vec::new();
+    let mut server = setup::start_certbound(&certbound_bin, dir.path(), &pki).await?;
+    let target = Target::new(server.addr, Expect::Token, connector.clone());
+    let negotiated = load::wait_ready(&target, READY_TIMEOUT, || server.check_alive())
+        .await
+        .context("certbound's token endpoint")?;
+    subjects.push(Subject {
+        procs: Procs::tree(server.pid()),
+        server,
+        target,
+        negotiated,
+    });
+    let nginx_bin = args.nginx.clone().unwrap_or_else(setup::find_nginx);
+    if !args.no_nginx {
+        let mut server = setup::start_nginx(&nginx_bin, dir.path(), cores())?;
+        let target = Target::new(server.addr, Expect::Fixed, connector.clone());
+        let negotiated = load::wait_ready(&target, READY_TIMEOUT, || server.check_alive())
+            .await
+            .context("nginx")?;
+        subjects.push(Subject {
+            // The workers exist once nginx answers.
+            procs: Procs::tree(server.pid()),
+            server,
+            target,
+            negotiated,
+        });
+    }
+
+    print_header(&args, threads, &subjects, &nginx_bin);
+    let mut rows = Vec::new();
+    for kind in [RunKind::New, RunKind::KeptAlive, RunKind::Rss] {
+        if !args.runs.contains(&kind) {
+            continue;
+        }
+        let connections = match kind {
+            RunKind::Rss => args.rss_connections,
+            _ => args.concurrency,
+        };
+        // Interleaved, so that noise from elsewhere on the machine falls on both servers.
+        for s in &mut subjects {
+            let row = measure(kind, s, connections, duration).await?;
+            print_row(&row);
+            rows.push(row);
+            s.server.check_alive()?;
+        }
+    }
+    let hwm = subjects.first().map(|s| s.procs.hwm_kib()).unwrap_or(0);
+    print_summary(&rows, &subjects, hwm);
+    drop(subjects);
+    if args.keep_dir {
+        println!("\nfiles kept in {}", dir.keep().display());
+    }
+    Ok(())
+}
+
+async fn measure(
+    kind: RunKind,
+    subject: &Subject,
+    connections: usize,
+    duration: Duration,
+) -> Result<Row> {
+    let client = Procs::this();
+    let mut before = (0.0, 0.0);
+    let mut sampler = None;
+    let on_start = || {
+        before = (subject.procs.cpu_seconds(), client.cpu_seconds());
+        sampler = Some(RssSampler::start(&subject.procs));
+    };
+    let measured = match kind {
+        RunKind::New => {
+            load::run_new_connections(&subject.target, connections, duration, on_start).await
+        }
+        RunKind::KeptAlive | RunKind::Rss => {
+            load::run_kept_alive(&subject.target, connections, duration, on_start).await?
+        }
+    };
+    let server_cpu = subject.procs.cpu_seconds() - before.0;
+    let client_cpu = client.cpu_seconds() - before.1;
+    let max_rss_kib = sampler.map(RssSampler::finish).unwrap_or(0);
+    Ok(Row {
+        kind,
+        server: subject.server.name,
+        connections,
+        measured,
+        server_cpu,
+        client_cpu,
+        max_rss_kib,
+    })
+}
+
+fn print_header(args: &Args, threads: usize, subjects: &[Subject], nginx_bin: &std::path::Path) {
+    println!(
+        "bench-token: certbound's token endpoint vs nginx (ssl_verify_client on, fixed 200 body)"
+    );
+    println!(
+        "machine: {} cores, load average {} (1, 5, 15 min). The load generator runs on the same \
+         cores as the server, for both servers alike: req/s is shared-machine throughput; \
+         server CPU per request is the server's own cost.",
+        cores(),
+        procfs::loadavg()
+    );
+    println!(
+        "client: tokio-rustls + hyper HTTP/1.1, {threads} threads, session resumption off, \
+         groups offered: {:?}; {}s per run",
+        args.groups, args.duration
+    );
+    for s in subjects {
+        let what = match s.server.name {
+            "nginx" => format!(
+                "{} (master + {} workers)",
+                setup::nginx_version(nginx_bin),
+                s.procs.count() - 1
+            ),
+            _ => "certbound serve (release build)".to_string(),
+        };
+        println!(
+            "{:<9} {} at {}, pid {}: {}",
+            s.server.name,
+            what,
+            s.server.addr,
+            s.server.pid(),
+            s.negotiated
+        );
+    }
+    println!();
+    println!(
+        "{:<24} {:<9} {:>5} {:>9} {:>8} {:>8} {:>6} {:>8} {:>9} {:>8} {:>8}",
+        "run",
+        "server",
+        "conns",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "srv CPU",
+        "srv µs/req",
+        "cli CPU",
+        "RSS MiB"
+    );
+}
+
+fn print_row(r: &Row) {
+    let m = &r.measured;
+    println!(
+        "{:<24} {:<9} {:>5} {:>9.0} {:>8.2} {:>8.2} {:>6} {:>7.2}s {:>10.0} {:>7.2}s {:>8.1}",
+        r.kind.label(),
+        r.server,
+        r.connections,
+        m.rate(),
+        m.percentile_ms(50),
+        m.percentile_ms(99),
+        m.errors,
+        r.server_cpu,
+        r.cpu_us_per_request(),
+        r.client_cpu,
+        mib(r.max_rss_kib)
+    );
+    if let Some(e) = &m.first_error {
+        println!("    first error: {e}");
+    }
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "NOT met" }
+}
+
+fn find<'a>(rows: &'a [Row], kind: RunKind, server: &str) -> Option<&'a Row> {
+    rows.iter().find(|r| r.kind == kind && r.server == server)
+}
+
+fn print_summary(rows: &[Row], subjects: &[Subject], certbound_hwm_kib: u64) {
+    println!();
+    println!("summary (certbound / nginx; same client, same machine, same run)");
+    for s in subjects {
+        println!("  negotiated with {:<9} {}", s.server.name, s.negotiated);
+    }
+    if let Some(c) = find(rows, RunKind::New, "certbound") {
+        println!(
+            "  new connection per request: certbound {:.0} tokens/s, {:.0} µs server CPU per token",
+            c.measured.rate(),
+            c.cpu_us_per_request()
+        );
+        if let Some(n) = find(rows, RunKind::New, "nginx") {
+            let ratio = c.measured.rate() / n.measured.rate();
+            let cpu = c.cpu_us_per_request() / n.cpu_us_per_request();
+            println!(
+                "    nginx handshake-only: {:.0} req/s, {:.0} µs server CPU per request",
+                n.measured.rate(),
+                n.cpu_us_per_request()
+            );
+            println!(
+                "    throughput ratio certbound/nginx (req/s, shared machine): {ratio:.2}x  \
+                 (target >= {TARGET_NEW_CONN_RATIO}x: {})",
+                verdict(ratio >= TARGET_NEW_CONN_RATIO)
+            );
+            println!(
+                "    server CPU per request ratio certbound/nginx: {cpu:.2}x  (lower is better; \
+                 requests per server core: {:.2}x nginx's)",
+                1.0 / cpu
+            );
+        }
+    }
+    if let Some(c) = find(rows, RunKind::KeptAlive, "certbound") {
+        println!(
+            "  kept-alive: certbound {:.0} tokens/s on {} connections (target >= {:.0}: {}), \
+             {:.0} µs server CPU per token",
+            c.measured.rate(),
+            c.connections,
+            TARGET_KEPT_ALIVE_RATE,
+            verdict(c.measured.rate() >= TARGET_KEPT_ALIVE_RATE),
+            c.cpu_us_per_request()
+        );
+        if let Some(n) = find(rows, RunKind::KeptAlive, "nginx") {
+            println!(
+                "    nginx fixed 200: {:.0} req/s, {:.0} µs server CPU per request; throughput \
+                 ratio certbound/nginx {:.2}x, server CPU per request ratio {:.2}x",
+                n.measured.rate(),
+                n.cpu_us_per_request(),
+                c.measured.rate() / n.measured.rate(),
+                c.cpu_us_per_request() / n.cpu_us_per_request()
+            );
+        }
+    }
+    if let Some(c) = find(rows, RunKind::Rss, "certbound") {
+        println!(
+            "  memory at {} kept-alive connections: certbound max VmRSS {:.1} MiB during the run, \
+             VmHWM {:.1} MiB over the whole benchmark (target < {TARGET_RSS_MIB:.0} MiB: {})",
+            c.connections,
+            mib(c.max_rss_kib),
+            mib(certbound_hwm_kib),
+            verdict(mib(c.max_rss_kib.max(certbound_hwm_kib)) < TARGET_RSS_MIB)
+        );
+        if let Some(n) = find(rows, RunKind::Rss, "nginx") {
+            println!(
+                "    nginx: max VmRSS {:.1} MiB, summed over master and workers (shared pages counted in each)",
+                mib(n.max_rss_kib)
+            );
+        }
+    }
+    let errors: u64 = rows.iter().map(|r| r.measured.errors).sum();
+    println!(
+        "  errors: {errors} (every certbound answer must be 200 with an access_token; every nginx answer 200 {{\"ok\":true}})"
+    );
+    println!("  load average at the end: {}", procfs::loadavg());
+}

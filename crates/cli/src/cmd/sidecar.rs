@@ -1,0 +1,112 @@
+//! `certbound sidecar`: plain HTTP in on loopback, mTLS (and a
+//! certificate-bound token) out, for applications that cannot do either.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use certbound_server::sidecar::{Credentials, SidecarConfig, TokenSettings};
+use clap::Args;
+
+use crate::cmd::usage;
+
+#[derive(Debug, Args)]
+pub struct SidecarArgs {
+    /// Address to accept plain HTTP on (loopback unless --insecure-listen).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Allow a non-loopback --listen: anyone who can reach it then acts with your certificate.
+    #[arg(long)]
+    insecure_listen: bool,
+    /// The partner's base URL: https://HOST[:PORT][/PATH].
+    #[arg(long, value_name = "URL")]
+    upstream: String,
+    /// A named TLS profile [tls.NAME] from --config (cert, key, ca).
+    #[arg(long, value_name = "NAME", requires = "config", conflicts_with_all = ["cert", "key", "ca"])]
+    tls: Option<String>,
+    /// The config file holding the --tls profile.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Client certificate (leaf, then intermediates).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// Its private key.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
+    /// CA certificates that verify the upstream (default: the system's roots).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// Token endpoint: fetch a certificate-bound token and attach it to every request.
+    #[arg(long, value_name = "URL", requires = "client_id")]
+    token_url: Option<String>,
+    /// client_id for the token request.
+    #[arg(long, value_name = "ID")]
+    client_id: Option<String>,
+    /// Scopes to ask for.
+    #[arg(long, value_name = "S")]
+    scope: Option<String>,
+    /// Seconds to connect to the upstream.
+    #[arg(long, value_name = "S", default_value_t = 10)]
+    connect_timeout: u64,
+}
+
+pub fn run(args: SidecarArgs) -> Result<ExitCode> {
+    if !args.listen.ip().is_loopback() && !args.insecure_listen {
+        return Err(usage(format!(
+            "--listen {} is not a loopback address: anyone who can reach it would call the partner with your certificate; use 127.0.0.1 or pass --insecure-listen",
+            args.listen
+        )));
+    }
+    let upstream = args
+        .upstream
+        .parse()
+        .map_err(|_| usage(format!("--upstream `{}` is not a URL", args.upstream)))?;
+    let credentials = match (&args.tls, &args.config, &args.cert, &args.key) {
+        (Some(name), Some(config), _, _) => Credentials::Profile {
+            config: config.clone(),
+            name: name.clone(),
+        },
+        (None, _, Some(cert), Some(key)) => Credentials::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+            ca: args.ca.clone(),
+        },
+        _ => {
+            return Err(usage(
+                "give the client certificate with --cert and --key, or --tls NAME --config FILE",
+            ));
+        }
+    };
+    let token = match (&args.token_url, &args.client_id) {
+        (Some(url), Some(id)) => Some(TokenSettings {
+            url: url
+                .parse()
+                .map_err(|_| usage(format!("--token-url `{url}` is not a URL")))?,
+            client_id: id.clone(),
+            scope: args.scope.clone(),
+        }),
+        _ => None,
+    };
+    let config = SidecarConfig {
+        listen: args.listen,
+        upstream,
+        credentials,
+        token,
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+    };
+    crate::cmd::serve::init_logging(certbound_server::config::LogFormat::Text, "info", None);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let sidecar = certbound_server::sidecar::start(config).await?;
+        println!("sidecar: http://{} → {}", sidecar.addr, args.upstream);
+        let _ = tokio::signal::ctrl_c().await;
+        sidecar.shutdown();
+        sidecar.wait().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,670 @@
+//! The config file: TOML read into a raw struct, then validated into a
+//! [`Config`] whose TLS profiles are loaded, paths resolved and listeners
+//! typed. Every problem is reported at once, each with its key and reason.
+//! Every value has a default; `serve --dev` needs no file at all.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use certbound_oauth::Algorithm;
+use certbound_tls::profile::{RawProfile, TlsProfile};
+use serde::Deserialize;
+
+/// Default data directory, relative to the config file.
+pub const DEFAULT_DATA_DIR: &str = "certbound-data";
+/// Default database file inside the data directory.
+pub const DEFAULT_DB_FILE: &str = "certbound.db";
+/// Default signing key file inside the data directory.
+pub const DEFAULT_SIGNING_KEY: &str = "signing-key.pem";
+/// Default access token lifetime: one hour.
+pub const DEFAULT_TOKEN_LIFETIME: u64 = 3600;
+/// Shortest and longest access token lifetime accepted, in seconds.
+pub const TOKEN_LIFETIME_RANGE: std::ops::RangeInclusive<u64> = 60..=86_400;
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
+    pub issuer: RawIssuer,
+    #[serde(default)]
+    pub tls: BTreeMap<String, RawProfile>,
+    #[serde(default, rename = "listener")]
+    pub listeners: Vec<RawListener>,
+    #[serde(default)]
+    pub log: RawLog,
+    #[serde(default)]
+    pub admin: RawAdmin,
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RawRoute>,
+}
+
+/// One `[[route]]`: an existing HTTP API put behind mTLS and bound tokens.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    /// Path prefix, e.g. "/api/". Longest prefix wins; certbound's own endpoints come first.
+    pub prefix: Option<String>,
+    /// `http://HOST:PORT` or `https://HOST:PORT` (with `upstream_tls`).
+    pub upstream: Option<String>,
+    /// A `[tls.NAME]` profile for the upstream connection (CA, client certificate).
+    pub upstream_tls: Option<String>,
+    /// "bound-token" (default), "token" or "client-cert".
+    pub require: Option<String>,
+    /// Scopes the token must all carry.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub allow_client_ids: Vec<String>,
+    #[serde(default)]
+    pub allow_subject_cn: Vec<String>,
+    #[serde(default)]
+    pub allow_san_dns: Vec<String>,
+    #[serde(default)]
+    pub allow_san_uri: Vec<String>,
+    /// `aud` the token must carry; default: this issuer's audience.
+    pub audience: Option<String>,
+    /// An external issuer whose tokens this route accepts (with `jwks_uri` or `jwks_file`).
+    pub issuer: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub jwks_file: Option<PathBuf>,
+    /// CA certificates that verify client certificates on `require = "client-cert"` routes.
+    pub client_ca: Option<PathBuf>,
+    /// Seconds to wait for the upstream to connect, and to answer.
+    pub connect_timeout: Option<u64>,
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    /// Name of an environment variable holding the admin bearer token.
+    pub token_env: Option<String>,
+    /// A file holding the admin bearer token (keep it mode 0600).
+    pub token_file: Option<PathBuf>,
+    /// Admin client certificates: presenting one (over TLS, with its key) grants admin access.
+    #[serde(default)]
+    pub client_certs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// `sqlite://PATH` (relative to the data directory) or `postgres://...`.
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIssuer {
+    /// The public URL of the authorization server: `iss`, and the base of the metadata's endpoints.
+    pub url: Option<String>,
+    /// `aud` of the tokens; defaults to the issuer URL.
+    pub audience: Option<Vec<String>>,
+    /// Seconds.
+    pub token_lifetime: Option<u64>,
+    pub signing_key: Option<PathBuf>,
+    /// "ES256" (default) or "EdDSA", for a key created on first start.
+    pub algorithm: Option<String>,
+    /// Keys that signed earlier tokens: still published in the JWKS.
+    #[serde(default)]
+    pub previous_keys: Vec<PathBuf>,
+    /// Refuse clients whose trust store holds a CA without a subject or SAN constraint.
+    pub require_subject_constraint: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListener {
+    pub name: Option<String>,
+    /// `127.0.0.1:8443`, `[::1]:8443`, `0.0.0.0:8443`.
+    pub bind: Option<String>,
+    /// A `[tls.NAME]` profile; absent for plain HTTP (behind a proxy).
+    pub tls: Option<String>,
+    /// The URL clients use to reach this listener, when it differs from the issuer's
+    /// (RFC 8705 §5 `mtls_endpoint_aliases`).
+    pub public_url: Option<String>,
+    /// A header in which a TLS-terminating proxy forwards the client certificate.
+    pub client_cert_header: Option<RawCertHeader>,
+    /// Peers whose forwarded-certificate header is believed (CIDR blocks).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCertHeader {
+    /// Header name; defaults to the format's usual header where it has one.
+    pub name: Option<String>,
+    /// aws-alb, aws-alb-leaf, nginx, rfc9440, envoy-xfcc, traefik, base64-der, pem.
+    pub format: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    /// "text" (default) or "json".
+    pub format: Option<String>,
+    /// A tracing filter such as "info" or "certbound=debug".
+    pub level: Option<String>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub store_url: String,
+    pub issuer: IssuerConfig,
+    pub listeners: Vec<ListenerConfig>,
+    pub log: LogConfig,
+    /// `None`: the admin API is disabled.
+    pub admin: Option<AdminConfig>,
+    pub routes: Vec<crate::gateway::RouteConfig>,
+}
+
+/// Shortest admin token accepted.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
+/// Who may use the admin API.
+#[derive(Clone)]
+pub struct AdminConfig {
+    pub token: Option<String>,
+    /// `x5t#S256` of the admin client certificates.
+    pub cert_thumbprints: Vec<String>,
+}
+
+impl fmt::Debug for AdminConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the token.
+        f.debug_struct("AdminConfig")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("cert_thumbprints", &self.cert_thumbprints)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct IssuerConfig {
+    pub url: String,
+    pub audience: Vec<String>,
+    pub token_lifetime: u64,
+    pub signing_key: PathBuf,
+    pub algorithm: Algorithm,
+    pub previous_keys: Vec<PathBuf>,
+    pub require_subject_constraint: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListenerConfig {
+    pub name: String,
+    pub bind: SocketAddr,
+    pub tls: Option<Arc<TlsProfile>>,
+    /// How to load the TLS profile again (certificate reload).
+    pub tls_source: Option<crate::reload::TlsSource>,
+    pub public_url: Option<String>,
+    pub forwarded: Option<crate::forwarded::ForwardedConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// One thing wrong in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.reason)
+    }
+}
+
+/// Why the config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the config file {} is not valid: {message}", path.display())]
+    Syntax { path: PathBuf, message: String },
+    #[error("{}", problems_message(path, problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+fn problems_message(path: &Path, problems: &[Problem]) -> String {
+    let mut s = format!(
+        "the config file {} has {} problem{}:",
+        path.display(),
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        s.push_str("\n  ");
+        s.push_str(&p.to_string());
+    }
+    s
+}
+
+impl Config {
+    /// Read and validate a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        let base = certbound_tls::profile::base_dir(path);
+        raw.validate(&base)
+            .map_err(|problems| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            })
+    }
+}
+
+impl RawConfig {
+    /// Validate against `base`, the directory relative paths start from.
+    pub fn validate(&self, base: &Path) -> Result<Config, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut problem = |key: String, reason: String| problems.push(Problem { key, reason });
+        let data_dir = base.join(
+            self.data_dir
+                .as_deref()
+                .unwrap_or(Path::new(DEFAULT_DATA_DIR)),
+        );
+
+        let store_url = match self.store.url.as_deref() {
+            None => format!("sqlite://{}", data_dir.join(DEFAULT_DB_FILE).display()),
+            Some(url) => match url.split_once("://") {
+                Some(("sqlite", path)) if !path.starts_with('/') => {
+                    format!("sqlite://{}", data_dir.join(path).display())
+                }
+                Some(("sqlite" | "postgres" | "postgresql", _)) => url.to_string(),
+                _ => {
+                    problem(
+                        "store.url".into(),
+                        format!(
+                            "`{url}` is not a store URL: use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB"
+                        ),
+                    );
+                    String::new()
+                }
+            },
+        };
+
+        let mut profiles: BTreeMap<String, Arc<TlsProfile>> = BTreeMap::new();
+        for (name, raw) in &self.tls {
+            match TlsProfile::resolve(name, raw, base) {
+                Ok(p) => {
+                    profiles.insert(name.clone(), Arc::new(p));
+                }
+                Err(ps) => {
+                    for p in ps {
+                        problem(p.key, p.reason);
+                    }
+                }
+            }
+        }
+
+        let mut listeners = Vec::new();
+        if self.listeners.is_empty() {
+            problem(
+                "listener".into(),
+                "no [[listener]] is configured: add one, e.g. [[listener]] bind = \"0.0.0.0:8443\" tls = \"server\"".into(),
+            );
+        }
+        for (i, l) in self.listeners.iter().enumerate() {
+            let key = format!("listener[{i}]");
+            let name = l.name.clone().unwrap_or_else(|| format!("listener-{i}"));
+            let bind = match l.bind.as_deref() {
+                None => {
+                    problem(
+                        format!("{key}.bind"),
+                        "missing: the address to listen on, e.g. \"0.0.0.0:8443\"".into(),
+                    );
+                    None
+                }
+                Some(b) => match b.parse::<SocketAddr>() {
+                    Ok(a) => Some(a),
+                    Err(_) => {
+                        problem(
+                            format!("{key}.bind"),
+                            format!(
+                                "`{b}` is not an address: write IP:PORT, e.g. \"127.0.0.1:8443\" or \"[::]:8443\""
+                            ),
+                        );
+                        None
+                    }
+                },
+            };
+            let tls = match l.tls.as_deref() {
+                None => None,
+                Some(t) => match profiles.get(t) {
+                    Some(p) if p.identity.is_some() => Some(p.clone()),
+                    Some(_) => {
+                        problem(
+                            format!("{key}.tls"),
+                            format!(
+                                "the profile [tls.{t}] has no cert and key, which a listener needs"
+                            ),
+                        );
+                        None
+                    }
+                    None if self.tls.contains_key(t) => None, // already reported
+                    None => {
+                        problem(
+                            format!("{key}.tls"),
+                            format!("there is no [tls.{t}] profile"),
+                        );
+                        None
+                    }
+                },
+            };
+            if let Some(url) = &l.public_url {
+                check_url(&mut problem, format!("{key}.public_url"), url);
+            }
+            let forwarded = forwarded_config(&key, l, &mut problem);
+            if let Some(bind) = bind {
+                let tls_source =
+                    l.tls
+                        .as_ref()
+                        .filter(|_| tls.is_some())
+                        .map(|t| crate::reload::TlsSource {
+                            name: t.clone(),
+                            raw: self.tls.get(t).cloned().unwrap_or_default(),
+                            base: base.to_path_buf(),
+                        });
+                listeners.push(ListenerConfig {
+                    name,
+                    bind,
+                    tls,
+                    tls_source,
+                    public_url: l.public_url.clone(),
+                    forwarded,
+                });
+            }
+        }
+
+        let issuer_url = match &self.issuer.url {
+            Some(u) => {
+                check_url(&mut problem, "issuer.url".into(), u);
+                u.trim_end_matches('/').to_string()
+            }
+            None => {
+                problem(
+                    "issuer.url".into(),
+                    "missing: the public URL of this server, e.g. \"https://auth.example.com\" (it becomes the tokens' `iss`)".into(),
+                );
+                String::new()
+            }
+        };
+        let token_lifetime = self.issuer.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        if !TOKEN_LIFETIME_RANGE.contains(&token_lifetime) {
+            problem(
+                "issuer.token_lifetime".into(),
+                format!(
+                    "{token_lifetime} seconds is outside {}..={}",
+                    TOKEN_LIFETIME_RANGE.start(),
+                    TOKEN_LIFETIME_RANGE.end()
+                ),
+            );
+        }
+        let algorithm = match self.issuer.algorithm.as_deref() {
+            None | Some("ES256") => Algorithm::Es256,
+            Some("EdDSA") => Algorithm::EdDsa,
+            Some(other) => {
+                problem(
+                    "issuer.algorithm".into(),
+                    format!("`{other}` is not supported: use \"ES256\" or \"EdDSA\""),
+                );
+                Algorithm::Es256
+            }
+        };
+        let audience = self
+            .issuer
+            .audience
+            .clone()
+            .unwrap_or_else(|| vec![issuer_url.clone()]);
+        if audience.is_empty() || audience.iter().any(|a| a.trim().is_empty()) {
+            problem(
+                "issuer.audience".into(),
+                "must list at least one non-empty audience".into(),
+            );
+        }
+        let log = LogConfig {
+            format: match self.log.format.as_deref() {
+                None | Some("text") => LogFormat::Text,
+                Some("json") => LogFormat::Json,
+                Some(other) => {
+                    problem(
+                        "log.format".into(),
+                        format!("`{other}` is not a log format: use \"text\" or \"json\""),
+                    );
+                    LogFormat::Text
+                }
+            },
+            level: self.log.level.clone().unwrap_or_else(|| "info".into()),
+        };
+        let admin = self.admin.resolve(base, &mut problem);
+        let mut routes = Vec::new();
+        for (i, r) in self.routes.iter().enumerate() {
+            if let Some(route) = crate::gateway::RouteConfig::validate(
+                &format!("route[{i}]"),
+                r,
+                &profiles,
+                base,
+                &mut problem,
+            ) {
+                routes.push(route);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Config {
+            admin,
+            routes,
+            store_url,
+            issuer: IssuerConfig {
+                url: issuer_url,
+                audience,
+                token_lifetime,
+                signing_key: data_dir.join(
+                    self.issuer
+                        .signing_key
+                        .as_deref()
+                        .unwrap_or(Path::new(DEFAULT_SIGNING_KEY)),
+                ),
+                algorithm,
+                previous_keys: self
+                    .issuer
+                    .previous_keys
+                    .iter()
+                    .map(|p| data_dir.join(p))
+                    .collect(),
+                require_subject_constraint: self.issuer.require_subject_constraint.unwrap_or(false),
+            },
+            listeners,
+            log,
+            data_dir,
+        })
+    }
+}
+
+/// Validate a listener's forwarded-certificate header settings.
+fn forwarded_config(
+    key: &str,
+    l: &RawListener,
+    problem: &mut impl FnMut(String, String),
+) -> Option<crate::forwarded::ForwardedConfig> {
+    use certbound_pki::forwarded::HeaderFormat;
+    let mut trusted = Vec::new();
+    for (i, t) in l.trusted_proxies.iter().enumerate() {
+        match t.parse::<crate::forwarded::Cidr>() {
+            Ok(c) => trusted.push(c),
+            Err(e) => problem(format!("{key}.trusted_proxies[{i}]"), e),
+        }
+    }
+    let Some(h) = &l.client_cert_header else {
+        if !l.trusted_proxies.is_empty() {
+            problem(
+                format!("{key}.trusted_proxies"),
+                "is set but client_cert_header is not: nothing would be trusted".into(),
+            );
+        }
+        return None;
+    };
+    let format = match h.format.parse::<HeaderFormat>() {
+        Ok(f) => f,
+        Err(e) => {
+            problem(format!("{key}.client_cert_header.format"), e.to_string());
+            return None;
+        }
+    };
+    let name = match h.name.as_deref().or(format.default_header_name()) {
+        Some(n) => n,
+        None => {
+            problem(
+                format!("{key}.client_cert_header.name"),
+                format!(
+                    "missing: the `{format}` format has no usual header name, so name the one your proxy sets"
+                ),
+            );
+            return None;
+        }
+    };
+    let header = match axum::http::HeaderName::from_bytes(name.trim().as_bytes()) {
+        Ok(h) => h,
+        Err(_) => {
+            problem(
+                format!("{key}.client_cert_header.name"),
+                format!("`{name}` is not a valid header name"),
+            );
+            return None;
+        }
+    };
+    if trusted.is_empty() && l.trusted_proxies.is_empty() {
+        problem(
+            format!("{key}.trusted_proxies"),
+            "missing: a forwarded certificate header is believed only from the proxies listed here (CIDR blocks); without them anyone could claim any certificate".into(),
+        );
+        return None;
+    }
+    let chain_header = (format == HeaderFormat::Rfc9440)
+        .then(|| axum::http::HeaderName::from_static("client-cert-chain"));
+    Some(crate::forwarded::ForwardedConfig {
+        header,
+        chain_header,
+        format,
+        trusted,
+    })
+}
+
+impl RawAdmin {
+    fn resolve(
+        &self,
+        base: &Path,
+        problem: &mut impl FnMut(String, String),
+    ) -> Option<AdminConfig> {
+        let mut token = None;
+        if let Some(var) = &self.token_env {
+            match std::env::var(var) {
+                Ok(v) if !v.trim().is_empty() => token = Some(v.trim().to_string()),
+                _ => problem(
+                    "admin.token_env".into(),
+                    format!("the environment variable {var} is not set"),
+                ),
+            }
+        }
+        if let Some(file) = &self.token_file {
+            let path = base.join(file);
+            match std::fs::read_to_string(&path) {
+                Ok(v) if !v.trim().is_empty() => token = Some(v.trim().to_string()),
+                Ok(_) => problem(
+                    "admin.token_file".into(),
+                    format!("{} is empty", path.display()),
+                ),
+                Err(e) => problem(
+                    "admin.token_file".into(),
+                    format!("cannot read {}: {e}", path.display()),
+                ),
+            }
+        }
+        if let Some(t) = &token {
+            if t.len() < MIN_ADMIN_TOKEN_LEN {
+                problem(
+                    "admin".into(),
+                    format!(
+                        "the admin token is shorter than {MIN_ADMIN_TOKEN_LEN} characters: use a long random one, e.g. `openssl rand -hex 32`"
+                    ),
+                );
+            }
+        }
+        let mut cert_thumbprints = Vec::new();
+        for (i, file) in self.client_certs.iter().enumerate() {
+            let path = base.join(file);
+            match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| certbound_pki::parse_certificates(&b).map_err(|e| e.to_string()))
+            {
+                Ok(certs) => {
+                    cert_thumbprints.extend(certs.iter().map(|c| certbound_pki::x5t_s256(c)))
+                }
+                Err(e) => problem(
+                    format!("admin.client_certs[{i}]"),
+                    format!("{}: {e}", path.display()),
+                ),
+            }
+        }
+        (token.is_some() || !cert_thumbprints.is_empty()).then_some(AdminConfig {
+            token,
+            cert_thumbprints,
+        })
+    }
+}
+
+fn check_url(problem: &mut impl FnMut(String, String), key: String, url: &str) {
+    let ok =
+        (url.starts_with("https://") || url.starts_with("http://")) && url.len() > "https://".len();
+    if !ok {
+        problem(key, format!("`{url}` is not an http(s) URL"));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,421 @@
+//! What a route checks before it proxies: the bearer token (signature with the
+//! issuer's keys, `exp`, `iss`, `aud`, revocation), its binding to the
+//! certificate on this very request (`cnf.x5t#S256`, RFC 8705 §3), its scopes,
+//! and the allow rules on the client's identity. Answers follow RFC 6750 §3:
+//! no token is a bare `Bearer` challenge, a bad token `invalid_token` (401), a
+//! missing scope `insufficient_scope` (403).
+//!
+//! Verified tokens are cached by the SHA-256 of the token, so repeated
+//! requests skip the signature check; every hit still checks `exp` and the
+//! revocation set.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use certbound_oauth::auth::authenticate_certificate;
+use certbound_oauth::claims::thumbprints_match;
+use certbound_oauth::{AccessTokenClaims, Validation, VerifyingKeys};
+use certbound_pki::chain::Usage;
+use certbound_pki::inspect::{CertInfo, SanEntry};
+use time::OffsetDateTime;
+
+use super::proxy::UpstreamClient;
+use super::{ExternalJwks, Require, RouteConfig, TokenSource};
+use crate::identity::ClientIdentity;
+use crate::reply::json_response;
+use crate::state::AppState;
+
+/// Most verified tokens remembered per route; the cache is emptied when full.
+pub const TOKEN_CACHE_SIZE: usize = 100_000;
+/// How often an external issuer's JWKS is fetched again.
+pub const JWKS_REFRESH: Duration = Duration::from_secs(300);
+
+/// Verified tokens by the SHA-256 of their text.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    map: RwLock<HashMap<[u8; 32], Arc<AccessTokenClaims>>>,
+}
+
+impl TokenCache {
+    fn get(&self, key: &[u8; 32]) -> Option<Arc<AccessTokenClaims>> {
+        self.map.read().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: [u8; 32], claims: Arc<AccessTokenClaims>) {
+        if let Ok(mut map) = self.map.write() {
+            if map.len() >= TOKEN_CACHE_SIZE {
+                map.clear();
+            }
+            map.insert(key, claims);
+        }
+    }
+}
+
+/// A route ready to serve.
+#[derive(Debug)]
+pub struct Route {
+    pub config: RouteConfig,
+    pub(super) client: UpstreamClient,
+    validation: Validation,
+    /// An external issuer's keys (`None` until fetched); unused for local tokens.
+    external_keys: ArcSwapOption<VerifyingKeys>,
+    cache: TokenCache,
+}
+
+/// Who the route let through.
+#[derive(Debug, Default)]
+pub struct Admitted {
+    pub client_id: Option<String>,
+}
+
+/// A refusal: status, challenge and a JSON body.
+#[derive(Debug)]
+pub struct Rejection {
+    status: StatusCode,
+    challenge: Option<String>,
+    error: &'static str,
+    description: String,
+}
+
+impl Rejection {
+    fn no_token() -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            challenge: Some("Bearer".into()),
+            error: "invalid_request",
+            description: "an access token is required: send Authorization: Bearer <token>".into(),
+        }
+    }
+
+    fn invalid_token(description: impl Into<String>) -> Self {
+        let description = description.into();
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            challenge: Some(format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                certbound_oauth::error::sanitize(&description)
+            )),
+            error: "invalid_token",
+            description,
+        }
+    }
+
+    fn insufficient_scope(scope: &str) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            challenge: Some(format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
+            )),
+            error: "insufficient_scope",
+            description: format!("the token lacks the scope `{scope}` this route requires"),
+        }
+    }
+
+    fn forbidden(description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            challenge: None,
+            error: "access_denied",
+            description: description.into(),
+        }
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": self.error, "error_description": self.description})
+            .to_string();
+        let mut resp = json_response(self.status, body);
+        if let Some(c) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, c);
+        }
+        resp
+    }
+}
+
+impl Route {
+    pub fn new(config: RouteConfig, issuer: &str, audience: &[String]) -> Result<Self, String> {
+        let (issuer, keys) = match &config.tokens {
+            TokenSource::Local => (issuer.to_string(), None),
+            TokenSource::External { issuer, jwks } => (
+                issuer.clone(),
+                match jwks {
+                    ExternalJwks::File(k) => Some(Arc::clone(k)),
+                    ExternalJwks::Uri(_) => None,
+                },
+            ),
+        };
+        let mut validation = Validation::new(issuer);
+        if let Some(aud) = config.audience.clone().or_else(|| match config.tokens {
+            TokenSource::Local => audience.first().cloned(),
+            TokenSource::External { .. } => None,
+        }) {
+            validation = validation.with_audience(aud);
+        }
+        Ok(Self {
+            client: UpstreamClient::new(&config)?,
+            config,
+            validation,
+            external_keys: ArcSwapOption::new(keys),
+            cache: TokenCache::default(),
+        })
+    }
+
+    /// Check the request against the route's requirements.
+    pub fn admit(
+        &self,
+        state: &AppState,
+        token: Option<&str>,
+        identity: Option<&ClientIdentity>,
+    ) -> Result<Admitted, Rejection> {
+        let now = OffsetDateTime::now_utc();
+        let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
+        if self.config.require == Require::ClientCert {
+            return self
+                .admit_certificate(state, identity, now)
+                .map_err(|r| self.log(identity, None, r));
+        }
+        let Some(token) = token else {
+            return Err(Rejection::no_token());
+        };
+        let claims = self
+            .verify(state, token, now)
+            .map_err(|r| self.log(identity, None, r))?;
+        let client_id = Some(claims.client_id.as_str());
+        if self.config.require == Require::BoundToken {
+            let Some(cnf) = &claims.cnf else {
+                return Err(self.log(identity, client_id, Rejection::invalid_token("the token is not bound to a certificate; this route requires a certificate-bound token")));
+            };
+            match identity.and_then(|i| i.thumbprint.as_deref()) {
+                Some(presented) if thumbprints_match(presented, &cnf.x5t_s256) => {}
+                Some(_) => {
+                    return Err(self.log(
+                        identity,
+                        client_id,
+                        Rejection::invalid_token(
+                            "the token is bound to another certificate than the one presented",
+                        ),
+                    ));
+                }
+                None => {
+                    return Err(self.log(
+                        identity,
+                        client_id,
+                        Rejection::invalid_token(
+                            "the token is bound to a certificate: present it (mTLS)",
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(missing) = self.config.scopes.iter().find(|s| !claims.has_scope(s)) {
+            return Err(self.log(identity, client_id, Rejection::insufficient_scope(missing)));
+        }
+        if !self.config.allow_client_ids.is_empty()
+            && !self.config.allow_client_ids.contains(&claims.client_id)
+        {
+            return Err(self.log(
+                identity,
+                client_id,
+                Rejection::forbidden(format!(
+                    "client `{}` is not allowed on this route",
+                    claims.client_id
+                )),
+            ));
+        }
+        self.check_names(chain.first())
+            .map_err(|r| self.log(identity, client_id, r))?;
+        Ok(Admitted {
+            client_id: Some(claims.client_id.clone()),
+        })
+    }
+
+    fn admit_certificate(
+        &self,
+        state: &AppState,
+        identity: Option<&ClientIdentity>,
+        now: OffsetDateTime,
+    ) -> Result<Admitted, Rejection> {
+        if let Some(reason) = identity.and_then(|i| i.header_error.as_deref()) {
+            return Err(Rejection::forbidden(format!(
+                "the forwarded client certificate cannot be read: {reason}"
+            )));
+        }
+        let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
+        if chain.is_empty() {
+            return Err(Rejection::forbidden(
+                "a client certificate is required on this route",
+            ));
+        }
+        let mut client_id = None;
+        let mut trusted = false;
+        if let Some(ca) = &self.config.client_ca {
+            trusted = ca.verify(chain, Usage::Client, now).is_ok();
+        }
+        if !trusted {
+            let snapshot = state.registry.snapshot();
+            client_id = self
+                .config
+                .allow_client_ids
+                .iter()
+                .find(|id| {
+                    snapshot
+                        .clients
+                        .get(id.as_str())
+                        .is_some_and(|c| authenticate_certificate(c, chain, now).is_ok())
+                })
+                .cloned();
+            trusted = client_id.is_some();
+        }
+        if !trusted {
+            return Err(Rejection::forbidden(
+                "the client certificate is not trusted on this route",
+            ));
+        }
+        self.check_names(chain.first())?;
+        Ok(Admitted { client_id })
+    }
+
+    /// The subject CN / SAN allow rules (when any is set).
+    fn check_names(&self, leaf: Option<&certbound_pki::CertDer>) -> Result<(), Rejection> {
+        let c = &self.config;
+        if c.allow_subject_cn.is_empty() && c.allow_san_dns.is_empty() && c.allow_san_uri.is_empty()
+        {
+            return Ok(());
+        }
+        let Some(info) = leaf.and_then(|l| CertInfo::from_der(l).ok()) else {
+            return Err(Rejection::forbidden(
+                "this route allows certain certificate names only: present a client certificate",
+            ));
+        };
+        let cn_ok = info
+            .common_names
+            .iter()
+            .any(|cn| c.allow_subject_cn.contains(cn));
+        let san_ok = info.subject_alt_names.iter().any(|s| match s {
+            SanEntry::Dns(d) => c.allow_san_dns.iter().any(|a| a.eq_ignore_ascii_case(d)),
+            SanEntry::Uri(u) => c.allow_san_uri.contains(u),
+            _ => false,
+        });
+        if cn_ok || san_ok {
+            Ok(())
+        } else {
+            Err(Rejection::forbidden(format!(
+                "certificate '{}' is not allowed on this route",
+                info.display_name()
+            )))
+        }
+    }
+
+    fn verify(
+        &self,
+        state: &AppState,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Arc<AccessTokenClaims>, Rejection> {
+        let key = certbound_pki::thumbprint::sha256(token.as_bytes());
+        let claims = match self.cache.get(&key) {
+            Some(c) => c,
+            None => {
+                let external = self.external_keys.load_full();
+                let keys = match (&self.config.tokens, &external) {
+                    (TokenSource::Local, _) => &state.verifying_keys,
+                    (TokenSource::External { .. }, Some(k)) => k.as_ref(),
+                    (TokenSource::External { issuer, .. }, None) => {
+                        return Err(Rejection::invalid_token(format!(
+                            "the keys of issuer {issuer} are not available yet"
+                        )));
+                    }
+                };
+                let claims = certbound_oauth::verify_access_token(
+                    token,
+                    keys,
+                    &self.validation,
+                    now.unix_timestamp(),
+                )
+                .map_err(|e| Rejection::invalid_token(e.to_string()))?;
+                let claims = Arc::new(claims);
+                self.cache.put(key, Arc::clone(&claims));
+                claims
+            }
+        };
+        if now.unix_timestamp() >= claims.exp {
+            return Err(Rejection::invalid_token("the token has expired"));
+        }
+        if matches!(self.config.tokens, TokenSource::Local)
+            && state.revocations.is_revoked(&claims.jti)
+        {
+            return Err(Rejection::invalid_token("the token has been revoked"));
+        }
+        Ok(claims)
+    }
+
+    fn log(
+        &self,
+        identity: Option<&ClientIdentity>,
+        client_id: Option<&str>,
+        r: Rejection,
+    ) -> Rejection {
+        tracing::info!(
+            route = %self.config.prefix,
+            client_id,
+            status = r.status.as_u16(),
+            reason = %r.description,
+            peer = ?identity.map(|i| i.peer),
+            "route refused a request"
+        );
+        r
+    }
+}
+
+/// The token of `Authorization: Bearer ...`.
+pub(super) fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// Fetch external JWKS at start and every [`JWKS_REFRESH`].
+pub(super) async fn refresh_jwks(
+    routes: &[Route],
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let uris: Vec<(&Route, &str)> = routes
+        .iter()
+        .filter_map(|r| match &r.config.tokens {
+            TokenSource::External {
+                jwks: ExternalJwks::Uri(u),
+                ..
+            } => Some((r, u.as_str())),
+            _ => None,
+        })
+        .collect();
+    if uris.is_empty() {
+        return;
+    }
+    let mut tick = tokio::time::interval(JWKS_REFRESH);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tick.tick() => {}
+        }
+        for (route, uri) in &uris {
+            match super::proxy::fetch(uri)
+                .await
+                .and_then(|b| VerifyingKeys::from_jwks_json(&b).map_err(|e| e.to_string()))
+            {
+                Ok(keys) => route.external_keys.store(Some(Arc::new(keys))),
+                Err(e) => {
+                    tracing::warn!(route = %route.config.prefix, %uri, error = %e, "cannot fetch the external JWKS; keeping the previous keys")
+                }
+            }
+        }
+    }
+}

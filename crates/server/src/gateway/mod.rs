@@ -1,0 +1,292 @@
+//! The mTLS gateway: `[[route]]`s put an existing HTTP API behind certbound.
+//! A request whose path starts with a route's prefix (and is not one of
+//! certbound's own endpoints) must carry what the route requires — a token
+//! bound to the certificate on this request (RFC 8705 §3), a valid token, or an
+//! allowed client certificate — and is then proxied, streaming, to the
+//! upstream with the client's identity in headers the client cannot forge.
+
+mod guard;
+pub(crate) mod proxy;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use certbound_oauth::VerifyingKeys;
+use certbound_pki::anchors::AnchorSet;
+use certbound_tls::profile::TlsProfile;
+
+use crate::identity::Connection;
+use crate::reply::json_response;
+use crate::state::AppState;
+
+pub use guard::TokenCache;
+
+/// Default seconds to connect to an upstream.
+pub const DEFAULT_CONNECT_TIMEOUT: u64 = 5;
+/// Default seconds to wait for an upstream's response headers.
+pub const DEFAULT_TIMEOUT: u64 = 30;
+
+/// What a route demands of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Require {
+    /// A valid token bound (`cnf.x5t#S256`) to the certificate on this request.
+    BoundToken,
+    /// A valid token.
+    Token,
+    /// An allowed client certificate, no token.
+    ClientCert,
+}
+
+/// Where a route's tokens come from.
+#[derive(Debug, Clone)]
+pub enum TokenSource {
+    /// Tokens this server issued.
+    Local,
+    /// An external issuer's tokens, verified with its keys.
+    External { issuer: String, jwks: ExternalJwks },
+}
+
+#[derive(Debug, Clone)]
+pub enum ExternalJwks {
+    File(Arc<VerifyingKeys>),
+    Uri(String),
+}
+
+/// A validated route.
+#[derive(Debug, Clone)]
+pub struct RouteConfig {
+    pub prefix: String,
+    pub upstream: Uri,
+    pub upstream_tls: Option<Arc<TlsProfile>>,
+    pub require: Require,
+    pub scopes: Vec<String>,
+    pub allow_client_ids: Vec<String>,
+    pub allow_subject_cn: Vec<String>,
+    pub allow_san_dns: Vec<String>,
+    pub allow_san_uri: Vec<String>,
+    pub audience: Option<String>,
+    pub tokens: TokenSource,
+    pub client_ca: Option<AnchorSet>,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+impl RouteConfig {
+    /// Validate `[[route]]` number `key`; problems go to `problem`.
+    pub fn validate(
+        key: &str,
+        r: &crate::config::RawRoute,
+        profiles: &BTreeMap<String, Arc<TlsProfile>>,
+        base: &Path,
+        sink: &mut impl FnMut(String, String),
+    ) -> Option<RouteConfig> {
+        let mut problems: Vec<(String, String)> = Vec::new();
+        let mut problem = |k: String, r: String| problems.push((k, r));
+        let prefix = match r.prefix.as_deref() {
+            Some(p) if p.starts_with('/') => p.to_string(),
+            Some(p) => {
+                problem(format!("{key}.prefix"), format!("`{p}` must start with /"));
+                String::new()
+            }
+            None => {
+                problem(
+                    format!("{key}.prefix"),
+                    "missing: the path prefix this route serves, e.g. \"/api/\"".into(),
+                );
+                String::new()
+            }
+        };
+        let upstream = match r.upstream.as_deref().map(str::parse::<Uri>) {
+            Some(Ok(u))
+                if matches!(u.scheme_str(), Some("http" | "https")) && u.authority().is_some() =>
+            {
+                Some(u)
+            }
+            Some(_) => {
+                problem(
+                    format!("{key}.upstream"),
+                    "must be an http:// or https:// URL with a host".into(),
+                );
+                None
+            }
+            None => {
+                problem(
+                    format!("{key}.upstream"),
+                    "missing: the URL of the API behind this route".into(),
+                );
+                None
+            }
+        };
+        let upstream_tls = match r.upstream_tls.as_deref() {
+            None => None,
+            Some(name) => match profiles.get(name) {
+                Some(p) => Some(Arc::clone(p)),
+                None => {
+                    problem(
+                        format!("{key}.upstream_tls"),
+                        format!("there is no [tls.{name}] profile"),
+                    );
+                    None
+                }
+            },
+        };
+        let require = match r.require.as_deref() {
+            None | Some("bound-token") => Require::BoundToken,
+            Some("token") => Require::Token,
+            Some("client-cert") => Require::ClientCert,
+            Some(other) => {
+                problem(
+                    format!("{key}.require"),
+                    format!(
+                        "`{other}` is not a requirement: use \"bound-token\", \"token\" or \"client-cert\""
+                    ),
+                );
+                Require::BoundToken
+            }
+        };
+        let tokens = match (&r.issuer, &r.jwks_uri, &r.jwks_file) {
+            (None, None, None) => TokenSource::Local,
+            (Some(issuer), Some(uri), None) => TokenSource::External {
+                issuer: issuer.clone(),
+                jwks: ExternalJwks::Uri(uri.clone()),
+            },
+            (Some(issuer), None, Some(file)) => {
+                let path = base.join(file);
+                match std::fs::read(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| VerifyingKeys::from_jwks_json(&b).map_err(|e| e.to_string()))
+                {
+                    Ok(keys) => TokenSource::External {
+                        issuer: issuer.clone(),
+                        jwks: ExternalJwks::File(Arc::new(keys)),
+                    },
+                    Err(e) => {
+                        problem(
+                            format!("{key}.jwks_file"),
+                            format!("{}: {e}", path.display()),
+                        );
+                        TokenSource::Local
+                    }
+                }
+            }
+            _ => {
+                problem(
+                    format!("{key}.issuer"),
+                    "an external issuer needs `issuer` and exactly one of `jwks_uri` or `jwks_file`".into(),
+                );
+                TokenSource::Local
+            }
+        };
+        let client_ca = match &r.client_ca {
+            None => None,
+            Some(file) => {
+                let path = base.join(file);
+                match std::fs::read(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| certbound_pki::parse_certificates(&b).map_err(|e| e.to_string()))
+                    .and_then(|c| AnchorSet::new(c).map_err(|e| e.to_string()))
+                {
+                    Ok(set) => Some(set),
+                    Err(e) => {
+                        problem(
+                            format!("{key}.client_ca"),
+                            format!("{}: {e}", path.display()),
+                        );
+                        None
+                    }
+                }
+            }
+        };
+        if require == Require::ClientCert && r.allow_client_ids.is_empty() && client_ca.is_none() {
+            problem(
+                format!("{key}.allow_client_ids"),
+                "a client-cert route needs allow_client_ids (clients whose trust stores vouch for the certificate) or client_ca; with neither it would trust nobody".into(),
+            );
+        }
+        if require == Require::ClientCert && !r.scopes.is_empty() {
+            problem(
+                format!("{key}.scopes"),
+                "a client-cert route takes no token, so it cannot require scopes".into(),
+            );
+        }
+        if !problems.is_empty() {
+            for (k, r) in problems {
+                sink(k, r);
+            }
+            return None;
+        }
+        Some(RouteConfig {
+            prefix,
+            upstream: upstream?,
+            upstream_tls,
+            require,
+            scopes: r.scopes.clone(),
+            allow_client_ids: r.allow_client_ids.clone(),
+            allow_subject_cn: r.allow_subject_cn.clone(),
+            allow_san_dns: r.allow_san_dns.clone(),
+            allow_san_uri: r.allow_san_uri.clone(),
+            audience: r.audience.clone(),
+            tokens,
+            client_ca,
+            connect_timeout: Duration::from_secs(
+                r.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            ),
+            timeout: Duration::from_secs(r.timeout.unwrap_or(DEFAULT_TIMEOUT)),
+        })
+    }
+}
+
+/// The routes at run time, longest prefix first.
+#[derive(Debug)]
+pub struct Gateway {
+    routes: Vec<guard::Route>,
+}
+
+impl Gateway {
+    /// Build the routes: upstream clients and token verifiers.
+    pub fn new(configs: &[RouteConfig], issuer: &str, audience: &[String]) -> Result<Self, String> {
+        let mut routes = Vec::new();
+        for c in configs {
+            routes.push(guard::Route::new(c.clone(), issuer, audience)?);
+        }
+        routes.sort_by_key(|r| std::cmp::Reverse(r.config.prefix.len()));
+        Ok(Self { routes })
+    }
+
+    /// Fetch external JWKS now and keep them fresh.
+    pub fn spawn_refresh(
+        self: &Arc<Self>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let me = Arc::clone(self);
+        tokio::spawn(async move { guard::refresh_jwks(&me.routes, shutdown).await })
+    }
+
+    fn find(&self, path: &str) -> Option<&guard::Route> {
+        self.routes
+            .iter()
+            .find(|r| path.starts_with(&r.config.prefix))
+    }
+}
+
+/// The router's fallback: a route, or 404.
+pub async fn dispatch(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
+    let Some(route) = state.gateway.find(request.uri().path()) else {
+        return json_response(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into());
+    };
+    let identity = request
+        .extensions()
+        .get::<Connection>()
+        .map(|c| Arc::clone(&c.0));
+    let token = guard::bearer(request.headers());
+    match route.admit(&state, token.as_deref(), identity.as_deref()) {
+        Ok(admitted) => proxy::forward(route, request, identity.as_deref(), admitted).await,
+        Err(rejection) => rejection.into_response(),
+    }
+}

@@ -1,0 +1,253 @@
+//! Forwarding an admitted request to the upstream: streaming both ways (no
+//! body is buffered whole), HTTP/1.1 or HTTP/2 (ALPN) over pooled
+//! connections, with the client's identity in headers the client cannot set
+//! itself (`X-Client-Id`, `X-Client-Cert-Subject`, `X-Client-Cert-Thumbprint`,
+//! RFC 9440 `Client-Cert` / `Client-Cert-Chain`): any incoming copies are
+//! removed first. An unreachable upstream is a 502 with a JSON body, a slow one
+//! a 504.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, Version, header};
+use axum::response::Response;
+use certbound_pki::forwarded::{HeaderFormat, encode, encode_rfc9440_chain};
+use certbound_tls::ClientTls;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use super::RouteConfig;
+use super::guard::{Admitted, Route};
+use crate::identity::ClientIdentity;
+use crate::reply::json_response;
+
+/// Idle upstream connections are closed after this long.
+pub const POOL_IDLE: Duration = Duration::from_secs(90);
+
+/// Identity headers certbound sets for the upstream; never taken from a client.
+pub const IDENTITY_HEADERS: [&str; 5] = [
+    "x-client-id",
+    "x-client-cert-subject",
+    "x-client-cert-thumbprint",
+    "client-cert",
+    "client-cert-chain",
+];
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded.
+const HOP_BY_HOP: [HeaderName; 7] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::UPGRADE,
+];
+
+/// A pooled HTTP(S) client for one route's upstream.
+#[derive(Debug, Clone)]
+pub struct UpstreamClient {
+    client: Client<HttpsConnector<HttpConnector>, Body>,
+}
+
+impl UpstreamClient {
+    pub fn new(config: &RouteConfig) -> Result<Self, String> {
+        let tls = match &config.upstream_tls {
+            Some(profile) => ClientTls {
+                identity: profile.identity.as_ref().map(|i| i.duplicate()),
+                ca: profile.ca.clone(),
+                versions: profile.min_version.into(),
+                ..ClientTls::default()
+            },
+            None => ClientTls::default(),
+        };
+        // Only an https:// upstream needs a TLS config (and system roots when no CA is given).
+        let tls_config = if config.upstream.scheme_str() == Some("https") {
+            (*tls.build().map_err(|e| format!("upstream TLS: {e}"))?).clone()
+        } else {
+            rustls::ClientConfig::builder_with_provider(certbound_tls::client::provider())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        };
+        Ok(Self {
+            client: build_client(tls_config, config.connect_timeout),
+        })
+    }
+}
+
+pub(crate) fn build_client(
+    tls: rustls::ClientConfig,
+    connect_timeout: Duration,
+) -> Client<HttpsConnector<HttpConnector>, Body> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(connect_timeout));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .build(https)
+}
+
+/// Proxy `request` to the route's upstream.
+pub async fn forward(
+    route: &Route,
+    request: Request<Body>,
+    identity: Option<&ClientIdentity>,
+    admitted: Admitted,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let upstream = &route.config.upstream;
+    let base_path = upstream.path().trim_end_matches('/');
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let uri = match format!(
+        "{}://{}{}{}",
+        upstream.scheme_str().unwrap_or("http"),
+        upstream.authority().map_or("", |a| a.as_str()),
+        base_path,
+        path
+    )
+    .parse::<Uri>()
+    {
+        Ok(u) => u,
+        Err(e) => {
+            return bad_gateway(
+                StatusCode::BAD_GATEWAY,
+                &format!("cannot build the upstream URL: {e}"),
+            );
+        }
+    };
+    strip_hop_by_hop(&mut parts.headers);
+    for name in IDENTITY_HEADERS {
+        parts.headers.remove(name);
+    }
+    set_identity(&mut parts.headers, identity, &admitted);
+    if let Some(authority) = upstream
+        .authority()
+        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        parts.headers.insert(header::HOST, authority);
+    }
+    parts.uri = uri;
+    parts.version = Version::HTTP_11;
+    let request = Request::from_parts(parts, body);
+    match tokio::time::timeout(route.config.timeout, route.client.client.request(request)).await {
+        Err(_) => bad_gateway(
+            StatusCode::GATEWAY_TIMEOUT,
+            &format!(
+                "the upstream did not answer within {}s",
+                route.config.timeout.as_secs()
+            ),
+        ),
+        Ok(Err(e)) => {
+            let mut reason = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                reason.push_str(": ");
+                reason.push_str(&s.to_string());
+                source = s.source();
+            }
+            tracing::warn!(route = %route.config.prefix, upstream = %route.config.upstream, %reason, "upstream request failed");
+            bad_gateway(StatusCode::BAD_GATEWAY, "the upstream cannot be reached")
+        }
+        Ok(Ok(response)) => {
+            let (mut parts, body) = response.into_parts();
+            strip_hop_by_hop(&mut parts.headers);
+            Response::from_parts(parts, Body::new(body))
+        }
+    }
+}
+
+fn bad_gateway(status: StatusCode, description: &str) -> Response {
+    let error = if status == StatusCode::GATEWAY_TIMEOUT {
+        "upstream_timeout"
+    } else {
+        "bad_gateway"
+    };
+    json_response(
+        status,
+        serde_json::json!({"error": error, "error_description": description}).to_string(),
+    )
+}
+
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Headers named by Connection are hop-by-hop too.
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in named.iter().chain(HOP_BY_HOP.iter()) {
+        headers.remove(n);
+    }
+}
+
+fn set_identity(headers: &mut HeaderMap, identity: Option<&ClientIdentity>, admitted: &Admitted) {
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    if let Some(id) = &admitted.client_id {
+        set("x-client-id", id);
+    }
+    if let Some(identity) = identity {
+        if let Some(leaf) = identity.chain.first() {
+            if let Some(subject) = identity.subject() {
+                set("x-client-cert-subject", &subject);
+            }
+            if let Some(t) = &identity.thumbprint {
+                set("x-client-cert-thumbprint", t);
+            }
+            set(
+                "client-cert",
+                &encode(HeaderFormat::Rfc9440, std::slice::from_ref(leaf)),
+            );
+            if identity.chain.len() > 1 {
+                set("client-cert-chain", &encode_rfc9440_chain(&identity.chain));
+            }
+        }
+        let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+            Some(prev) => format!("{prev}, {}", identity.peer.ip()),
+            None => identity.peer.ip().to_string(),
+        };
+        if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
+            headers.insert("x-forwarded-for", v);
+        }
+    }
+}
+
+/// GET a small document (an external JWKS) over HTTPS with the system roots.
+pub async fn fetch(uri: &str) -> Result<Vec<u8>, String> {
+    let tls = ClientTls::default().build().map_err(|e| e.to_string())?;
+    let client = build_client((*tls).clone(), Duration::from_secs(5));
+    let uri: Uri = uri
+        .parse()
+        .map_err(|e: axum::http::uri::InvalidUri| e.to_string())?;
+    let request = Request::get(uri)
+        .body(Body::empty())
+        .map_err(|e| e.to_string())?;
+    let response = tokio::time::timeout(Duration::from_secs(10), client.request(request))
+        .await
+        .map_err(|_| "timed out".to_string())?
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP {}", response.status()));
+    }
+    let body = axum::body::to_bytes(Body::new(response.into_body()), 1024 * 1024)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(body.to_vec())
+}

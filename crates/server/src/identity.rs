@@ -1,0 +1,131 @@
+//! Who is on the other end of a connection: the certificate chain it presented
+//! in the TLS handshake (proof of key possession already checked there), its
+//! RFC 8705 thumbprint, the peer address and the listener. Computed once per
+//! connection and shared by every request on it, with a small cache of the
+//! last successful client authentication so kept-alive token requests skip
+//! chain verification.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use certbound_oauth::auth::Method;
+use certbound_pki::CertDer;
+use time::OffsetDateTime;
+
+/// The identity of one connection, inserted into every request's extensions.
+#[derive(Debug)]
+pub struct ClientIdentity {
+    /// Leaf first; empty when no certificate was presented.
+    pub chain: Vec<CertDer>,
+    /// `x5t#S256` of the leaf.
+    pub thumbprint: Option<String>,
+    pub peer: SocketAddr,
+    pub listener: Arc<str>,
+    /// Where the chain came from.
+    pub source: Source,
+    /// Why a forwarded certificate header could not be read, when it could not.
+    pub header_error: Option<String>,
+    auth_cache: Mutex<Option<CachedAuth>>,
+}
+
+/// Where a connection's certificate chain came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The TLS handshake with certbound itself (key possession verified here).
+    Tls,
+    /// A header set by a trusted proxy (key possession verified by the proxy).
+    Header { name: String },
+}
+
+/// A client authentication that succeeded on this connection.
+#[derive(Debug, Clone)]
+struct CachedAuth {
+    client_id: String,
+    generation: i64,
+    method: Method,
+    valid_until: OffsetDateTime,
+}
+
+/// Shared handle put in request extensions.
+#[derive(Debug, Clone)]
+pub struct Connection(pub Arc<ClientIdentity>);
+
+impl ClientIdentity {
+    pub fn new(chain: Vec<CertDer>, peer: SocketAddr, listener: Arc<str>) -> Self {
+        let thumbprint = chain.first().map(|leaf| certbound_pki::x5t_s256(leaf));
+        Self {
+            chain,
+            thumbprint,
+            peer,
+            listener,
+            source: Source::Tls,
+            header_error: None,
+            auth_cache: Mutex::new(None),
+        }
+    }
+
+    /// The identity a trusted proxy forwarded in `header` for one request.
+    pub fn forwarded(
+        chain: Result<Vec<CertDer>, String>,
+        peer: SocketAddr,
+        listener: Arc<str>,
+        header: &str,
+    ) -> Self {
+        let (chain, header_error) = match chain {
+            Ok(c) => (c, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        let mut identity = Self::new(chain, peer, listener);
+        identity.source = Source::Header {
+            name: header.to_string(),
+        };
+        identity.header_error = header_error;
+        identity
+    }
+
+    /// The leaf's thumbprint when the leaf came from certbound's own TLS handshake.
+    pub fn tls_thumbprint(&self) -> Option<&str> {
+        (self.source == Source::Tls)
+            .then_some(self.thumbprint.as_deref())
+            .flatten()
+    }
+
+    /// The subject of the leaf, for logs and audit records.
+    pub fn subject(&self) -> Option<String> {
+        certbound_pki::inspect::subject_string(self.chain.first()?)
+    }
+
+    /// A cached authentication of `client_id` still good at `now` under registry `generation`.
+    pub fn cached_auth(
+        &self,
+        client_id: &str,
+        generation: i64,
+        now: OffsetDateTime,
+    ) -> Option<Method> {
+        let guard = self.auth_cache.lock().ok()?;
+        let cached = guard.as_ref()?;
+        (cached.client_id == client_id
+            && cached.generation == generation
+            && now <= cached.valid_until)
+            .then_some(cached.method)
+    }
+
+    /// Remember a successful authentication until the leaf expires or the registry changes.
+    pub fn remember_auth(&self, client_id: &str, generation: i64, method: Method) {
+        let Some(valid_until) = self
+            .chain
+            .first()
+            .and_then(|leaf| certbound_pki::inspect::not_after(leaf))
+        else {
+            return;
+        };
+        if let Ok(mut guard) = self.auth_cache.lock() {
+            *guard = Some(CachedAuth {
+                client_id: client_id.to_string(),
+                generation,
+                method,
+                valid_until,
+            });
+        }
+    }
+}

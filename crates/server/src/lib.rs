@@ -1,0 +1,287 @@
+//! certbound's server as a library: `bind(config)` opens the store, loads the
+//! registry and keys, binds every listener and returns a [`Running`] server
+//! that the CLI and the tests drive alike.
+//!
+//! Data flows one way: TCP accept → TLS handshake (client chain captured,
+//! proof of key possession verified) → HTTP → client identity → token endpoint
+//! → store (off the request path for the audit trail).
+
+pub mod admin;
+pub mod app;
+pub mod audit;
+pub mod client_auth;
+pub mod config;
+pub mod dev;
+pub mod forwarded;
+pub mod gateway;
+pub mod identity;
+pub mod introspect;
+pub mod keys;
+pub mod listener;
+pub mod meta;
+pub mod metrics;
+pub mod registry;
+pub mod reload;
+pub mod reply;
+pub mod revocations;
+pub mod sidecar;
+pub mod state;
+pub mod tls_server;
+pub mod token;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use certbound_oauth::client::Policy;
+use certbound_store::StoreError;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::Config;
+
+use crate::listener::BoundListener;
+use crate::state::{AppState, Documents};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] keys::KeysError),
+    #[error(transparent)]
+    Tls(#[from] tls_server::TlsSetupError),
+    #[error("cannot listen on {addr} (listener `{name}`): {source}")]
+    Bind {
+        name: String,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot set up a route: {0}")]
+    Gateway(String),
+    #[error("cannot publish the metadata: {0}")]
+    Metadata(String),
+    #[error("cannot create the data directory {}: {source}", path.display())]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Create the data directory (mode 0700: it holds the signing key) if missing.
+fn ensure_data_dir(dir: &std::path::Path) -> Result<(), ServerError> {
+    use std::os::unix::fs::PermissionsExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let err = |source| ServerError::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err)
+}
+
+/// A listener as bound.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub name: String,
+    pub addr: SocketAddr,
+    pub tls: bool,
+    /// Whether it asks clients for a certificate.
+    pub mtls: bool,
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    pub listeners: Vec<Bound>,
+    /// The issuer URL in effect (derived from the first listener in dev mode).
+    pub issuer: String,
+    pub state: Arc<AppState>,
+    reloader: Arc<reload::Reloader>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    audit_task: JoinHandle<()>,
+}
+
+impl Running {
+    /// The address of the listener named `name`.
+    pub fn addr(&self, name: &str) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|l| l.name == name)
+            .map(|l| l.addr)
+    }
+
+    /// Reload every listener's certificates now (SIGHUP); a listener whose new
+    /// files are invalid keeps its old ones.
+    pub fn reload_tls(&self) -> Vec<reload::ReloadOutcome> {
+        self.reloader.reload_all()
+    }
+
+    /// Ask every listener to stop accepting and drain.
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
+    /// Wait until every listener has drained, then flush the audit trail.
+    pub async fn wait(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        let store = Arc::clone(&self.state.store);
+        drop(self.state);
+        if tokio::time::timeout(Duration::from_secs(5), self.audit_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("audit writer still busy at shutdown");
+        }
+        store.close().await;
+    }
+}
+
+/// Start the server described by `config`.
+pub async fn bind(config: &Config) -> Result<Running, ServerError> {
+    ensure_data_dir(&config.data_dir)?;
+    let store = certbound_store::open(&config.store_url).await?;
+    let policy = Policy {
+        require_constraints: config.issuer.require_subject_constraint,
+    };
+    let registry = registry::Registry::load(Arc::clone(&store), policy).await?;
+    let revocations = revocations::Revocations::load(Arc::clone(&store)).await?;
+    let keys = keys::load(
+        &config.issuer.signing_key,
+        config.issuer.algorithm,
+        &config.issuer.previous_keys,
+    )?;
+
+    let mut bound = Vec::new();
+    let mut listeners = Vec::new();
+    let mut reloader = reload::Reloader::default();
+    for l in &config.listeners {
+        let tcp = TcpListener::bind(l.bind)
+            .await
+            .map_err(|source| ServerError::Bind {
+                name: l.name.clone(),
+                addr: l.bind,
+                source,
+            })?;
+        let addr = tcp.local_addr().map_err(|source| ServerError::Bind {
+            name: l.name.clone(),
+            addr: l.bind,
+            source,
+        })?;
+        let tls = match &l.tls {
+            Some(profile) => {
+                let live = Arc::new(arc_swap::ArcSwap::new(tls_server::server_config(profile)?));
+                if let Some(source) = &l.tls_source {
+                    reloader.add(&l.name, source.clone(), Arc::clone(&live));
+                }
+                Some(live)
+            }
+            None => None,
+        };
+        let mtls = l
+            .tls
+            .as_ref()
+            .is_some_and(|p| p.client_auth != certbound_tls::profile::ClientAuth::Off);
+        bound.push(Bound {
+            name: l.name.clone(),
+            addr,
+            tls: tls.is_some(),
+            mtls,
+        });
+        listeners.push(BoundListener {
+            name: l.name.as_str().into(),
+            tcp,
+            tls,
+            forwarded: l.forwarded.clone().map(Arc::new),
+        });
+    }
+
+    // In dev mode the URLs come from the ports actually bound.
+    let derived = config.issuer.url.is_empty();
+    let issuer = if derived {
+        bound.first().map(url_of).unwrap_or_default()
+    } else {
+        config.issuer.url.clone()
+    };
+    let mtls_url = config
+        .listeners
+        .iter()
+        .zip(&bound)
+        .find(|(_, b)| b.mtls)
+        .and_then(|(l, b)| l.public_url.clone().or_else(|| derived.then(|| url_of(b))));
+    let audience = if derived {
+        vec![issuer.clone()]
+    } else {
+        config.issuer.audience.clone()
+    };
+    let documents = Documents {
+        jwks: keys.verifying.to_jwks().to_json(),
+        metadata: meta::metadata_json(&issuer, mtls_url.as_deref())
+            .map_err(ServerError::Metadata)?,
+    };
+
+    let gateway = Arc::new(
+        gateway::Gateway::new(&config.routes, &issuer, &audience).map_err(ServerError::Gateway)?,
+    );
+    let (audit, audit_task) = audit::spawn_writer(Arc::clone(&store));
+    let state = Arc::new(AppState {
+        issuer: issuer.clone(),
+        audience,
+        token_lifetime: config.issuer.token_lifetime,
+        signing_key: keys.current,
+        verifying_keys: keys.verifying,
+        policy,
+        registry: Arc::clone(&registry),
+        revocations: Arc::clone(&revocations),
+        metrics: metrics::Metrics::default(),
+        store,
+        audit,
+        admin: config.admin.clone(),
+        listeners: bound
+            .iter()
+            .cloned()
+            .zip(config.listeners.iter().cloned())
+            .collect(),
+        gateway: Arc::clone(&gateway),
+        documents,
+    });
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let reloader = Arc::new(reloader);
+    let mut tasks = vec![
+        registry.spawn_watcher(shutdown_rx.clone()),
+        revocations.spawn_watcher(shutdown_rx.clone()),
+        reloader.spawn_watch(shutdown_rx.clone()),
+        gateway.spawn_refresh(shutdown_rx.clone()),
+    ];
+    let router = app::router(Arc::clone(&state));
+    for l in listeners {
+        tracing::info!(listener = %l.name, addr = ?l.tcp.local_addr().ok(), tls = l.tls.is_some(), "listening");
+        tasks.push(tokio::spawn(listener::serve(
+            l,
+            router.clone(),
+            Arc::clone(&state),
+            shutdown_rx.clone(),
+        )));
+    }
+    Ok(Running {
+        reloader,
+        listeners: bound,
+        issuer,
+        state,
+        shutdown,
+        tasks,
+        audit_task,
+    })
+}
+
+fn url_of(b: &Bound) -> String {
+    let scheme = if b.tls { "https" } else { "http" };
+    format!("{scheme}://{}", b.addr)
+}

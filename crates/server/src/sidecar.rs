@@ -1,0 +1,496 @@
+//! `certbound sidecar`: lets an application that can only make plain HTTP
+//! calls talk to a partner that demands mTLS and certificate-bound tokens. It
+//! listens on loopback, forwards each request over mTLS to the upstream and,
+//! when a token URL is given, attaches an access token obtained with the same
+//! certificate (RFC 8705 client_credentials), refreshed at 80% of its lifetime
+//! and once after the upstream answers 401. Certificate files are watched and
+//! reloaded (and a new token fetched) when they change. Upstream failures are
+//! logged with the TLS diagnosis `certbound connect` would give.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
+use certbound_tls::ClientTls;
+use certbound_tls::connect::{ConnectOptions, Target};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::{Mutex, watch};
+
+use crate::gateway::proxy::{build_client, strip_hop_by_hop};
+use crate::reply::json_response;
+
+/// Largest request body buffered so that it can be sent again after a 401.
+pub const REPLAY_LIMIT: usize = 64 * 1024;
+/// How often certificate files are checked for changes.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+/// Fraction of a token's lifetime after which it is renewed.
+pub const REFRESH_AT: f64 = 0.8;
+
+/// Where the client certificate comes from, to reload it.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// `--cert`, `--key`, `--ca`.
+    Files {
+        cert: PathBuf,
+        key: PathBuf,
+        ca: Option<PathBuf>,
+    },
+    /// `--tls NAME --config FILE`.
+    Profile { config: PathBuf, name: String },
+}
+
+impl Credentials {
+    fn load(&self) -> Result<ClientTls, String> {
+        match self {
+            Credentials::Files { cert, key, ca } => Ok(ClientTls {
+                identity: Some(
+                    certbound_tls::Identity::load(cert, key).map_err(|e| e.to_string())?,
+                ),
+                ca: ca
+                    .as_ref()
+                    .map(|p| certbound_tls::material::load_certificates(p, "the CA file"))
+                    .transpose()
+                    .map_err(|e| e.to_string())?,
+                ..ClientTls::default()
+            }),
+            Credentials::Profile { config, name } => {
+                certbound_tls::profile::load_profile(config, name)
+                    .map(ClientTls::from_profile)
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    fn files(&self) -> Vec<PathBuf> {
+        match self {
+            Credentials::Files { cert, key, ca } => {
+                [Some(cert.clone()), Some(key.clone()), ca.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            }
+            Credentials::Profile { config, name } => {
+                let mut files = vec![config.clone()];
+                if let Ok(table) = certbound_tls::profile::read_tls_table(config) {
+                    if let Some(raw) = table.get(name) {
+                        let base = certbound_tls::profile::base_dir(config);
+                        files.extend(
+                            [&raw.cert, &raw.key, &raw.ca]
+                                .into_iter()
+                                .flatten()
+                                .map(|p| base.join(p)),
+                        );
+                    }
+                }
+                files
+            }
+        }
+    }
+}
+
+/// The token to fetch: where, as whom, for what.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub url: Uri,
+    pub client_id: String,
+    pub scope: Option<String>,
+}
+
+/// What the sidecar does.
+#[derive(Debug, Clone)]
+pub struct SidecarConfig {
+    pub listen: SocketAddr,
+    pub upstream: Uri,
+    pub credentials: Credentials,
+    pub token: Option<TokenSettings>,
+    pub connect_timeout: Duration,
+}
+
+/// Why the sidecar could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SidecarError {
+    #[error("cannot load the client certificate: {0}")]
+    Credentials(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A live token and when to renew it.
+#[derive(Debug, Clone)]
+struct Token {
+    value: String,
+    renew_at: Instant,
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: SidecarConfig,
+    client: ArcSwap<Client<HttpsConnector<HttpConnector>, Body>>,
+    tls: ArcSwap<ClientTls>,
+    token: ArcSwap<Option<Token>>,
+    /// Serialises token fetches.
+    fetching: Mutex<()>,
+}
+
+/// A running sidecar.
+#[derive(Debug)]
+pub struct Sidecar {
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Sidecar {
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
+    pub async fn wait(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+fn make_client(
+    tls: &ClientTls,
+    timeout: Duration,
+) -> Result<Client<HttpsConnector<HttpConnector>, Body>, String> {
+    let config = tls.build().map_err(|e| e.to_string())?;
+    Ok(build_client((*config).clone(), timeout))
+}
+
+/// Start the sidecar.
+pub async fn start(config: SidecarConfig) -> Result<Sidecar, SidecarError> {
+    let tls = config
+        .credentials
+        .load()
+        .map_err(SidecarError::Credentials)?;
+    let client = make_client(&tls, config.connect_timeout).map_err(SidecarError::Credentials)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| SidecarError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| SidecarError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let shared = Arc::new(Shared {
+        client: ArcSwap::from_pointee(client),
+        tls: ArcSwap::from_pointee(tls),
+        token: ArcSwap::from_pointee(None),
+        fetching: Mutex::new(()),
+        config,
+    });
+    if shared.config.token.is_some() {
+        if let Err(e) = refresh_token(&shared).await {
+            tracing::warn!(error = %e, "cannot obtain the first access token; retrying in the background");
+        }
+    }
+    let (shutdown, rx) = watch::channel(false);
+    let tasks = vec![
+        tokio::spawn(serve(listener, Arc::clone(&shared), rx.clone())),
+        tokio::spawn(renew_tokens(Arc::clone(&shared), rx.clone())),
+        tokio::spawn(watch_files(Arc::clone(&shared), rx)),
+    ];
+    tracing::info!(%addr, upstream = %shared.config.upstream, "sidecar listening");
+    Ok(Sidecar {
+        addr,
+        shutdown,
+        tasks,
+    })
+}
+
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let (stream, _) = tokio::select! {
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => return,
+        };
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let shared = Arc::clone(&shared);
+                async move {
+                    Ok::<_, std::convert::Infallible>(handle(&shared, req.map(Body::new)).await)
+                }
+            });
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn handle(shared: &Shared, request: Request<Body>) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    // Keep small bodies so that a request refused with 401 can be sent again with a fresh token.
+    let replayable = axum::body::to_bytes(body, REPLAY_LIMIT).await;
+    let body = match replayable {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return json_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    r#"{{"error":"invalid_request","error_description":"the sidecar forwards bodies up to {REPLAY_LIMIT} bytes"}}"#
+                ),
+            );
+        }
+    };
+    let first = send(shared, &parts, body.clone()).await;
+    match first {
+        Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && shared.config.token.is_some() => {
+            tracing::info!("upstream answered 401: renewing the access token and retrying once");
+            if let Err(e) = refresh_token(shared).await {
+                tracing::warn!(error = %e, "cannot renew the access token");
+                return resp;
+            }
+            send(shared, &parts, body).await.unwrap_or_else(|e| e)
+        }
+        Ok(resp) => resp,
+        Err(resp) => resp,
+    }
+}
+
+async fn send(
+    shared: &Shared,
+    parts: &axum::http::request::Parts,
+    body: axum::body::Bytes,
+) -> Result<Response<Body>, Response<Body>> {
+    let upstream = &shared.config.upstream;
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let uri: Uri = format!(
+        "{}://{}{}{}",
+        upstream.scheme_str().unwrap_or("https"),
+        upstream.authority().map_or("", |a| a.as_str()),
+        upstream.path().trim_end_matches('/'),
+        path
+    )
+    .parse()
+    .map_err(|_| {
+        json_response(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":"invalid_request"}"#.into(),
+        )
+    })?;
+    let mut headers = parts.headers.clone();
+    strip_hop_by_hop(&mut headers);
+    if let Some(authority) = upstream
+        .authority()
+        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        headers.insert(header::HOST, authority);
+    }
+    if let Some(token) = shared.token.load().as_ref() {
+        if let Ok(v) = HeaderValue::from_str(&format!("Bearer {}", token.value)) {
+            headers.insert(header::AUTHORIZATION, v);
+        }
+    }
+    let mut request = Request::builder()
+        .method(parts.method.clone())
+        .uri(uri)
+        .version(Version::HTTP_11)
+        .body(Body::from(body))
+        .map_err(|_| {
+            json_response(
+                StatusCode::BAD_REQUEST,
+                r#"{"error":"invalid_request"}"#.into(),
+            )
+        })?;
+    *request.headers_mut() = headers;
+    let client = shared.client.load_full();
+    match client.request(request).await {
+        Ok(resp) => {
+            let (mut parts, body) = resp.into_parts();
+            strip_hop_by_hop(&mut parts.headers);
+            Ok(Response::from_parts(parts, Body::new(body)))
+        }
+        Err(e) => {
+            let diagnosis = diagnose(shared).await;
+            tracing::warn!(upstream = %upstream, error = %e, %diagnosis, "upstream request failed");
+            Err(json_response(
+                StatusCode::BAD_GATEWAY,
+                serde_json::json!({"error": "bad_gateway", "error_description": format!("the upstream cannot be reached: {diagnosis}")}).to_string(),
+            ))
+        }
+    }
+}
+
+/// What `certbound connect` says about the upstream.
+async fn diagnose(shared: &Shared) -> String {
+    let upstream = &shared.config.upstream;
+    let port = upstream
+        .port_u16()
+        .unwrap_or(if upstream.scheme_str() == Some("http") {
+            80
+        } else {
+            443
+        });
+    let Ok(target) = Target::parse(&format!("{}:{port}", upstream.host().unwrap_or_default()))
+    else {
+        return "the upstream address is not valid".into();
+    };
+    let tls = shared.tls.load();
+    let mut opts = ConnectOptions::new(ClientTls {
+        identity: tls.identity.as_ref().map(|i| i.duplicate()),
+        ca: tls.ca.clone(),
+        versions: tls.versions,
+        ..ClientTls::default()
+    });
+    opts.timeout = Duration::from_secs(5);
+    match certbound_tls::connect::connect(&target, &opts).await {
+        Ok(report) => report.headline(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Fetch a new token by client_credentials with the client certificate.
+async fn refresh_token(shared: &Shared) -> Result<(), String> {
+    let Some(settings) = &shared.config.token else {
+        return Ok(());
+    };
+    let _guard = shared.fetching.lock().await;
+    let mut form = format!(
+        "grant_type=client_credentials&client_id={}",
+        urlencode(&settings.client_id)
+    );
+    if let Some(scope) = &settings.scope {
+        form.push_str(&format!("&scope={}", urlencode(scope)));
+    }
+    let request = Request::post(settings.url.clone())
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .map_err(|e| e.to_string())?;
+    let client = shared.client.load_full();
+    let response = tokio::time::timeout(Duration::from_secs(15), client.request(request))
+        .await
+        .map_err(|_| "the token endpoint did not answer within 15 s".to_string())?
+        .map_err(|e| format!("cannot reach the token endpoint: {e}"))?;
+    let status = response.status();
+    let body = axum::body::to_bytes(Body::new(response.into_body()), 64 * 1024)
+        .await
+        .map_err(|e| e.to_string())?;
+    let json: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|_| format!("the token endpoint answered {status} without JSON"))?;
+    if !status.is_success() {
+        return Err(format!(
+            "the token endpoint refused: {} {}",
+            json["error"].as_str().unwrap_or("?"),
+            json["error_description"].as_str().unwrap_or("")
+        ));
+    }
+    let value = json["access_token"]
+        .as_str()
+        .ok_or("the token response has no access_token")?
+        .to_string();
+    let lifetime = json["expires_in"].as_u64().unwrap_or(300);
+    let renew_in = Duration::from_secs_f64(lifetime as f64 * REFRESH_AT);
+    shared.token.store(Arc::new(Some(Token {
+        value,
+        renew_at: Instant::now() + renew_in,
+    })));
+    tracing::info!(client_id = %settings.client_id, expires_in = lifetime, "access token obtained");
+    Ok(())
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Renew the token at 80% of its lifetime; retry failures with backoff.
+async fn renew_tokens(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    if shared.config.token.is_none() {
+        return;
+    }
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let wait = match shared.token.load().as_ref() {
+            Some(t) => t.renew_at.saturating_duration_since(Instant::now()),
+            None => backoff,
+        };
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        match refresh_token(&shared).await {
+            Ok(()) => backoff = Duration::from_secs(1),
+            Err(e) => {
+                tracing::warn!(error = %e, "token renewal failed; retrying in {}s", backoff.as_secs());
+                shared.token.store(Arc::new(None));
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+/// Reload the certificate when its files change, then fetch a new token (the
+/// old one is bound to the old certificate).
+async fn watch_files(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let stamp = |files: &[PathBuf]| -> Vec<Option<(SystemTime, u64)>> {
+        files
+            .iter()
+            .map(|f| {
+                std::fs::metadata(f)
+                    .ok()
+                    .and_then(|m| Some((m.modified().ok()?, m.len())))
+            })
+            .collect()
+    };
+    let mut last = stamp(&shared.config.credentials.files());
+    let mut tick = tokio::time::interval(WATCH_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tick.tick() => {}
+        }
+        let now = stamp(&shared.config.credentials.files());
+        if now == last {
+            continue;
+        }
+        last = now;
+        match shared.config.credentials.load().and_then(|tls| {
+            let client = make_client(&tls, shared.config.connect_timeout)?;
+            Ok((tls, client))
+        }) {
+            Ok((tls, client)) => {
+                shared.tls.store(Arc::new(tls));
+                shared.client.store(Arc::new(client));
+                tracing::info!("client certificate reloaded");
+                if let Err(e) = refresh_token(&shared).await {
+                    tracing::warn!(error = %e, "cannot obtain a token for the new certificate");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "certificate reload failed; keeping the previous certificate")
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! What every request handler shares: the issuer's settings, the signing keys,
+//! the registry, the store and the audit queue. Built once at start-up; the
+//! parts that change (registry) swap themselves in without locks.
+
+use std::sync::Arc;
+
+use certbound_oauth::client::Policy;
+use certbound_oauth::{SigningKey, VerifyingKeys};
+use certbound_store::Store;
+
+use crate::audit::AuditSender;
+use crate::registry::Registry;
+
+/// Shared state of the application.
+#[derive(Debug)]
+pub struct AppState {
+    pub issuer: String,
+    pub audience: Vec<String>,
+    pub token_lifetime: u64,
+    pub signing_key: SigningKey,
+    pub verifying_keys: VerifyingKeys,
+    pub policy: Policy,
+    pub registry: Arc<Registry>,
+    pub revocations: Arc<crate::revocations::Revocations>,
+    pub metrics: crate::metrics::Metrics,
+    pub store: Arc<dyn Store>,
+    pub audit: AuditSender,
+    /// The `[[route]]`s.
+    pub gateway: Arc<crate::gateway::Gateway>,
+    /// `None` when the admin API is disabled.
+    pub admin: Option<crate::config::AdminConfig>,
+    /// Every listener as configured, with the address it bound (the console's Listeners page).
+    pub listeners: Vec<(crate::Bound, crate::config::ListenerConfig)>,
+    /// Documents that never change while running.
+    pub documents: Documents,
+}
+
+/// JSON documents that never change while running, rendered once.
+#[derive(Debug, Clone)]
+pub struct Documents {
+    pub jwks: String,
+    pub metadata: String,
+}

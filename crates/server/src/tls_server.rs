@@ -1,0 +1,154 @@
+//! rustls server configs for listeners, from their TLS profile.
+//!
+//! With `client_ca`, a client chain must verify to it at the handshake (the
+//! rustls webpki verifier). Without it, the listener accepts any client chain
+//! at the handshake, because trust is per client and decided at the token
+//! endpoint, but the client must still prove possession of the private key:
+//! the CertificateVerify signature is always checked here.
+
+use std::sync::Arc;
+
+use certbound_tls::profile::{ClientAuth, MinVersion, TlsProfile};
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::{ServerSessionMemoryCache, WebPkiClientVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
+
+/// Sessions remembered for resumption.
+pub const SESSION_CACHE: usize = 8192;
+
+/// Why a listener's TLS could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("the TLS profile `{profile}` has no certificate and key, which a listener needs")]
+    NoIdentity { profile: String },
+    #[error("the TLS profile `{profile}` cannot be used by a server: {reason}")]
+    Rustls { profile: String, reason: String },
+}
+
+/// The crypto provider: aws-lc-rs with its default key-exchange groups
+/// (the post-quantum hybrid X25519MLKEM768 first).
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// Build the server config of a listener.
+pub fn server_config(profile: &TlsProfile) -> Result<Arc<ServerConfig>, TlsSetupError> {
+    let err = |reason: String| TlsSetupError::Rustls {
+        profile: profile.name.clone(),
+        reason,
+    };
+    let identity = profile
+        .identity
+        .as_ref()
+        .ok_or_else(|| TlsSetupError::NoIdentity {
+            profile: profile.name.clone(),
+        })?;
+    let provider = provider();
+    let versions: &[&'static rustls::SupportedProtocolVersion] = match profile.min_version {
+        MinVersion::Tls13 => &[&rustls::version::TLS13],
+        _ => &[&rustls::version::TLS13, &rustls::version::TLS12],
+    };
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(versions)
+        .map_err(|e| err(e.to_string()))?;
+    let builder = match (profile.client_auth, &profile.client_ca) {
+        (ClientAuth::Off, _) => builder.with_no_client_auth(),
+        (mode, Some(cas)) if mode != ClientAuth::OptionalNoCa => {
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in cas {
+                roots
+                    .add(ca.clone())
+                    .map_err(|e| err(format!("client_ca: {e}")))?;
+            }
+            let mut v =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+            if mode == ClientAuth::Optional {
+                v = v.allow_unauthenticated();
+            }
+            builder.with_client_cert_verifier(v.build().map_err(|e| err(e.to_string()))?)
+        }
+        (mode, _) => builder.with_client_cert_verifier(Arc::new(DeferredTrustVerifier {
+            mandatory: mode == ClientAuth::Required,
+            provider: provider.clone(),
+        })),
+    };
+    let mut config = builder
+        .with_single_cert(identity.chain.clone(), identity.key.clone_key())
+        .map_err(|e| err(e.to_string()))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
+    config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new().map_err(|e| err(e.to_string()))?;
+    Ok(Arc::new(config))
+}
+
+/// Accepts any client chain at the handshake, leaving trust to the token
+/// endpoint's per-client trust stores, and verifies the handshake signature so
+/// that only the holder of the private key gets through.
+#[derive(Debug)]
+pub struct DeferredTrustVerifier {
+    mandatory: bool,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ClientCertVerifier for DeferredTrustVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.mandatory
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        // The chain is judged per client later; here it must at least be a certificate.
+        webpki::EndEntityCert::try_from(end_entity)
+            .map(|_| ClientCertVerified::assertion())
+            .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}

@@ -1,0 +1,150 @@
+//! `POST /oauth2/token`: the client_credentials grant (RFC 6749 §4.4) with
+//! client authentication by certificate (RFC 8705 §2: `tls_client_auth`,
+//! `self_signed_tls_client_auth`) or by secret for clients without mTLS, and
+//! certificate-bound JWT access tokens (RFC 8705 §3, RFC 9068).
+//!
+//! The peer learns little (`invalid_client`); the log and the audit record say
+//! exactly which check failed.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use certbound_oauth::client::CompiledClient;
+use certbound_oauth::request::{GrantType, MAX_FORM_BODY_LEN};
+use certbound_oauth::{IssueParams, OAuthError, TokenRequest};
+use certbound_store::AuditResult;
+use time::OffsetDateTime;
+
+use crate::client_auth::{Caller, audit_event, authenticate};
+use crate::identity::{ClientIdentity, Connection};
+use crate::reply::{OAuthReply, internal, json_response};
+use crate::state::AppState;
+
+/// The token endpoint.
+pub async fn token(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
+    let identity = request
+        .extensions()
+        .get::<Connection>()
+        .map(|c| Arc::clone(&c.0));
+    let (parts, body) = request.into_parts();
+    let body = match read_form(&parts.headers, body).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    match issue(&state, &parts.headers, &body, identity.as_deref()).await {
+        Ok(resp) => resp,
+        Err(reply) => {
+            state.metrics.token_request(
+                attempted_method(&parts.headers, &body, identity.as_deref()),
+                reply.0.code.as_str(),
+            );
+            reply.into_response()
+        }
+    }
+}
+
+/// Read a form body within the size limit.
+pub async fn read_form(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, OAuthReply> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(OAuthReply(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        )));
+    }
+    axum::body::to_bytes(body, MAX_FORM_BODY_LEN)
+        .await
+        .map_err(|_| {
+            OAuthReply(OAuthError::invalid_request(format!(
+                "the body is larger than {MAX_FORM_BODY_LEN} bytes"
+            )))
+        })
+}
+
+async fn issue(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    identity: Option<&ClientIdentity>,
+) -> Result<Response, OAuthReply> {
+    let request = TokenRequest::parse(body).map_err(|e| OAuthReply(e.into()))?;
+    if let GrantType::Other(grant) = &request.grant_type {
+        return Err(OAuthReply(OAuthError::unsupported_grant_type(grant)));
+    }
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let now = OffsetDateTime::now_utc();
+    let caller = Caller {
+        kind: "token",
+        authorization,
+        client_id: request.client_id.as_deref(),
+        client_secret: request.client_secret.as_deref(),
+        identity,
+    };
+    let (client, method) = authenticate(state, &caller, now).await?;
+
+    let scope = grant_scope(&client, &request.scope)?;
+    let thumbprint = identity.and_then(|i| i.thumbprint.as_deref());
+    let params = IssueParams {
+        issuer: &state.issuer,
+        client_id: &client.id,
+        subject: None,
+        audience: &state.audience,
+        scope: &scope,
+        lifetime_secs: client.token_lifetime.unwrap_or(state.token_lifetime),
+        certificate_thumbprint: thumbprint,
+    };
+    let issued = certbound_oauth::issue(&state.signing_key, &params, now.unix_timestamp())
+        .map_err(|e| internal("cannot sign the access token", &e))?;
+    let body = serde_json::to_string(&issued.response())
+        .map_err(|e| internal("cannot render the token response", &e))?;
+    let mut event = audit_event("token", identity, AuditResult::Success);
+    event.client_id = Some(client.id.clone());
+    event.method = Some(method.as_str().into());
+    event.detail = Some(format!("jti={}", issued.claims.jti));
+    state.audit.record(event);
+    state.metrics.token_request(method.as_str(), "success");
+    tracing::debug!(client_id = %client.id, %method, bound = thumbprint.is_some(), "token issued");
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// The scopes to grant: those asked for, each allowed; or, when none are
+/// asked for, every scope the client is allowed.
+fn grant_scope(client: &CompiledClient, requested: &[String]) -> Result<Vec<String>, OAuthReply> {
+    match &client.allowed_scopes {
+        None => Ok(requested.to_vec()),
+        Some(allowed) if requested.is_empty() => Ok(allowed.clone()),
+        Some(allowed) => {
+            if let Some(bad) = requested.iter().find(|s| !allowed.contains(s)) {
+                return Err(OAuthReply(OAuthError::invalid_scope(format!(
+                    "the client may not request `{bad}`"
+                ))));
+            }
+            Ok(requested.to_vec())
+        }
+    }
+}
+
+/// The authentication method a failed request attempted, for the metrics.
+fn attempted_method(
+    headers: &HeaderMap,
+    body: &[u8],
+    identity: Option<&ClientIdentity>,
+) -> &'static str {
+    if headers.contains_key(header::AUTHORIZATION) {
+        "client_secret_basic"
+    } else if body.windows(14).any(|w| w == b"client_secret=") {
+        "client_secret_post"
+    } else if identity.is_some_and(|i| !i.chain.is_empty()) {
+        "tls_client_auth"
+    } else {
+        "none"
+    }
+}

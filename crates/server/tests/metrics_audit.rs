@@ -1,0 +1,182 @@
+//! Metrics and the audit trail record the precise reason of each rejection.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use certbound_store::{AuditFilter, AuditResult};
+use certbound_testkit::{Eku, LeafOptions, self_signed};
+use common::{Client, Harness, client_doc};
+
+#[tokio::test]
+async fn each_rejection_kind_is_counted_and_audited_with_its_reason() {
+    let h = Harness::start("").await;
+    let mut doc = client_doc("partner", &h.pki.root.cert_pem());
+    doc["tls_client_auth_subject_dn"] = "CN=partner,O=certbound tests".into();
+    h.register("partner", doc).await;
+    let body = "grant_type=client_credentials&client_id=partner";
+    let cases = [
+        (
+            h.pki
+                .other_root
+                .issue(&LeafOptions::client("partner").around_now()),
+            "untrusted_certificate",
+        ),
+        (
+            h.pki
+                .root
+                .issue(&LeafOptions::client("partner").ended_days_ago(1, 10)),
+            "certificate_not_valid",
+        ),
+        (
+            h.pki
+                .root
+                .issue(&LeafOptions::client("partner").eku(Eku::Server).around_now()),
+            "wrong_eku",
+        ),
+        (
+            h.pki
+                .root
+                .issue(&LeafOptions::client("someone").around_now()),
+            "subject_mismatch",
+        ),
+        (
+            h.pki
+                .intermediate
+                .issue(&LeafOptions::client("partner").around_now()),
+            "missing_intermediate",
+        ),
+    ];
+    for (leaf, _) in &cases {
+        let r = h
+            .token(
+                "mtls",
+                &Client::Cert(vec![leaf.cert.clone()], leaf.key_pem.clone()),
+                body,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.status, 401);
+    }
+    assert_eq!(
+        h.token("mtls-opt", &Client::None, body)
+            .await
+            .unwrap()
+            .status,
+        401
+    );
+    let good = h
+        .pki
+        .root
+        .issue(&LeafOptions::client("partner").around_now());
+    assert_eq!(
+        h.token(
+            "mtls",
+            &Client::Cert(vec![good.cert.clone()], good.key_pem.clone()),
+            body
+        )
+        .await
+        .unwrap()
+        .status,
+        200
+    );
+    // A handshake failure: a forged CertificateVerify.
+    let solo = self_signed(&LeafOptions::client("x").around_now());
+    assert!(
+        h.token(
+            "mtls",
+            &Client::Forged(vec![good.cert.clone()], solo.key_pem.clone()),
+            body
+        )
+        .await
+        .is_err()
+    );
+
+    let metrics = h.get("tls", "/metrics").await.unwrap();
+    assert_eq!(metrics.status, 200);
+    let text = metrics.body;
+    for (_, code) in &cases {
+        assert!(
+            text.contains(&format!(
+                "certbound_client_auth_failures_total{{reason=\"{code}\"}} 1"
+            )),
+            "{code}:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("certbound_client_auth_failures_total{reason=\"no_certificate\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "certbound_token_requests_total{method=\"tls_client_auth\",result=\"success\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "certbound_token_requests_total{method=\"tls_client_auth\",result=\"invalid_client\"} 5"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("certbound_tls_handshake_failures_total{reason=\"bad_signature\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("certbound_request_duration_seconds_count{endpoint=\"token\"} 7"),
+        "{text}"
+    );
+    assert!(text.contains("certbound_registry_clients 1"), "{text}");
+
+    // The audit trail holds each reason, newest first, filterable.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let events = loop {
+        let events = h
+            .running
+            .state
+            .store
+            .query_audit(&AuditFilter {
+                client_id: Some("partner".into()),
+                result: Some(AuditResult::Failure),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if events.len() >= 6 || std::time::Instant::now() > deadline {
+            break events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(events.len(), 6, "{events:#?}");
+    for (_, code) in &cases {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.reason.as_deref().is_some_and(|r| r.starts_with(code))),
+            "{code}"
+        );
+    }
+    let one = events
+        .iter()
+        .find(|e| {
+            e.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("wrong_eku"))
+        })
+        .unwrap();
+    assert_eq!(one.kind, "token");
+    assert_eq!(one.method.as_deref(), Some("tls_client_auth"));
+    assert!(
+        one.thumbprint.is_some()
+            && one
+                .subject
+                .as_deref()
+                .is_some_and(|s| s.contains("partner"))
+    );
+    assert_eq!(one.listener.as_deref(), Some("mtls"));
+    assert!(
+        one.peer
+            .as_deref()
+            .is_some_and(|p| p.starts_with("127.0.0.1:"))
+    );
+}
