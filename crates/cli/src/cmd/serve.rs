@@ -161,3 +161,19 @@ async fn wait_for_signal(running: &certbound_server::Running) {
         }
     }
 }
+
+/// Wait for SIGINT or SIGTERM.
+pub async fn wait_for_termination() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -102,9 +102,15 @@ pub fn run(args: SidecarArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let sidecar = certbound_server::sidecar::start(config).await?;
+        let sidecar = certbound_server::sidecar::start(config)
+            .await
+            .map_err(|e| match e {
+                // Files that cannot be read or do not belong together: an input error.
+                certbound_server::sidecar::SidecarError::Credentials(_) => usage(e.to_string()),
+                other => anyhow::Error::new(other),
+            })?;
         println!("sidecar: http://{} → {}", sidecar.addr, args.upstream);
-        let _ = tokio::signal::ctrl_c().await;
+        crate::cmd::serve::wait_for_termination().await;
         sidecar.shutdown();
         sidecar.wait().await;
         Ok(ExitCode::SUCCESS)
