@@ -13,10 +13,70 @@ for p in "${packages[@]}"; do
   command -v "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
+# The console's browser tests (console-tests/) drive Debian's Chromium.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
+# The reverse proxies of crates/cli/tests/proxies.rs, as PROGRAM:PACKAGE:SERVICE.
+# Checked by path: /usr/sbin is not on every user's PATH.
+proxies=(/usr/sbin/nginx:nginx-light:nginx /usr/sbin/haproxy:haproxy:haproxy
+  /usr/bin/caddy:caddy:caddy /usr/sbin/apache2:apache2:apache2)
+missing=()
+services=()
+for entry in "${proxies[@]}"; do
+  IFS=: read -r program package service <<<"$entry"
+  if [ ! -x "$program" ]; then
+    missing+=("$package")
+    services+=("$service")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  # The tests start their own proxies on free ports. Keep the packages from
+  # starting theirs on ports 80 and 443 (where one would also make the next
+  # fail to install): policy-rc.d exit 101 denies service starts.
+  own_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    own_policy=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  if [ -n "$own_policy" ]; then
+    rm -f /usr/sbin/policy-rc.d
+    trap - EXIT
+  fi
+  # In case one started anyway: stop it and keep it from starting at boot.
+  for service in "${services[@]}"; do
+    if command -v systemctl >/dev/null 2>&1; then
+      systemctl disable --quiet "$service" >/dev/null 2>&1 || true
+    fi
+    if [ -d /run/systemd/system ]; then
+      systemctl stop "$service" >/dev/null 2>&1 || true
+    else
+      service "$service" stop >/dev/null 2>&1 || true
+    fi
+  done
+fi
+
 cargo test --workspace --locked "$@"
+
+# The web console in a real headless Chromium (playwright-core with the system
+# browser; no browser is downloaded), against the certbound binary built here.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "error: /usr/bin/chromium is missing after installing chromium: the console's browser tests cannot run" >&2
+  exit 1
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "error: node and npm are needed for the console's browser tests (console-tests/)" >&2
+  exit 1
+fi
+cargo build --locked -p certbound
+(cd console-tests && npm ci --no-audit --no-fund && CERTBOUND_BIN="$PWD/../target/debug/certbound" npm test)

@@ -11,9 +11,10 @@
 //! subject DN constraint get tokens whose `cnf.x5t#S256` is the thumbprint
 //! `openssl` computes for their certificate; no certificate, an unrelated CA
 //! and a DN outside the constraint are `invalid_client`; a header the client
-//! forges is stripped by the proxy, never believed. Straight to certbound,
-//! the same header authenticates from the trusted proxy address and is
-//! ignored, counted and refused from any other address.
+//! forges is stripped by the proxy, never believed; a certificate presented
+//! without its private key is refused in the proxy's handshake. Straight to
+//! certbound, the same header authenticates from the trusted proxy address
+//! and is ignored, counted and refused from any other address.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "util/proxy.rs"]
@@ -29,7 +30,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use certbound_pki::forwarded::{HeaderFormat, encode};
 use certbound_testkit::{LeafOptions, TestPki, self_signed};
-use proxy::Proxy;
+use proxy::{Proxy, rustls_token};
 use util::process::Server;
 
 const ADMIN_TOKEN: &str = "proxies-test-admin-token-0123456789";
@@ -220,35 +221,57 @@ fn rfc9440_variant(main: &str, variant: &str) -> String {
     out.join("\n") + "\n"
 }
 
-/// The blocks in `lang` of the section `## heading` of the documentation.
-fn doc_blocks(heading: &str, lang: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(DOC).unwrap();
-    let title = format!("## {heading}");
-    let section: Vec<&str> = text
-        .lines()
-        .skip_while(|l| *l != title)
-        .enumerate()
-        .take_while(|(i, l)| *i == 0 || !l.starts_with("## "))
-        .map(|(_, l)| l)
-        .collect();
-    assert!(!section.is_empty(), "{DOC} has no section {title:?}");
-    let fence = format!("```{lang}");
-    let mut blocks = Vec::new();
-    let mut current: Option<Vec<&str>> = None;
-    for line in section {
-        match current.as_mut() {
-            None if line == fence => current = Some(Vec::new()),
-            None => {}
-            Some(block) if line == "```" => {
-                blocks.push(block.join("\n") + "\n");
-                current = None;
+/// A fenced block of the documentation.
+struct Fenced {
+    /// The `## ` heading it is under.
+    section: String,
+    /// Its language tag (empty for none).
+    lang: String,
+    text: String,
+}
+
+/// Every fenced block of the documentation, in order.
+fn doc_fences() -> Vec<Fenced> {
+    let doc = std::fs::read_to_string(DOC).unwrap();
+    let mut fences = Vec::new();
+    let mut section = String::new();
+    let mut open: Option<Fenced> = None;
+    for line in doc.lines() {
+        let fence = line.trim_start().strip_prefix("```");
+        match (open.take(), fence) {
+            (None, Some(lang)) => {
+                open = Some(Fenced {
+                    section: section.clone(),
+                    lang: lang.trim().to_string(),
+                    text: String::new(),
+                });
             }
-            Some(block) => block.push(line),
+            (None, None) => {
+                if let Some(heading) = line.strip_prefix("## ") {
+                    section = heading.to_string();
+                }
+            }
+            (Some(block), Some("")) => fences.push(block),
+            (Some(mut block), _) => {
+                block.text.push_str(line);
+                block.text.push('\n');
+                open = Some(block);
+            }
         }
     }
+    fences
+}
+
+/// The blocks in `lang` of the section `## heading` of the documentation.
+fn doc_blocks(heading: &str, lang: &str) -> Vec<String> {
+    let blocks: Vec<String> = doc_fences()
+        .into_iter()
+        .filter(|f| f.section == heading && f.lang == lang)
+        .map(|f| f.text)
+        .collect();
     assert!(
         !blocks.is_empty(),
-        "the section {title:?} of {DOC} has no {fence} block"
+        "the section \"## {heading}\" of {DOC} has no ```{lang} block"
     );
     blocks
 }
@@ -303,7 +326,17 @@ fn curl(dir: &Path, args: &[&str]) -> Reply {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let (body, status) = stdout.rsplit_once('\n').unwrap_or(("", &stdout));
     Reply {
-        cmdline: format!("curl {}", args.join(" ")),
+        cmdline: std::iter::once("curl")
+            .chain(args.iter().copied())
+            .map(|a| {
+                if a.contains([' ', '"', '{', '}']) {
+                    format!("'{a}'")
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
         status: status.trim().parse().unwrap_or(0),
         body: body.to_string(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -341,15 +374,16 @@ fn claims(token: &str) -> serde_json::Value {
 /// A temporary directory with the PKI, a `certbound serve` behind the proxy, and the proxy.
 struct Setup {
     kind: Kind,
-    dir: tempfile::TempDir,
-    /// The certbound listener the proxy forwards to.
+    /// The certbound listener the proxy forwards to: its name and address.
+    listener: String,
     upstream: String,
     /// The spoofed header value: the registered self-signed client's public
     /// certificate, encoded as the proxy would.
     forged: String,
-    // Dropped in this order: the proxy first, then certbound.
+    // Dropped in this order: the proxy, certbound, then their directory.
     proxy: Proxy,
     _certbound: Server,
+    dir: tempfile::TempDir,
 }
 
 impl Setup {
@@ -397,7 +431,8 @@ impl Setup {
                     "{}: the documented listener has no name:\n{listener}",
                     kind.name()
                 )
-            });
+            })
+            .to_string();
         certbound_testkit::write_private(&d.join("admin-token"), ADMIN_TOKEN);
         std::fs::write(
             d.join("certbound.toml"),
@@ -405,13 +440,14 @@ impl Setup {
         )
         .unwrap();
         let certbound = Server::start(d, &["serve", "--config", "certbound.toml"], "issuer:");
-        let upstream = certbound.addr(name);
+        let upstream = certbound.addr(&name);
 
         let setup_proxy = Proxy::start(kind.name(), d, |port| kind.command(d, port, &upstream));
         let forged = encode(kind.header().1, std::slice::from_ref(&solo.cert));
         let setup = Setup {
             kind,
             dir,
+            listener: name,
             upstream,
             forged,
             proxy: setup_proxy,
@@ -518,24 +554,14 @@ impl Setup {
     fn ignored_count(&self) -> u64 {
         let r = curl(self.dir(), &[&format!("http://{}/metrics", self.upstream)]);
         assert_eq!(r.status, 200, "{}: GET /metrics{r}", self.kind.name());
-        let listener = self.upstream_name();
-        let prefix =
-            format!("certbound_forwarded_cert_header_ignored_total{{listener=\"{listener}\"}} ");
+        let prefix = format!(
+            "certbound_forwarded_cert_header_ignored_total{{listener=\"{}\"}} ",
+            self.listener
+        );
         r.body
             .lines()
             .find_map(|l| l.strip_prefix(&prefix))
             .map_or(0, |n| n.trim().parse().unwrap())
-    }
-
-    fn upstream_name(&self) -> String {
-        let (section, _) = self.kind.section();
-        let block = &doc_blocks(section, "toml")[self.kind.listener_block()];
-        block
-            .lines()
-            .find_map(|l| l.strip_prefix("name = \""))
-            .unwrap()
-            .trim_end_matches('"')
-            .to_string()
     }
 }
 
@@ -572,6 +598,28 @@ fn interop(kind: Kind) {
         &s.token("solo", Some("partner"), &[]),
         "another client's certificate",
     );
+
+    // Proof of possession is the proxy's: a registered certificate presented
+    // with a signature by another key is refused in the proxy's handshake.
+    let own_key = rustls_token(s.dir(), s.proxy.port, "solo", "solo.crt", "solo.key");
+    assert!(
+        own_key
+            .as_ref()
+            .is_ok_and(|status| status.contains(" 200 ")),
+        "{}: rustls with the certificate's own key: {own_key:?}",
+        kind.name()
+    );
+    match rustls_token(s.dir(), s.proxy.port, "solo", "solo.crt", "partner.key") {
+        Err(refused) => eprintln!(
+            "{}: handshake without the key refused: {refused}",
+            kind.name()
+        ),
+        Ok(status) => panic!(
+            "{}: a client certificate presented without its private key got through the handshake: {status}\n{}",
+            kind.name(),
+            s.proxy.output()
+        ),
+    }
 
     // Spoofing through the proxy: the client's own copy of the header never arrives.
     let forged = [s.forged_header()];
@@ -665,4 +713,42 @@ fn caddy_forwards_the_client_certificate() {
 #[test]
 fn apache_forwards_the_client_certificate() {
     interop(Kind::Apache);
+}
+
+/// Every certbound listener on the page, tested through a proxy or not, is a
+/// configuration `certbound serve` accepts.
+#[test]
+fn every_documented_listener_is_valid_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocks: Vec<Fenced> = doc_fences()
+        .into_iter()
+        .filter(|f| f.lang == "toml")
+        .collect();
+    assert!(
+        blocks.len() >= 10,
+        "{DOC} should have a listener for each proxy"
+    );
+    for (i, block) in blocks.iter().enumerate() {
+        assert!(
+            block.text.contains("[[listener]]"),
+            "a ```toml block under \"## {}\" is not a listener:\n{}",
+            block.section,
+            block.text
+        );
+        let path = dir.path().join(format!("listener-{i}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "[issuer]\nurl = \"https://auth.example.com\"\n\n{}",
+                block.text
+            ),
+        )
+        .unwrap();
+        if let Err(e) = certbound_server::config::Config::load(&path) {
+            panic!(
+                "the listener under \"## {}\" is not valid: {e}\n{}",
+                block.section, block.text
+            );
+        }
+    }
 }
