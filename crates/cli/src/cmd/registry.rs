@@ -48,7 +48,7 @@ enum ClientCommand {
     /// Register a client application: a trust store of PEM certificates (its
     /// self-signed certificate, or the CA that issues its certificates), or a
     /// secret for a client without mTLS.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List the registered clients: auth method, certificates, earliest expiry, warnings.
     List(ListArgs),
     /// Show one client with its trust store decoded.
@@ -168,7 +168,7 @@ struct RemoveArgs {
 
 pub fn run(args: ClientArgs) -> Result<ExitCode> {
     match args.command {
-        ClientCommand::Add(a) => add(a),
+        ClientCommand::Add(a) => add(*a),
         ClientCommand::List(a) => list(a),
         ClientCommand::Show(a) => show(a),
         ClientCommand::Remove(a) => remove(a),
@@ -202,8 +202,11 @@ fn add(args: AddArgs) -> Result<ExitCode> {
     };
     let registry = Registry::open(&args.target, true)?;
     let resource = registry.add(app, secret);
-    let token_url = registry.token_url();
-    let server_ca = registry.server_ca();
+    // Where to get a token: asked only of a registration that went through.
+    let (token_url, server_ca) = match (&resource, args.json) {
+        (Ok(_), false) => (registry.token_url(), registry.server_ca()),
+        _ => (None, None),
+    };
     registry.close();
     let resource = resource?;
     if args.json {
@@ -478,7 +481,10 @@ impl Registry {
     /// The token endpoint clients should call, when known.
     fn token_url(&self) -> Option<String> {
         match self {
-            Registry::Remote(r) => Some(format!("{}{TOKEN_PATH}", r.base())),
+            Registry::Remote(r) => Some(
+                r.token_endpoint()
+                    .unwrap_or_else(|| format!("{}{TOKEN_PATH}", r.base())),
+            ),
             Registry::Local(l) => l.token_url.clone(),
         }
     }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
 use certbound_oauth::client::ClientApplication;
+use certbound_server::meta::METADATA_PATH;
 use certbound_tls::ConnectOptions;
 use certbound_tls::https::HttpsRequest;
 use serde_json::Value;
@@ -105,12 +106,36 @@ impl Remote {
         }
     }
 
+    /// The token endpoint the server publishes in its metadata (the mTLS
+    /// alias when it has one); `None` when the metadata cannot be read.
+    pub fn token_endpoint(&self) -> Option<String> {
+        let url = format!("{}{METADATA_PATH}", self.base);
+        let reply = self.send("GET", url, None, false).ok()?;
+        let meta = &reply.json;
+        (reply.status == 200)
+            .then(|| {
+                meta["mtls_endpoint_aliases"]["token_endpoint"]
+                    .as_str()
+                    .or_else(|| meta["token_endpoint"].as_str())
+                    .map(str::to_string)
+            })
+            .flatten()
+    }
+
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Reply> {
-        let url = format!("{}{ADMIN_PATH}{path}", self.base);
+        self.send(
+            method,
+            format!("{}{ADMIN_PATH}{path}", self.base),
+            body,
+            true,
+        )
+    }
+
+    fn send(&self, method: &str, url: String, body: Option<&Value>, admin: bool) -> Result<Reply> {
         let mut req = HttpsRequest::new(method, &url).map_err(tls_error)?;
         req.header_line("Accept: application/json")
             .map_err(tls_error)?;
-        if let Some(token) = &self.token {
+        if let Some(token) = self.token.as_ref().filter(|_| admin) {
             req.header_line(&format!("Authorization: Bearer {token}"))
                 .map_err(|_| {
                     crate::cmd::usage(

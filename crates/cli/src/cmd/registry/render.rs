@@ -294,8 +294,8 @@ pub fn added(resource: &Value, hints: &Hints<'_>, now: OffsetDateTime, color: bo
         .as_ref()
         .map_or_else(|| "SERVER-CA.crt".to_string(), |p| p.display().to_string());
     let id = &s.id;
-    let _ = writeln!(out, "\nGet a token (from the server's mTLS listener):");
     if s.has_secret {
+        let _ = writeln!(out, "\nGet a token:");
         let secret = hints
             .secret_file
             .map_or_else(|| "SECRET-FILE".to_string(), |p| p.display().to_string());
@@ -321,6 +321,7 @@ pub fn added(resource: &Value, hints: &Hints<'_>, now: OffsetDateTime, color: bo
         }
         None => ("CLIENT.crt".to_string(), "CLIENT.key".to_string()),
     };
+    let _ = writeln!(out, "\nGet a token (from the server's mTLS listener):");
     let _ = writeln!(
         out,
         "  certbound token --token-url {url} --client-id {id} --cert {cert} --key {key} --ca {ca} --claims"
