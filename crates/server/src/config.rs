@@ -43,7 +43,19 @@ pub struct RawConfig {
     pub admin: RawAdmin,
     #[serde(default, rename = "route")]
     pub routes: Vec<RawRoute>,
+    #[serde(default)]
+    pub metrics: RawMetrics,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// Peers allowed to read `/metrics` (CIDR blocks); default loopback only.
+    pub allow_from: Option<Vec<String>>,
+}
+
+/// Who may read `/metrics` when `[metrics] allow_from` is not set: this host only.
+pub const DEFAULT_METRICS_ALLOW: [&str; 2] = ["127.0.0.0/8", "::1/128"];
 
 /// One `[[route]]`: an existing HTTP API put behind mTLS and bound tokens.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -166,6 +178,8 @@ pub struct Config {
     /// `None`: the admin API is disabled.
     pub admin: Option<AdminConfig>,
     pub routes: Vec<crate::gateway::RouteConfig>,
+    /// Peers allowed to read `/metrics`.
+    pub metrics_allow: Vec<crate::forwarded::Cidr>,
 }
 
 /// Shortest admin token accepted.
@@ -493,10 +507,22 @@ impl RawConfig {
                 routes.push(route);
             }
         }
+        let mut metrics_allow = Vec::new();
+        let allow: Vec<String> = match &self.metrics.allow_from {
+            Some(list) => list.clone(),
+            None => DEFAULT_METRICS_ALLOW.iter().map(|s| s.to_string()).collect(),
+        };
+        for (i, a) in allow.iter().enumerate() {
+            match a.parse() {
+                Ok(c) => metrics_allow.push(c),
+                Err(e) => problem(format!("metrics.allow_from[{i}]"), e),
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
         Ok(Config {
+            metrics_allow,
             admin,
             routes,
             store_url,

@@ -138,6 +138,7 @@ pub async fn prepare(
         log: LogConfig::default(),
         admin: None,
         routes: Vec::new(),
+        metrics_allow: crate::config::DEFAULT_METRICS_ALLOW.iter().filter_map(|c| c.parse().ok()).collect(),
     };
     Ok((config, files))
 }

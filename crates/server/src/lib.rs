@@ -244,6 +244,7 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         store,
         audit,
         admin: config.admin.clone(),
+        metrics_allow: config.metrics_allow.clone(),
         listeners: bound
             .iter()
             .cloned()

@@ -27,6 +27,8 @@ pub struct AppState {
     pub audit: AuditSender,
     /// The `[[route]]`s.
     pub gateway: Arc<crate::gateway::Gateway>,
+    /// Peers allowed to read `/metrics`.
+    pub metrics_allow: Vec<crate::forwarded::Cidr>,
     /// `None` when the admin API is disabled.
     pub admin: Option<crate::config::AdminConfig>,
     /// Every listener as configured, with the address it bound (the console's Listeners page).

@@ -180,3 +180,21 @@ async fn each_rejection_kind_is_counted_and_audited_with_its_reason() {
             .is_some_and(|p| p.starts_with("127.0.0.1:"))
     );
 }
+
+#[tokio::test]
+async fn metrics_are_served_only_to_allowed_peers_that_reach_certbound_directly() {
+    // A proxied listener: even from loopback, relayed requests do not see metrics.
+    let h = Harness::start(
+        "[[listener]]\nname = \"proxied\"\nbind = \"127.0.0.1:0\"\nclient_cert_header = { name = \"x-client-cert\", format = \"pem\" }\ntrusted_proxies = [\"127.0.0.1\"]\n",
+    )
+    .await;
+    assert_eq!(h.get("tls", "/metrics").await.unwrap().status, 200);
+    let r = common::plain_request(h.addr("proxied"), "GET", "/metrics", "", "", &[]).await.unwrap();
+    assert_eq!(r.status, 403, "{}", r.body);
+    drop(h);
+    // allow_from without loopback.
+    let h = Harness::start("[metrics]\nallow_from = [\"10.0.0.0/8\"]\n").await;
+    let r = h.get("tls", "/metrics").await.unwrap();
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["error"], "access_denied");
+}
