@@ -167,6 +167,9 @@ async fn run(args: Args, threads: usize) -> Result<()> {
             .context("locating this program")?
             .with_file_name("certbound"),
     };
+    // The servers run in the temporary directory: a relative path would not resolve there.
+    let certbound_bin = std::path::absolute(&certbound_bin)
+        .with_context(|| format!("locating {}", certbound_bin.display()))?;
     let mut subjects = Vec::new();
     let mut server = setup::start_certbound(&certbound_bin, dir.path(), &pki).await?;
     let target = Target::new(server.addr, Expect::Token, connector.clone());
@@ -180,6 +183,8 @@ async fn run(args: Args, threads: usize) -> Result<()> {
         negotiated,
     });
     let nginx_bin = args.nginx.clone().unwrap_or_else(setup::find_nginx);
+    let nginx_bin = std::path::absolute(&nginx_bin)
+        .with_context(|| format!("locating {}", nginx_bin.display()))?;
     if !args.no_nginx {
         let mut server = setup::start_nginx(&nginx_bin, dir.path(), cores())?;
         let target = Target::new(server.addr, Expect::Fixed, connector.clone());
