@@ -69,7 +69,7 @@ impl AdminError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
 
-    pub(crate) fn store(e: StoreError) -> Self {
+    fn store(e: StoreError) -> Self {
         match e {
             StoreError::NotFound { id } => Self::new(
                 StatusCode::NOT_FOUND,

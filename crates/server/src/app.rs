@@ -34,6 +34,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(OPENID_PATH, get(meta::metadata))
         .route(HEALTH_PATH, get(meta::health))
         .nest("/admin", crate::admin::router(Arc::clone(&state)))
+        .nest("/console", crate::console::router(Arc::clone(&state)))
         .fallback(crate::gateway::dispatch)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),

@@ -510,7 +510,10 @@ impl RawConfig {
         let mut metrics_allow = Vec::new();
         let allow: Vec<String> = match &self.metrics.allow_from {
             Some(list) => list.clone(),
-            None => DEFAULT_METRICS_ALLOW.iter().map(|s| s.to_string()).collect(),
+            None => DEFAULT_METRICS_ALLOW
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         };
         for (i, a) in allow.iter().enumerate() {
             match a.parse() {

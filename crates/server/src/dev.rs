@@ -138,7 +138,10 @@ pub async fn prepare(
         log: LogConfig::default(),
         admin: None,
         routes: Vec::new(),
-        metrics_allow: crate::config::DEFAULT_METRICS_ALLOW.iter().filter_map(|c| c.parse().ok()).collect(),
+        metrics_allow: crate::config::DEFAULT_METRICS_ALLOW
+            .iter()
+            .filter_map(|c| c.parse().ok())
+            .collect(),
     };
     Ok((config, files))
 }

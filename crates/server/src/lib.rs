@@ -11,6 +11,7 @@ pub mod app;
 pub mod audit;
 pub mod client_auth;
 pub mod config;
+pub mod console;
 pub mod dev;
 pub mod forwarded;
 pub mod gateway;

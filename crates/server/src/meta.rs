@@ -74,14 +74,24 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
 
 /// `/metrics`, for peers in `[metrics] allow_from` that reached certbound
 /// directly (relayed requests from a proxy would expose it to the proxy's clients).
-pub async fn metrics(State(state): State<Arc<AppState>>, request: axum::extract::Request) -> Response {
-    let allowed = request.extensions().get::<crate::identity::Connection>().is_some_and(|c| {
-        let proxied = state
-            .listeners
-            .iter()
-            .any(|(b, l)| b.name == *c.0.listener && l.forwarded.is_some());
-        !proxied && state.metrics_allow.iter().any(|cidr| cidr.contains(c.0.peer.ip()))
-    });
+pub async fn metrics(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+) -> Response {
+    let allowed = request
+        .extensions()
+        .get::<crate::identity::Connection>()
+        .is_some_and(|c| {
+            let proxied = state
+                .listeners
+                .iter()
+                .any(|(b, l)| b.name == *c.0.listener && l.forwarded.is_some());
+            !proxied
+                && state
+                    .metrics_allow
+                    .iter()
+                    .any(|cidr| cidr.contains(c.0.peer.ip()))
+        });
     if !allowed {
         return crate::reply::json_response(
             StatusCode::FORBIDDEN,

@@ -189,7 +189,9 @@ async fn metrics_are_served_only_to_allowed_peers_that_reach_certbound_directly(
     )
     .await;
     assert_eq!(h.get("tls", "/metrics").await.unwrap().status, 200);
-    let r = common::plain_request(h.addr("proxied"), "GET", "/metrics", "", "", &[]).await.unwrap();
+    let r = common::plain_request(h.addr("proxied"), "GET", "/metrics", "", "", &[])
+        .await
+        .unwrap();
     assert_eq!(r.status, 403, "{}", r.body);
     drop(h);
     // allow_from without loopback.

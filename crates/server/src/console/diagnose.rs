@@ -107,15 +107,17 @@ pub struct CertReport {
 }
 
 impl CertReport {
-    /// "certificate 2 ('partner')".
+    /// "'partner'", as messages name it.
     pub fn title(&self) -> String {
-        format!("certificate {} ('{}')", self.index, self.name)
+        format!("'{}'", self.name)
     }
 
     fn worst_validity(&self) -> Option<Severity> {
         self.findings
             .iter()
-            .find(|f| f.check == "validity" && matches!(f.severity, Severity::Error | Severity::Warning))
+            .find(|f| {
+                f.check == "validity" && matches!(f.severity, Severity::Error | Severity::Warning)
+            })
             .map(|f| f.severity)
     }
 }
@@ -170,7 +172,11 @@ impl Diagnosis {
             count(n, "certificate", "certificates"),
             count(self.errors.len(), "error", "errors"),
             count(self.warnings.len(), "warning", "warnings"),
-            if self.can_save { "." } else { " — saving is blocked." }
+            if self.can_save {
+                "."
+            } else {
+                " — saving is blocked."
+            }
         )
     }
 }
@@ -196,7 +202,12 @@ pub fn field_label(field: &str) -> &'static str {
 
 /// Diagnose `app` as it would be saved; `form_errors` are problems the form
 /// itself found (a lifetime that is not a number).
-pub fn diagnose(app: &ClientApplication, form_errors: Vec<Problem>, policy: Policy, now: OffsetDateTime) -> Diagnosis {
+pub fn diagnose(
+    app: &ClientApplication,
+    form_errors: Vec<Problem>,
+    policy: Policy,
+    now: OffsetDateTime,
+) -> Diagnosis {
     // validate() trims the trust store before numbering lines: do the same so
     // its messages ("block 2 (line 12)") name the same blocks.
     let pem = app.certificate_trust_store.as_deref().unwrap_or("").trim();
@@ -209,7 +220,8 @@ pub fn diagnose(app: &ClientApplication, form_errors: Vec<Problem>, policy: Poli
         if let Ok(blocks) = pem_blocks(pem.as_bytes()) {
             for b in blocks.iter().filter(|b| b.label == "CERTIFICATE") {
                 if let Ok(info) = CertInfo::from_der(&b.der) {
-                    d.certificates.push(report(b.index, b.line, &b.der, &info, now));
+                    d.certificates
+                        .push(report(b.index, b.line, &b.der, &info, now));
                 }
             }
         }
@@ -220,7 +232,7 @@ pub fn diagnose(app: &ClientApplication, form_errors: Vec<Problem>, policy: Poli
             let message = if f.message.contains(&title) {
                 f.message.clone()
             } else {
-                format!("{}: {}", capitalize(&title), f.message)
+                format!("{title}: {}", f.message)
             };
             d.errors.push(Problem {
                 field: "certificateTrustStore",
@@ -234,9 +246,15 @@ pub fn diagnose(app: &ClientApplication, form_errors: Vec<Problem>, policy: Poli
         Err(e) => e.0,
     };
     for e in errors {
-        let at = if e.field == "certificateTrustStore" { block_of(&e.message, &d.certificates) } else { None };
+        let at = if e.field == "certificateTrustStore" {
+            block_of(&e.message, &d.certificates)
+        } else {
+            None
+        };
         if let Some(i) = at {
-            d.certificates[i].findings.push(finding(Severity::Error, &e.message));
+            d.certificates[i]
+                .findings
+                .push(finding(Severity::Error, &e.message));
         }
         d.errors.push(Problem {
             field: e.field,
@@ -251,7 +269,9 @@ pub fn diagnose(app: &ClientApplication, form_errors: Vec<Problem>, policy: Poli
             if d.certificates[i].worst_validity().is_some() {
                 continue;
             }
-            d.certificates[i].findings.push(finding(Severity::Warning, &w));
+            d.certificates[i]
+                .findings
+                .push(finding(Severity::Warning, &w));
         }
         d.warnings.push(Problem {
             field: "certificateTrustStore",
@@ -260,11 +280,15 @@ pub fn diagnose(app: &ClientApplication, form_errors: Vec<Problem>, policy: Poli
         });
     }
     for c in &d.certificates {
-        for f in c.findings.iter().filter(|f| f.severity == Severity::Warning && f.check != "trust-store") {
+        for f in c
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning && f.check != "trust-store")
+        {
             d.warnings.push(Problem {
                 field: "certificateTrustStore",
                 certificate: Some(c.index),
-                message: format!("{}: {}", capitalize(&c.title()), f.message),
+                message: format!("{}: {}", c.title(), f.message),
             });
         }
     }
@@ -275,7 +299,11 @@ pub fn diagnose(app: &ClientApplication, form_errors: Vec<Problem>, policy: Poli
 /// The registry's warnings about the trust store alone. Validation returns
 /// warnings only when every field is valid, so the other fields are set
 /// aside: a CA without a constraint is worth a warning before a name is typed.
-fn trust_store_warnings(app: &ClientApplication, policy: Policy, now: OffsetDateTime) -> Vec<String> {
+fn trust_store_warnings(
+    app: &ClientApplication,
+    policy: Policy,
+    now: OffsetDateTime,
+) -> Vec<String> {
     let mut probe = app.clone();
     probe.resource_type = RESOURCE_TYPE.to_string();
     probe.id = None;
@@ -283,7 +311,10 @@ fn trust_store_warnings(app: &ClientApplication, policy: Policy, now: OffsetDate
     probe.scope = None;
     probe.access_token_lifetime = None;
     probe.client_secret_hash = None;
-    probe.validate(policy, now).map(|v| v.warnings).unwrap_or_default()
+    probe
+        .validate(policy, now)
+        .map(|v| v.warnings)
+        .unwrap_or_default()
 }
 
 /// Which certificate a validation message is about: its "block N (line L)".
@@ -302,15 +333,13 @@ fn finding(severity: Severity, message: &str) -> Finding {
     }
 }
 
-fn capitalize(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-fn report(index: usize, line: usize, der: &[u8], info: &CertInfo, now: OffsetDateTime) -> CertReport {
+fn report(
+    index: usize,
+    line: usize,
+    der: &[u8],
+    info: &CertInfo,
+    now: OffsetDateTime,
+) -> CertReport {
     let kind = if info.is_ca {
         Kind::Ca
     } else if info.self_signed {
@@ -319,9 +348,13 @@ fn report(index: usize, line: usize, der: &[u8], info: &CertInfo, now: OffsetDat
         Kind::Leaf
     };
     let name = info.display_name().to_string();
-    let title = format!("certificate {index} ('{name}')");
+    let title = format!("'{name}'");
     // A CA in a trust store is not itself a client certificate: check it for any use.
-    let usage = if info.is_ca { Usage::Any } else { Usage::Client };
+    let usage = if info.is_ca {
+        Usage::Any
+    } else {
+        Usage::Client
+    };
     let checked = check::run(&CheckInput {
         cert: Named {
             name: &title,
@@ -351,7 +384,9 @@ fn report(index: usize, line: usize, der: &[u8], info: &CertInfo, now: OffsetDat
                 check: c.id.to_string(),
                 message: c.message,
                 // Hints of passing checks are about command-line flags.
-                hint: matches!(severity, Severity::Error | Severity::Warning).then_some(c.hint).flatten(),
+                hint: matches!(severity, Severity::Error | Severity::Warning)
+                    .then_some(c.hint)
+                    .flatten(),
             }
         })
         .collect();

@@ -70,10 +70,12 @@ pub fn page(title: &str, section: Section, session: Option<&SessionInfo>, body: 
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{} — certbound console</title>\n\
+         <link rel=\"icon\" href=\"{}\" type=\"image/svg+xml\">\n\
          <link rel=\"stylesheet\" href=\"{}\">\n<script src=\"{}\" defer></script>\n</head>\n<body>\n\
          <a class=\"skip\" href=\"#main\">Skip to content</a>\n<header class=\"top\">\n\
          <p class=\"brand\"><a href=\"{BASE}/clients\">certbound console</a></p>\n",
         esc(title),
+        esc(&assets::icon_url()),
         esc(&assets::css_url()),
         esc(&assets::js_url()),
     );
@@ -84,8 +86,15 @@ pub fn page(title: &str, section: Section, session: Option<&SessionInfo>, body: 
             (Section::Listeners, "Listeners", "/listeners"),
             (Section::Audit, "Audit", "/audit"),
         ] {
-            let current = if item == section { " aria-current=\"page\"" } else { "" };
-            let _ = writeln!(out, "<li><a href=\"{BASE}{path}\"{current}>{label}</a></li>");
+            let current = if item == section {
+                " aria-current=\"page\""
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "<li><a href=\"{BASE}{path}\"{current}>{label}</a></li>"
+            );
         }
         let _ = write!(
             out,
@@ -97,15 +106,20 @@ pub fn page(title: &str, section: Section, session: Option<&SessionInfo>, body: 
             esc(&s.csrf),
         );
     }
-    let _ = write!(out, "</header>\n<main id=\"main\" tabindex=\"-1\">\n{body}\n</main>\n</body>\n</html>\n");
+    let _ = write!(
+        out,
+        "</header>\n<main id=\"main\" tabindex=\"-1\">\n{body}\n</main>\n</body>\n</html>\n"
+    );
     out
 }
 
 /// An HTML response.
 pub fn html(status: StatusCode, body: String) -> Response {
     let mut resp = (status, body).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     resp
 }
 
@@ -119,7 +133,12 @@ pub fn redirect(location: &str) -> Response {
 }
 
 /// A page that says what went wrong and what to do.
-pub fn error_page(status: StatusCode, title: &str, message: &str, session: Option<&SessionInfo>) -> Response {
+pub fn error_page(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    session: Option<&SessionInfo>,
+) -> Response {
     let body = format!(
         "<h1>{}</h1>\n<p>{}</p>\n<p><a href=\"{BASE}/clients\">Back to the clients</a></p>",
         esc(title),

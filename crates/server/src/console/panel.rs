@@ -96,10 +96,16 @@ fn cert(out: &mut String, c: &CertReport) {
         esc(c.kind.label()),
     );
     let role = match c.kind {
-        super::diagnose::Kind::Ca if c.self_signed => "CA certificate (self-signed root)".to_string(),
+        super::diagnose::Kind::Ca if c.self_signed => {
+            "CA certificate (self-signed root)".to_string()
+        }
         super::diagnose::Kind::Ca => "CA certificate (intermediate)".to_string(),
-        super::diagnose::Kind::SelfSigned => "self-signed leaf: authenticates exactly this certificate".to_string(),
-        super::diagnose::Kind::Leaf => "leaf issued by a CA: it does not belong in a trust store".to_string(),
+        super::diagnose::Kind::SelfSigned => {
+            "self-signed leaf: authenticates exactly this certificate".to_string()
+        }
+        super::diagnose::Kind::Leaf => {
+            "leaf issued by a CA: it does not belong in a trust store".to_string()
+        }
     };
     let ekus = match &c.extended_key_usage {
         None => "none (any purpose)".to_string(),
@@ -133,7 +139,10 @@ fn cert(out: &mut String, c: &CertReport) {
         esc(&c.sha256_fingerprint),
         esc(&c.x5t_s256),
     );
-    let _ = write!(out, "<h4 class=\"findings-title\">Findings <span class=\"aside\">(as <code>certbound check</code>)</span></h4><ul class=\"findings\">");
+    let _ = write!(
+        out,
+        "<h4 class=\"findings-title\">Findings <span class=\"aside\">(as <code>certbound check</code>)</span></h4><ul class=\"findings\">"
+    );
     for f in &c.findings {
         let _ = write!(
             out,

@@ -53,7 +53,6 @@ pub struct SessionInfo {
     pub csrf: String,
     /// "Signed in with the admin token", for the header.
     pub who: String,
-    pub auth: Auth,
 }
 
 /// The sessions of this instance.
@@ -85,7 +84,6 @@ fn info(s: &Session) -> SessionInfo {
     SessionInfo {
         csrf: s.csrf.clone(),
         who,
-        auth: s.auth.clone(),
     }
 }
 
@@ -104,7 +102,11 @@ impl Sessions {
         let mut map = self.map.lock().ok()?;
         map.retain(|_, s| alive(s, now));
         if map.len() >= MAX_SESSIONS {
-            if let Some(oldest) = map.iter().min_by_key(|(_, s)| s.last_seen).map(|(k, _)| k.clone()) {
+            if let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, s)| s.last_seen)
+                .map(|(k, _)| k.clone())
+            {
                 map.remove(&oldest);
             }
         }
@@ -137,19 +139,11 @@ impl Sessions {
             map.remove(&key(id));
         }
     }
-
-    /// How many sessions are open (for tests).
-    pub fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 fn alive(s: &Session, now: Instant) -> bool {
-    now.duration_since(s.last_seen) < IDLE_TIMEOUT && now.duration_since(s.created) < MAX_SESSION_AGE
+    now.duration_since(s.last_seen) < IDLE_TIMEOUT
+        && now.duration_since(s.created) < MAX_SESSION_AGE
 }
 
 /// The value of cookie `name` in the request, if sent once or more (first wins).
@@ -166,7 +160,10 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// `Set-Cookie` for the session: no `Max-Age` (the server expires it), the console path only.
 pub fn session_cookie(id: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}={id}; Path={BASE}; Secure; HttpOnly; SameSite=Strict")).ok()
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={id}; Path={BASE}; Secure; HttpOnly; SameSite=Strict"
+    ))
+    .ok()
 }
 
 /// `Set-Cookie` for the sign-in form's token.
@@ -179,7 +176,10 @@ pub fn signin_cookie(token: &str) -> Option<HeaderValue> {
 
 /// `Set-Cookie` that deletes cookie `name` on `path`.
 pub fn clear_cookie(name: &str, path: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!("{name}=; Path={path}; Max-Age=0; Secure; HttpOnly; SameSite=Strict")).ok()
+    HeaderValue::from_str(&format!(
+        "{name}=; Path={path}; Max-Age=0; Secure; HttpOnly; SameSite=Strict"
+    ))
+    .ok()
 }
 
 /// Constant-time comparison of two tokens.
@@ -193,7 +193,10 @@ mod tests {
 
     #[test]
     fn tokens_are_random_and_256_bits() {
-        let (a, b) = (random_token().unwrap_or_default(), random_token().unwrap_or_default());
+        let (a, b) = (
+            random_token().unwrap_or_default(),
+            random_token().unwrap_or_default(),
+        );
         assert_eq!(a.len(), 43);
         assert_ne!(a, b);
     }
@@ -201,7 +204,9 @@ mod tests {
     #[test]
     fn certificate_sessions_need_their_certificate() {
         let sessions = Sessions::default();
-        let Some((id, _)) = sessions.create(Auth::Cert { thumbprint: "T".into() }) else {
+        let Some((id, _)) = sessions.create(Auth::Cert {
+            thumbprint: "T".into(),
+        }) else {
             panic!("no session");
         };
         assert!(sessions.get(&id, None).is_none());
@@ -214,7 +219,10 @@ mod tests {
     #[test]
     fn cookies_are_found_among_others() {
         let mut headers = HeaderMap::new();
-        headers.append(header::COOKIE, HeaderValue::from_static("a=1; __Secure-certbound-console=xyz"));
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; __Secure-certbound-console=xyz"),
+        );
         headers.append(header::COOKIE, HeaderValue::from_static("b=2"));
         assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("xyz"));
         assert_eq!(cookie(&headers, "b").as_deref(), Some("2"));

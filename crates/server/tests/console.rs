@@ -1,0 +1,914 @@
+//! The web console over real TLS connections: nothing is served before
+//! sign-in, the admin token never reaches a page or cookie, cookies are
+//! HttpOnly/Secure/SameSite=Strict, every POST needs the session's CSRF
+//! token, every page carries the strict CSP and no inline script or style,
+//! hostile names and PEM are escaped, and a client goes through create,
+//! check, save, rotate and delete with the token endpoint agreeing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use certbound_testkit::{LeafOptions, self_signed};
+use common::{ADMIN_TOKEN, Client, Harness, Reply, client_doc, request};
+
+const FORM: &str = "grant_type=client_credentials&client_id=";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The `name=value` part of every `Set-Cookie` named `name`, with its attributes.
+fn set_cookie<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
+    reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_string()
+}
+
+/// The value of the first hidden `csrf` field in a page.
+fn csrf_of(body: &str) -> String {
+    let at = body.find("name=\"csrf\" value=\"").expect("no csrf field")
+        + "name=\"csrf\" value=\"".len();
+    body[at..at + body[at..].find('"').unwrap()].to_string()
+}
+
+/// A browser of sorts: one listener, one TLS identity, the session cookie.
+struct Browser<'a> {
+    h: &'a Harness,
+    listener: &'static str,
+    identity: Client,
+    cookie: Option<String>,
+    csrf: String,
+}
+
+impl<'a> Browser<'a> {
+    fn new(h: &'a Harness) -> Self {
+        Self {
+            h,
+            listener: "tls",
+            identity: Client::None,
+            cookie: None,
+            csrf: String::new(),
+        }
+    }
+
+    async fn send(&self, method: &str, path: &str, body: &str, extra: &[(&str, &str)]) -> Reply {
+        let mut headers: Vec<(&str, &str)> = extra.to_vec();
+        if let Some(c) = &self.cookie {
+            headers.push(("cookie", c.as_str()));
+        }
+        let ct = if method == "POST" {
+            "application/x-www-form-urlencoded"
+        } else {
+            ""
+        };
+        request(
+            self.h.addr(self.listener),
+            &self.h.pki,
+            &self.identity,
+            method,
+            path,
+            ct,
+            body,
+            &headers,
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.send("GET", path, "", &[]).await
+    }
+
+    /// POST with this session's CSRF token added.
+    async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> Reply {
+        let mut all = pairs.to_vec();
+        all.push(("csrf", &self.csrf));
+        self.send("POST", path, &form(&all), &[]).await
+    }
+
+    /// Sign in with the admin token through the form.
+    async fn sign_in(h: &'a Harness) -> Browser<'a> {
+        let mut b = Browser::new(h);
+        let page = b.get("/console/signin").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let signin_cookie =
+            cookie_pair(set_cookie(&page, "__Secure-certbound-signin").expect("no sign-in cookie"));
+        let body = form(&[
+            ("csrf", &csrf_of(&page.body)),
+            ("token", ADMIN_TOKEN),
+            ("next", "/console/clients"),
+        ]);
+        let reply = b
+            .send(
+                "POST",
+                "/console/signin",
+                &body,
+                &[("cookie", &signin_cookie)],
+            )
+            .await;
+        assert_eq!(reply.status, 303, "{}", reply.body);
+        assert_eq!(reply.headers["location"], "/console/clients");
+        b.cookie = Some(cookie_pair(
+            set_cookie(&reply, "__Secure-certbound-console").expect("no session cookie"),
+        ));
+        let clients = b.get("/console/clients").await;
+        assert_eq!(clients.status, 200, "{}", clients.body);
+        b.csrf = csrf_of(&clients.body);
+        b
+    }
+}
+
+/// Wait until `check` holds: the audit trail is written off the request path.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{what} did not happen within 5 s");
+}
+
+/// The security properties every console page has.
+#[track_caller]
+fn assert_safe_page(reply: &Reply, what: &str) {
+    let h = &reply.headers;
+    assert_eq!(h["content-security-policy"], CSP, "{what}");
+    assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+    assert_eq!(h["referrer-policy"], "no-referrer", "{what}");
+    assert_eq!(h["cache-control"], "no-store", "{what}");
+    assert!(
+        h["content-type"].to_str().unwrap().starts_with("text/html"),
+        "{what}"
+    );
+    let body = &reply.body;
+    assert!(!body.contains(ADMIN_TOKEN), "{what} shows the admin token");
+    // Every script has a src; no style element or attribute; no event handler or javascript: URL in any tag.
+    for (i, _) in body.match_indices('<') {
+        let raw = body[i..i + body[i..].find('>').unwrap_or(body.len() - i)].to_ascii_lowercase();
+        // Attribute values are quoted with `"` (which escaping turns into &quot; inside them): drop them.
+        let tag: String = raw.split('"').step_by(2).collect::<Vec<_>>().join("\"\"");
+        if tag.starts_with("<script") {
+            assert!(tag.contains(" src=\""), "{what}: inline script {tag}");
+        }
+        assert!(!tag.starts_with("<style"), "{what}: inline style element");
+        assert!(!tag.contains(" style="), "{what}: style attribute in {tag}");
+        assert!(
+            !tag.contains("javascript:"),
+            "{what}: javascript: URL in {tag}"
+        );
+        let handler = tag.split_whitespace().any(|attr| {
+            attr.starts_with("on")
+                && attr.contains('=')
+                && attr[2..attr.find('=').unwrap()]
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase())
+        });
+        assert!(!handler, "{what}: event handler attribute in {tag}");
+    }
+    assert!(
+        body.contains("<title>") && body.contains(" — certbound console</title>"),
+        "{what}: title"
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_served_before_sign_in() {
+    let h = Harness::start("").await;
+    let b = Browser::new(&h);
+    for path in [
+        "/console",
+        "/console/clients",
+        "/console/clients?q=x",
+        "/console/clients/new",
+        "/console/clients/some-id",
+        "/console/clients/some-id/delete",
+        "/console/listeners",
+        "/console/audit",
+    ] {
+        let r = b.get(path).await;
+        assert_eq!(r.status, 303, "{path}: {}", r.body);
+        let location = r.headers["location"].to_str().unwrap();
+        assert!(
+            location.starts_with("/console/signin?next=%2Fconsole"),
+            "{path} → {location}"
+        );
+        assert!(!r.body.contains("<table"), "{path}");
+    }
+    for path in [
+        "/console/clients/new",
+        "/console/clients/x",
+        "/console/clients/x/delete",
+        "/console/signout",
+    ] {
+        let r = b.send("POST", path, "name=x&csrf=guess", &[]).await;
+        assert_eq!(r.status, 401, "{path}: {}", r.body);
+    }
+    let api = b
+        .send(
+            "POST",
+            "/console/api/diagnose",
+            "certificateTrustStore=x",
+            &[],
+        )
+        .await;
+    assert_eq!(api.status, 401);
+    assert_eq!(api.json()["error"], "unauthorized");
+    // A made-up session cookie is no session.
+    let mut forged = Browser::new(&h);
+    forged.cookie =
+        Some("__Secure-certbound-console=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into());
+    assert_eq!(forged.get("/console/clients").await.status, 303);
+    // The sign-in page and the assets are public.
+    let signin = b.get("/console/signin").await;
+    assert_eq!(signin.status, 200);
+    assert_safe_page(&signin, "sign-in page");
+    assert!(
+        signin
+            .body
+            .contains("<label for=\"f-token\">Admin token</label>")
+    );
+    let css = b.get("/console/assets/console.css").await;
+    assert_eq!(css.status, 200);
+    assert!(
+        css.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    assert_eq!(css.headers["content-security-policy"], CSP);
+    let js = b.get("/console/assets/console.js").await;
+    assert!(
+        js.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert_eq!(b.get("/console/assets/other.js").await.status, 404);
+}
+
+#[tokio::test]
+async fn sign_in_cookie_attributes_and_token_secrecy() {
+    let h = Harness::start("").await;
+    let b = Browser::new(&h);
+    let page = b.get("/console/signin").await;
+    let signin_cookie = set_cookie(&page, "__Secure-certbound-signin").unwrap();
+    for attr in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/console/signin",
+    ] {
+        assert!(signin_cookie.contains(attr), "{signin_cookie}");
+    }
+    let pair = cookie_pair(signin_cookie);
+    let csrf = csrf_of(&page.body);
+
+    // A wrong token: refused, no session, and the attempt is audited.
+    let wrong = b
+        .send(
+            "POST",
+            "/console/signin",
+            &form(&[("csrf", &csrf), ("token", "not-the-token-at-all")]),
+            &[("cookie", &pair)],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("That is not the admin token."));
+    assert!(!wrong.body.contains("not-the-token-at-all"));
+    assert!(set_cookie(&wrong, "__Secure-certbound-console").is_none());
+    // The right token without the form's cookie (a cross-site post): refused.
+    let forged = b
+        .send(
+            "POST",
+            "/console/signin",
+            &form(&[("csrf", &csrf), ("token", ADMIN_TOKEN)]),
+            &[],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert!(set_cookie(&forged, "__Secure-certbound-console").is_none());
+    // An off-site `next` is not followed.
+    let body = form(&[
+        ("csrf", &csrf),
+        ("token", ADMIN_TOKEN),
+        ("next", "https://evil.example/"),
+    ]);
+    let ok = b
+        .send("POST", "/console/signin", &body, &[("cookie", &pair)])
+        .await;
+    assert_eq!(ok.status, 303);
+    assert_eq!(ok.headers["location"], "/console/clients");
+    let session = set_cookie(&ok, "__Secure-certbound-console").unwrap();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/console"] {
+        assert!(session.contains(attr), "{session}");
+    }
+    assert!(!session.contains(ADMIN_TOKEN));
+    let id = cookie_pair(session).split_once('=').unwrap().1.to_string();
+    assert_eq!(id.len(), 43, "256 bits, base64url: {id}");
+
+    // Every page, signed in: the security headers, no inline code, never the token.
+    let b = Browser::sign_in(&h).await;
+    let leaf = self_signed(&LeafOptions::client("partner").around_now());
+    let created = h
+        .admin(
+            "POST",
+            "/admin/ClientApplication",
+            Some(&client_doc("Partner", &leaf.cert_pem())),
+            None,
+        )
+        .await;
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    for path in [
+        "/console/clients".to_string(),
+        "/console/clients?q=part".to_string(),
+        "/console/clients/new".to_string(),
+        format!("/console/clients/{id}"),
+        format!("/console/clients/{id}/delete"),
+        "/console/listeners".to_string(),
+        "/console/audit".to_string(),
+        "/console/audit?result=fail&kind=admin".to_string(),
+        "/console/nowhere".to_string(),
+    ] {
+        let r = b.get(&path).await;
+        assert!(
+            r.status == 200 || path.ends_with("nowhere"),
+            "{path}: {} {}",
+            r.status,
+            r.body
+        );
+        assert_safe_page(&r, &path);
+    }
+    // The failed sign-in is in the audit trail, with its reason.
+    eventually("the failed sign-in in the audit trail", || async {
+        b.get("/console/audit?kind=admin&result=fail")
+            .await
+            .body
+            .contains("wrong admin token")
+    })
+    .await;
+
+    // Signing out ends the session on the server.
+    let out = b.post("/console/signout", &[]).await;
+    assert_eq!(out.status, 303);
+    assert!(
+        set_cookie(&out, "__Secure-certbound-console")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(b.get("/console/clients").await.status, 303);
+}
+
+#[tokio::test]
+async fn every_post_needs_the_csrf_token() {
+    let h = Harness::start("").await;
+    let b = Browser::sign_in(&h).await;
+    let leaf = self_signed(&LeafOptions::client("partner").around_now());
+    let pem = leaf.cert_pem();
+    let fields = [
+        ("name", "Partner"),
+        ("certificateTrustStore", pem.as_str()),
+        ("action", "save"),
+    ];
+    let no_token = b
+        .send("POST", "/console/clients/new", &form(&fields), &[])
+        .await;
+    assert_eq!(no_token.status, 403, "{}", no_token.body);
+    let mut wrong = fields.to_vec();
+    wrong.push(("csrf", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+    assert_eq!(
+        b.send("POST", "/console/clients/new", &form(&wrong), &[])
+            .await
+            .status,
+        403
+    );
+    // The right token from another site (Fetch Metadata) is refused too.
+    let mut right = fields.to_vec();
+    right.push(("csrf", b.csrf.as_str()));
+    let cross = b
+        .send(
+            "POST",
+            "/console/clients/new",
+            &form(&right),
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(cross.status, 403);
+    assert_eq!(
+        h.running.state.store.count_clients().await.unwrap(),
+        0,
+        "nothing was created"
+    );
+    // Another session's token does not do either.
+    let other = Browser::sign_in(&h).await;
+    let mut others = fields.to_vec();
+    others.push(("csrf", other.csrf.as_str()));
+    assert_eq!(
+        b.send("POST", "/console/clients/new", &form(&others), &[])
+            .await
+            .status,
+        403
+    );
+
+    // With it: created.
+    let ok = b.post("/console/clients/new", &fields).await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let id = ok.headers["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/console/clients/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    // Delete, sign-out and the JSON endpoint check it as well.
+    let del = format!("/console/clients/{id}/delete");
+    assert_eq!(b.send("POST", &del, "", &[]).await.status, 403);
+    assert!(
+        h.running
+            .state
+            .store
+            .get_client(&id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        b.send("POST", "/console/signout", "", &[]).await.status,
+        403
+    );
+    assert_eq!(
+        b.send(
+            "POST",
+            "/console/api/diagnose",
+            "certificateTrustStore=x",
+            &[]
+        )
+        .await
+        .status,
+        403
+    );
+    let via_header = b
+        .send(
+            "POST",
+            "/console/api/diagnose",
+            "certificateTrustStore=x",
+            &[("x-csrf-token", b.csrf.as_str())],
+        )
+        .await;
+    assert_eq!(via_header.status, 200);
+    assert_eq!(b.post(&del, &[]).await.status, 303);
+    assert!(
+        h.running
+            .state
+            .store
+            .get_client(&id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn hostile_names_and_pem_are_escaped() {
+    let h = Harness::start("").await;
+    let b = Browser::sign_in(&h).await;
+    let hostile = "<script>alert(1)</script>\"'&<img src=x onerror=alert(2)>";
+    let leaf = self_signed(&LeafOptions::client("<b>cn</b><script>alert(3)</script>").around_now());
+    let pem = format!(
+        "{hostile}\n{}\n</textarea><script>alert(4)</script>",
+        leaf.cert_pem()
+    );
+    let created = h
+        .admin(
+            "POST",
+            "/admin/ClientApplication",
+            Some(&client_doc(hostile, &pem)),
+            None,
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    for path in [
+        "/console/clients".to_string(),
+        format!("/console/clients?q={}", urlencode("<script>")),
+        format!("/console/clients/{id}"),
+        format!("/console/clients/{id}/delete"),
+    ] {
+        let r = b.get(&path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_safe_page(&r, &path);
+        for raw in [
+            "<script>alert",
+            "<img src=x",
+            "<b>cn</b>",
+            "</textarea><script>",
+        ] {
+            assert!(!r.body.contains(raw), "{path} holds raw {raw}");
+        }
+    }
+    let edit = b.get(&format!("/console/clients/{id}")).await;
+    assert!(edit.body.contains(
+        "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;&lt;img src=x onerror=alert(2)&gt;"
+    ));
+    assert!(
+        edit.body
+            .contains("CN=&lt;b&gt;cn&lt;/b&gt;&lt;script&gt;alert(3)&lt;/script&gt;"),
+        "{}",
+        edit.body
+    );
+    // The JSON endpoint's HTML fragment is escaped the same way.
+    let json = b
+        .post(
+            "/console/api/diagnose",
+            &[("name", hostile), ("certificateTrustStore", &pem)],
+        )
+        .await;
+    assert_eq!(json.status, 200);
+    let v = json.json();
+    let fragment = v["html"].as_str().unwrap();
+    assert!(
+        !fragment.contains("<script>") && !fragment.contains("<b>cn</b>"),
+        "{fragment}"
+    );
+    assert!(
+        v["diagnosis"]["certificates"][0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("<b>cn</b>")
+    );
+}
+
+#[tokio::test]
+async fn create_check_rotate_and_delete_a_client() {
+    let h = Harness::start("").await;
+    let b = Browser::sign_in(&h).await;
+    let first = self_signed(&LeafOptions::client("partner-one").around_now());
+    let second = self_signed(&LeafOptions::client("partner-two").around_now());
+    let expired = self_signed(&LeafOptions::client("old-partner").ended_days_ago(41, 365));
+
+    // Check shows each certificate parsed, without saving.
+    let first_pem = first.cert_pem();
+    let check = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "Partner"),
+                ("certificateTrustStore", &first_pem),
+                ("action", "check"),
+            ],
+        )
+        .await;
+    assert_eq!(check.status, 200);
+    for want in [
+        "Certificate 1: partner-one",
+        "self-signed",
+        "CN=partner-one",
+        "TLS Web Client Authentication",
+        "ECDSA P-256",
+        "days left",
+    ] {
+        assert!(check.body.contains(want), "check lacks {want}");
+    }
+    assert!(
+        check.body.contains(
+            &certbound_pki::CertInfo::from_der(&first.cert)
+                .unwrap()
+                .sha256_fingerprint
+        )
+    );
+    assert_eq!(h.running.state.store.count_clients().await.unwrap(), 0);
+
+    // An expired certificate blocks saving, with the reason.
+    let expired_pem = expired.cert_pem();
+    let refused = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "Old"),
+                ("certificateTrustStore", &expired_pem),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("Not saved"));
+    assert!(refused.body.contains("expired on"), "{}", refused.body);
+    assert!(refused.body.contains("41 days ago"));
+    assert_eq!(h.running.state.store.count_clients().await.unwrap(), 0);
+
+    // A CA without a subject constraint: a warning, saving allowed.
+    let ca_pem = h.pki.root.cert_pem();
+    let warned = b
+        .post(
+            "/console/api/diagnose",
+            &[("name", "CA"), ("certificateTrustStore", &ca_pem)],
+        )
+        .await
+        .json();
+    assert_eq!(warned["can_save"], true);
+    assert!(
+        warned["diagnosis"]["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no tls_client_auth_subject_dn")
+    );
+    assert_eq!(warned["diagnosis"]["certificates"][0]["kind"], "ca");
+    // Bad fields are reported beside them.
+    let bad = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "X"),
+                ("certificateTrustStore", &first_pem),
+                ("access_token_lifetime", "soon"),
+                ("scope", "a  b"),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("is not a whole number of seconds"));
+
+    // Save; the client authenticates at once.
+    let saved = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "Partner"),
+                ("id", "partner-1"),
+                ("certificateTrustStore", &first_pem),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(
+        saved.headers["location"],
+        "/console/clients/partner-1?saved=created"
+    );
+    let as_first = Client::Cert(vec![first.cert.clone()], first.key_pem.clone());
+    let as_second = Client::Cert(vec![second.cert.clone()], second.key_pem.clone());
+    assert_eq!(
+        h.token("mtls", &as_first, &format!("{FORM}partner-1"))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    let page = b.get("/console/clients/partner-1?saved=created").await;
+    assert!(page.body.contains("Client created."));
+    let list = b.get("/console/clients").await.body;
+    assert!(
+        list.contains("self_signed_tls_client_auth") && list.contains("partner-1"),
+        "{list}"
+    );
+    // The same id again is refused beside the field.
+    let dup = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "P"),
+                ("id", "partner-1"),
+                ("certificateTrustStore", &first_pem),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(dup.status, 409);
+    assert!(dup.body.contains("exists already"));
+
+    // Rotate: the new certificate works, the old one stops.
+    let second_pem = second.cert_pem();
+    let version = csrf_version(&page.body);
+    let rotated = b
+        .post(
+            "/console/clients/partner-1",
+            &[
+                ("name", "Partner"),
+                ("certificateTrustStore", &second_pem),
+                ("version", &version),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(rotated.status, 303, "{}", rotated.body);
+    assert_eq!(
+        h.token("mtls", &as_second, &format!("{FORM}partner-1"))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    assert_eq!(
+        h.token("mtls", &as_first, &format!("{FORM}partner-1"))
+            .await
+            .unwrap()
+            .status,
+        401
+    );
+    // A save from a stale form is refused, and goes through when repeated.
+    let stale = b
+        .post(
+            "/console/clients/partner-1",
+            &[
+                ("name", "Renamed"),
+                ("certificateTrustStore", &second_pem),
+                ("version", &version),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, 409);
+    assert!(stale.body.contains("someone changed this client"));
+    let again = csrf_version(&stale.body);
+    let fine = b
+        .post(
+            "/console/clients/partner-1",
+            &[
+                ("name", "Renamed"),
+                ("certificateTrustStore", &second_pem),
+                ("version", &again),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(fine.status, 303);
+
+    // The refusal of the old certificate is on the Audit page with its reason.
+    eventually("the refusal in the audit trail", || async {
+        b.get("/console/audit?client=partner-1&result=fail")
+            .await
+            .body
+            .contains("refused")
+    })
+    .await;
+    let audit = b.get("/console/audit?client=partner-1&result=fail").await;
+    assert!(audit.body.contains("refused"), "{}", audit.body);
+    assert!(audit.body.contains("CN=partner-one"));
+    assert!(!audit.body.contains("<span class=\"badge pass\">success"));
+
+    // Delete asks first, then deletes.
+    let confirm = b.get("/console/clients/partner-1/delete").await;
+    assert!(confirm.body.contains("Delete client Renamed?"));
+    assert!(
+        confirm
+            .body
+            .contains("<button type=\"submit\" class=\"danger\">Delete client</button>")
+    );
+    assert!(
+        h.running
+            .state
+            .store
+            .get_client("partner-1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let deleted = b.post("/console/clients/partner-1/delete", &[]).await;
+    assert_eq!(deleted.status, 303);
+    assert_eq!(
+        h.token("mtls", &as_second, &format!("{FORM}partner-1"))
+            .await
+            .unwrap()
+            .status,
+        401
+    );
+    assert_eq!(b.get("/console/clients/partner-1").await.status, 404);
+
+    // Each change is audited as the admin API's are.
+    let filter = certbound_store::AuditFilter {
+        kind: Some("admin".into()),
+        ..Default::default()
+    };
+    for want in [
+        "created client partner-1",
+        "replaced client partner-1",
+        "deleted client partner-1",
+    ] {
+        eventually(want, || async {
+            let events = h.running.state.store.query_audit(&filter).await.unwrap();
+            events.iter().any(|e| e.detail.as_deref() == Some(want))
+        })
+        .await;
+    }
+}
+
+/// The hidden `version` field of an edit page.
+fn csrf_version(body: &str) -> String {
+    let key = "name=\"version\" value=\"";
+    let at = body.find(key).expect("no version field") + key.len();
+    body[at..at + body[at..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn an_admin_certificate_signs_in_and_stays_bound_to_it() {
+    let h = Harness::start("").await;
+    let mut b = Browser::new(&h);
+    b.listener = "mtls-opt";
+    b.identity = h.admin_client();
+    // The first request is served, and opens a session.
+    let first = b.get("/console/listeners").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    b.cookie = Some(cookie_pair(
+        set_cookie(&first, "__Secure-certbound-console").unwrap(),
+    ));
+    // The sign-in page sends it on.
+    let signin = b.get("/console/signin?next=%2Fconsole%2Faudit").await;
+    assert_eq!(signin.status, 303);
+    assert_eq!(signin.headers["location"], "/console/audit");
+    let page = b.get("/console/listeners").await;
+    assert!(
+        set_cookie(&page, "__Secure-certbound-console").is_none(),
+        "one session is enough"
+    );
+    assert_eq!(page.status, 200);
+    assert_safe_page(&page, "listeners");
+    assert!(page.body.contains("Signed in with an admin certificate"));
+    for want in [
+        "mtls-opt",
+        "mtls-ca",
+        "<code>mtls</code>",
+        "required: a certificate chaining to the client CA",
+        "Valid until",
+        "days left",
+    ] {
+        assert!(page.body.contains(want), "listeners page lacks {want}");
+    }
+    // The same cookie without the certificate is no session.
+    b.identity = Client::None;
+    assert_eq!(b.get("/console/listeners").await.status, 303);
+    // Another certificate does not sign in.
+    b.cookie = None;
+    let other = self_signed(&LeafOptions::client("not-admin").around_now());
+    b.identity = Client::Cert(vec![other.cert.clone()], other.key_pem.clone());
+    let r = b.get("/console/clients").await;
+    assert!(
+        r.headers["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/console/signin")
+    );
+    assert!(set_cookie(&r, "__Secure-certbound-console").is_none());
+}
+
+#[tokio::test]
+async fn the_console_is_absent_without_the_admin_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = certbound_testkit::TestPki::new();
+    pki.root
+        .issue(&LeafOptions::server("localhost").around_now())
+        .write(dir.path(), "server", &[]);
+    let path = dir.path().join("certbound.toml");
+    std::fs::write(
+        &path,
+        "data_dir = \"data\"\n[issuer]\nurl = \"https://localhost\"\n[tls.tls]\ncert = \"server.crt\"\nkey = \"server.key\"\n\
+         [[listener]]\nname = \"tls\"\nbind = \"127.0.0.1:0\"\ntls = \"tls\"\n",
+    )
+    .unwrap();
+    let config = certbound_server::Config::load(&path).unwrap();
+    let running = certbound_server::bind(&config).await.unwrap();
+    let addr = running.addr("tls").unwrap();
+    for path in [
+        "/console",
+        "/console/signin",
+        "/console/clients",
+        "/console/assets/console.css",
+    ] {
+        let r = request(addr, &pki, &Client::None, "GET", path, "", "", &[])
+            .await
+            .unwrap();
+        assert_eq!(r.status, 404, "{path}");
+    }
+    running.shutdown();
+    running.wait().await;
+}
