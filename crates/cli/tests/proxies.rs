@@ -377,6 +377,8 @@ struct Setup {
     /// The certbound listener the proxy forwards to: its name and address.
     listener: String,
     upstream: String,
+    /// certbound's direct listener, for `/metrics`.
+    internal: String,
     /// The spoofed header value: the registered self-signed client's public
     /// certificate, encoded as the proxy would.
     forged: String,
@@ -436,11 +438,15 @@ impl Setup {
         certbound_testkit::write_private(&d.join("admin-token"), ADMIN_TOKEN);
         std::fs::write(
             d.join("certbound.toml"),
-            format!("[issuer]\nurl = \"https://localhost\"\n[admin]\ntoken_file = \"admin-token\"\n\n{listener}"),
+            // "internal": a direct listener for /metrics, which proxied listeners never serve.
+            format!(
+                "[issuer]\nurl = \"https://localhost\"\n[admin]\ntoken_file = \"admin-token\"\n\n{listener}\n\n[[listener]]\nname = \"internal\"\nbind = \"127.0.0.1:0\"\n"
+            ),
         )
         .unwrap();
         let certbound = Server::start(d, &["serve", "--config", "certbound.toml"], "issuer:");
         let upstream = certbound.addr(&name);
+        let internal = certbound.addr("internal");
 
         let setup_proxy = Proxy::start(kind.name(), d, |port| kind.command(d, port, &upstream));
         let forged = encode(kind.header().1, std::slice::from_ref(&solo.cert));
@@ -449,6 +455,7 @@ impl Setup {
             dir,
             listener: name,
             upstream,
+            internal,
             forged,
             proxy: setup_proxy,
             _certbound: certbound,
@@ -552,7 +559,7 @@ impl Setup {
 
     /// certbound's count of ignored forwarded headers on the listener, from `/metrics`.
     fn ignored_count(&self) -> u64 {
-        let r = curl(self.dir(), &[&format!("http://{}/metrics", self.upstream)]);
+        let r = curl(self.dir(), &[&format!("http://{}/metrics", self.internal)]);
         assert_eq!(r.status, 200, "{}: GET /metrics{r}", self.kind.name());
         let prefix = format!(
             "certbound_forwarded_cert_header_ignored_total{{listener=\"{}\"}} ",
