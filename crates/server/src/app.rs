@@ -35,6 +35,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(HEALTH_PATH, get(meta::health))
         .nest("/admin", crate::admin::router(Arc::clone(&state)))
         .nest("/console", crate::console::router(Arc::clone(&state)))
+        // `/console/` is where people type it; the nested router only matches `/console`.
+        .route(
+            "/console/",
+            get(|| async { axum::response::Redirect::permanent("/console") }),
+        )
         .fallback(crate::gateway::dispatch)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),

@@ -912,3 +912,11 @@ async fn the_console_is_absent_without_the_admin_api() {
     running.shutdown();
     running.wait().await;
 }
+
+#[tokio::test]
+async fn console_with_a_trailing_slash_redirects() {
+    let h = Harness::start("").await;
+    let r = h.get("tls", "/console/").await.unwrap();
+    assert_eq!(r.status, 308);
+    assert_eq!(r.headers["location"], "/console");
+}
