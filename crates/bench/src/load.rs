@@ -40,10 +40,42 @@ pub enum Expect {
 /// Which key-exchange groups the client offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Groups {
-    /// aws-lc-rs's defaults: X25519MLKEM768 first, then X25519, P-256, P-384.
+    /// The aws-lc-rs provider's defaults as built (their order depends on
+    /// rustls's `prefer-post-quantum` feature; the header prints it).
     Default,
     /// X25519 only, the same group for both servers.
     X25519,
+    /// The post-quantum hybrid X25519MLKEM768 first, then X25519 (nginx 1.22
+    /// with OpenSSL 3.0 has no ML-KEM and settles on X25519).
+    Pq,
+}
+
+impl Groups {
+    fn provider(self) -> rustls::crypto::CryptoProvider {
+        use rustls::crypto::aws_lc_rs::kx_group;
+        let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+        match self {
+            Groups::Default => {}
+            Groups::X25519 => provider.kx_groups = vec![kx_group::X25519],
+            Groups::Pq => provider.kx_groups = vec![kx_group::X25519MLKEM768, kx_group::X25519],
+        }
+        provider
+    }
+
+    /// The groups offered, in order of preference.
+    pub fn names(self) -> String {
+        let provider = self.provider();
+        let names: Vec<String> = provider
+            .kx_groups
+            .iter()
+            .map(|g| {
+                g.name()
+                    .as_str()
+                    .map_or_else(|| format!("{:?}", g.name()), str::to_string)
+            })
+            .collect();
+        names.join(", ")
+    }
 }
 
 /// Everything a worker needs to talk to one server.
@@ -81,10 +113,7 @@ impl Target {
 /// certificate, offers HTTP/1.1 and never resumes a session, so that every new
 /// connection is a full handshake.
 pub fn connector(pki: &Pki, groups: Groups) -> Result<TlsConnector> {
-    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
-    if groups == Groups::X25519 {
-        provider.kx_groups = vec![rustls::crypto::aws_lc_rs::kx_group::X25519];
-    }
+    let provider = groups.provider();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.ca.cert.clone()).context("adding the CA")?;
     let key = {

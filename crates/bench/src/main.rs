@@ -275,8 +275,9 @@ fn print_header(args: &Args, threads: usize, subjects: &[Subject], nginx_bin: &s
     );
     println!(
         "client: tokio-rustls + hyper HTTP/1.1, {threads} threads, session resumption off, \
-         groups offered: {:?}; {}s per run",
-        args.groups, args.duration
+         key-exchange groups offered: {}; {}s per run",
+        args.groups.names(),
+        args.duration
     );
     for s in subjects {
         let what = match s.server.name {
