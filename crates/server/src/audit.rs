@@ -13,6 +13,8 @@ use tokio::sync::mpsc;
 pub const AUDIT_QUEUE: usize = 65_536;
 /// Most events written in one transaction.
 pub const AUDIT_BATCH: usize = 512;
+/// How long a partial batch waits for more events before it is written.
+pub const AUDIT_LINGER: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Where handlers send events.
 #[derive(Debug, Clone)]
@@ -45,6 +47,17 @@ pub fn spawn_writer(store: Arc<dyn Store>) -> (AuditSender, tokio::task::JoinHan
     let task = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(AUDIT_BATCH);
         while rx.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
+            // Let a partial batch fill for a moment: one transaction (and one
+            // fsync) for many events rather than one for every few.
+            if batch.len() < AUDIT_BATCH {
+                tokio::time::sleep(AUDIT_LINGER).await;
+                while batch.len() < AUDIT_BATCH {
+                    match rx.try_recv() {
+                        Ok(event) => batch.push(event),
+                        Err(_) => break,
+                    }
+                }
+            }
             if let Err(e) = store.append_audit(&batch).await {
                 tracing::warn!(error = %e, events = batch.len(), "audit write failed; retrying once");
                 if let Err(e) = store.append_audit(&batch).await {

@@ -13,6 +13,7 @@ use certbound_oauth::request::ClientAuthentication;
 use certbound_store::{AuditEvent, AuditResult};
 use time::OffsetDateTime;
 
+use crate::chain_cache::Key;
 use crate::identity::ClientIdentity;
 use crate::reply::OAuthReply;
 use crate::state::AppState;
@@ -87,7 +88,18 @@ pub async fn authenticate(
             match identity.and_then(|i| i.cached_auth(client_id, snapshot.generation, now)) {
                 Some(method) => Ok(method),
                 None => {
-                    let result = authenticate_certificate(&client, chain, now);
+                    let key = identity.and_then(|i| Key::new(client_id, snapshot.generation, i));
+                    let cached = key.as_ref().and_then(|k| state.chain_cache.get(k, now));
+                    let result = match cached {
+                        Some(method) => Ok(method),
+                        None => {
+                            let result = authenticate_certificate(&client, chain, now);
+                            if let (Ok(method), Some(key)) = (&result, key) {
+                                state.chain_cache.put(key, *method, chain, now);
+                            }
+                            result
+                        }
+                    };
                     if let (Ok(method), Some(identity)) = (&result, identity) {
                         identity.remember_auth(client_id, snapshot.generation, *method);
                     }

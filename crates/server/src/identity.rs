@@ -6,7 +6,7 @@
 //! chain verification.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use certbound_oauth::auth::Method;
 use certbound_pki::CertDer;
@@ -26,6 +26,8 @@ pub struct ClientIdentity {
     /// Why a forwarded certificate header could not be read, when it could not.
     pub header_error: Option<String>,
     auth_cache: Mutex<Option<CachedAuth>>,
+    /// The leaf's subject, parsed once for every audit record of the connection.
+    subject: OnceLock<Option<String>>,
 }
 
 /// Where a connection's certificate chain came from.
@@ -61,6 +63,7 @@ impl ClientIdentity {
             source: Source::Tls,
             header_error: None,
             auth_cache: Mutex::new(None),
+            subject: OnceLock::new(),
         }
     }
 
@@ -92,7 +95,9 @@ impl ClientIdentity {
 
     /// The subject of the leaf, for logs and audit records.
     pub fn subject(&self) -> Option<String> {
-        certbound_pki::inspect::subject_string(self.chain.first()?)
+        self.subject
+            .get_or_init(|| certbound_pki::inspect::subject_string(self.chain.first()?))
+            .clone()
     }
 
     /// A cached authentication of `client_id` still good at `now` under registry `generation`.

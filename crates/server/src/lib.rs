@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod app;
 pub mod audit;
+pub mod chain_cache;
 pub mod client_auth;
 pub mod config;
 pub mod console;
@@ -244,6 +245,7 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         metrics: metrics::Metrics::default(),
         store,
         audit,
+        chain_cache: chain_cache::ChainCache::default(),
         admin: config.admin.clone(),
         metrics_allow: config.metrics_allow.clone(),
         listeners: bound

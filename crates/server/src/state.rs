@@ -25,6 +25,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     pub store: Arc<dyn Store>,
     pub audit: AuditSender,
+    /// Certificate authentications that succeeded, shared across connections.
+    pub chain_cache: crate::chain_cache::ChainCache,
     /// The `[[route]]`s.
     pub gateway: Arc<crate::gateway::Gateway>,
     /// Peers allowed to read `/metrics`.

@@ -45,9 +45,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// `revocations:<instance>`.
 pub(crate) const CHANNEL: &str = "certbound_changes";
 
-/// Rows per INSERT when appending audit events (11 values each, far below
-/// PostgreSQL's 65535 parameters).
-const AUDIT_CHUNK: usize = 1000;
+/// Most rows per INSERT when appending audit events (11 values each, far
+/// below PostgreSQL's 65535 parameters). A power of two: see `pow2_chunks`.
+const AUDIT_CHUNK: usize = 512;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -511,7 +511,7 @@ impl Store for PgStore {
             return Ok(());
         }
         let mut tx = self.begin("recording audit events").await?;
-        for chunk in events.chunks(AUDIT_CHUNK) {
+        for chunk in crate::pow2_chunks(events, AUDIT_CHUNK) {
             let mut insert = QueryBuilder::<Postgres>::new(format!(
                 "INSERT INTO audit_events ({AUDIT_COLUMNS}) "
             ));

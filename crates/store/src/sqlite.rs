@@ -44,9 +44,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// take turns.
 const MAX_CONNECTIONS: u32 = 4;
 
-/// Rows per INSERT when appending audit events (11 values each, well under
-/// SQLite's limit on bound variables).
-const AUDIT_CHUNK: usize = 500;
+/// Most rows per INSERT when appending audit events (11 values each, well
+/// under SQLite's limit on bound variables). A power of two: see `append_audit`.
+const AUDIT_CHUNK: usize = 256;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -491,7 +491,7 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let mut tx = self.begin_write("recording audit events").await?;
-        for chunk in events.chunks(AUDIT_CHUNK) {
+        for chunk in crate::pow2_chunks(events, AUDIT_CHUNK) {
             let mut insert =
                 QueryBuilder::<Sqlite>::new(format!("INSERT INTO audit_events ({AUDIT_COLUMNS}) "));
             insert.push_values(chunk, |mut row, event| {
