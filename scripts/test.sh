@@ -66,6 +66,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   done
 fi
 
+# PostgreSQL 15 for the store suite and the two-instance test. The tests also
+# start it on demand (crates/testkit/src/postgres.rs); starting it here first
+# keeps parallel test binaries from waiting on each other.
+if command -v pg_ctlcluster >/dev/null 2>&1; then
+  pg_ctlcluster 15 main start 2>/dev/null || true
+fi
+
 cargo test --workspace --locked "$@"
 
 # The web console in a real headless Chromium (playwright-core with the system
