@@ -422,8 +422,9 @@ fn field_error(field: &'static str, message: &str) -> AdminError {
 }
 
 /// The resource as the API shows it: no secret hash, server-managed `meta`,
-/// and the warnings of this change when there are any.
-fn public_view(record: &ClientRecord, warnings: &[String]) -> Value {
+/// and the warnings of this change when there are any. (`certbound client`
+/// shows stored records the same way.)
+pub fn public_view(record: &ClientRecord, warnings: &[String]) -> Value {
     let mut doc = record.document.clone();
     if let Some(obj) = doc.as_object_mut() {
         let has_secret = obj.remove("client_secret_hash").is_some();

@@ -59,7 +59,9 @@ struct Entry {
     stamps: std::sync::Mutex<Vec<Option<(SystemTime, u64)>>>,
 }
 
-fn stamps(files: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
+/// Modification time and size of each file (`None` when it cannot be read):
+/// what the watchers compare to notice a change.
+pub(crate) fn stamps(files: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
     files
         .iter()
         .map(|f| {

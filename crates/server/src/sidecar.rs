@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use axum::body::Body;
@@ -454,24 +454,14 @@ async fn renew_tokens(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) 
 /// Reload the certificate when its files change, then fetch a new token (the
 /// old one is bound to the old certificate).
 async fn watch_files(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    let stamp = |files: &[PathBuf]| -> Vec<Option<(SystemTime, u64)>> {
-        files
-            .iter()
-            .map(|f| {
-                std::fs::metadata(f)
-                    .ok()
-                    .and_then(|m| Some((m.modified().ok()?, m.len())))
-            })
-            .collect()
-    };
-    let mut last = stamp(&shared.config.credentials.files());
+    let mut last = crate::reload::stamps(&shared.config.credentials.files());
     let mut tick = tokio::time::interval(WATCH_INTERVAL);
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
             _ = tick.tick() => {}
         }
-        let now = stamp(&shared.config.credentials.files());
+        let now = crate::reload::stamps(&shared.config.credentials.files());
         if now == last {
             continue;
         }

@@ -157,8 +157,16 @@ impl ClientCertVerifier for DeferredTrustVerifier {
 mod tests {
     #[test]
     fn the_post_quantum_hybrid_group_is_preferred() {
-        let groups: Vec<_> = super::provider().kx_groups.iter().map(|g| g.name()).collect();
-        assert_eq!(groups.first(), Some(&rustls::NamedGroup::X25519MLKEM768), "{groups:?}");
+        let groups: Vec<_> = super::provider()
+            .kx_groups
+            .iter()
+            .map(|g| g.name())
+            .collect();
+        assert_eq!(
+            groups.first(),
+            Some(&rustls::NamedGroup::X25519MLKEM768),
+            "{groups:?}"
+        );
         assert!(groups.contains(&rustls::NamedGroup::X25519));
     }
 }

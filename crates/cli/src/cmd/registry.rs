@@ -12,6 +12,7 @@
 mod remote;
 mod render;
 
+use certbound_server::admin::public_view;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use certbound_oauth::client::{ClientApplication, FieldError, Policy, RESOURCE_TY
 use certbound_server::admin::MIN_SECRET_LEN;
 use certbound_server::config::Config;
 use certbound_server::meta::TOKEN_PATH;
-use certbound_store::{ClientRecord, Store, StoreError};
+use certbound_store::{Store, StoreError};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -582,31 +583,6 @@ fn field_list(errors: &[FieldError]) -> Vec<(String, String)> {
         .iter()
         .map(|e| (e.field.to_string(), e.message.clone()))
         .collect()
-}
-
-/// The resource as the admin API shows it: no secret hash, `meta` from the
-/// store, and the warnings of this change when there are any.
-fn public_view(record: &ClientRecord, warnings: &[String]) -> Value {
-    let mut doc = record.document.clone();
-    if let Some(obj) = doc.as_object_mut() {
-        let has_secret = obj.remove("client_secret_hash").is_some();
-        obj.insert("resourceType".into(), RESOURCE_TYPE.into());
-        obj.insert("id".into(), record.id.clone().into());
-        obj.insert(
-            "meta".into(),
-            json!({
-                "versionId": record.version.to_string(),
-                "lastUpdated": certbound_pki::time_fmt::rfc3339(record.updated_at),
-            }),
-        );
-        if has_secret {
-            obj.insert("hasSecret".into(), true.into());
-        }
-        if !warnings.is_empty() {
-            obj.insert("warnings".into(), json!(warnings));
-        }
-    }
-    doc
 }
 
 #[cfg(test)]
