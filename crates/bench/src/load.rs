@@ -1,9 +1,12 @@
 //! The load generator: one client stack (tokio-rustls + hyper HTTP/1.1) for
-//! both servers, so that whatever the client costs, it costs the same on each
-//! side. Two shapes of load: a new connection with a full mTLS handshake for
-//! every request (session resumption off), and long-lived connections sending
-//! requests back to back. Every answer is checked; anything unexpected counts
-//! as an error, not as a request served.
+//! every server, so that whatever the client costs, it costs the same on each
+//! side. Three shapes of load: a new connection with a full mTLS handshake for
+//! every request (session resumption off); long-lived connections sending
+//! requests back to back (closed loop: the peak); and long-lived connections
+//! fed at a constant arrival rate (open loop: latency at a given load, each
+//! request timed from when it was due, so a stalled server cannot hide its
+//! stall by slowing the client down). Every answer is checked; anything
+//! unexpected counts as an error, not as a request served.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +15,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::Method;
 use hyper::client::conn::http1;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{PrivateKeyDer, ServerName};
 use tokio::net::TcpStream;
@@ -31,10 +36,13 @@ const ERROR_PAUSE: Duration = Duration::from_millis(10);
 /// What a correct answer looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
-    /// certbound: 200 with an access token.
+    /// certbound's token endpoint: 200 with an access token.
     Token,
-    /// nginx: 200 with the fixed body.
+    /// nginx's fixed answer: 200 with `{"ok":true}`.
     Fixed,
+    /// The bench upstream's answer, directly or through a proxy: 200 with
+    /// [`crate::upstream::BODY`].
+    Upstream,
 }
 
 /// Which key-exchange groups the client offers.
@@ -78,12 +86,17 @@ impl Groups {
     }
 }
 
-/// Everything a worker needs to talk to one server.
+/// Everything a worker needs to talk to one server: where, how (TLS or
+/// plain TCP), which request, and what the answer must be.
 #[derive(Clone)]
 pub struct Target {
     pub addr: SocketAddr,
     pub expect: Expect,
-    connector: TlsConnector,
+    /// `None`: plain HTTP over TCP.
+    connector: Option<TlsConnector>,
+    method: Method,
+    path: &'static str,
+    headers: Vec<(HeaderName, HeaderValue)>,
     body: Bytes,
 }
 
@@ -92,20 +105,54 @@ impl std::fmt::Debug for Target {
         f.debug_struct("Target")
             .field("addr", &self.addr)
             .field("expect", &self.expect)
+            .field("tls", &self.connector.is_some())
+            .field("method", &self.method)
+            .field("path", &self.path)
             .finish_non_exhaustive()
     }
 }
 
 impl Target {
+    /// The token request (client_credentials for the bench client) over mTLS.
     pub fn new(addr: SocketAddr, expect: Expect, connector: TlsConnector) -> Self {
         Self {
             addr,
             expect,
-            connector,
+            connector: Some(connector),
+            method: Method::POST,
+            path: TOKEN_PATH,
+            headers: vec![(
+                hyper::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            )],
             body: Bytes::from(format!(
                 "grant_type=client_credentials&client_id={CLIENT_ID}"
             )),
         }
+    }
+
+    /// `GET path` over mTLS with `connector`, or over plain TCP without one.
+    pub fn get(
+        addr: SocketAddr,
+        path: &'static str,
+        expect: Expect,
+        connector: Option<TlsConnector>,
+    ) -> Self {
+        Self {
+            addr,
+            expect,
+            connector,
+            method: Method::GET,
+            path,
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// The same request with one more header.
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
     }
 }
 
@@ -139,21 +186,66 @@ pub struct Negotiated {
     pub group: String,
 }
 
+impl Negotiated {
+    fn plain() -> Self {
+        Self {
+            version: "plain TCP (no TLS)".into(),
+            suite: String::new(),
+            group: String::new(),
+        }
+    }
+}
+
 impl std::fmt::Display for Negotiated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.suite.is_empty() {
+            return write!(f, "{}", self.version);
+        }
         write!(f, "{} {} {}", self.version, self.suite, self.group)
     }
 }
 
-async fn connect(target: &Target) -> Result<TlsStream<TcpStream>> {
+/// An HTTP/1.1 connection whose driver runs as its own task.
+struct Conn {
+    sender: http1::SendRequest<Full<Bytes>>,
+    driver: tokio::task::JoinHandle<()>,
+    negotiated: Negotiated,
+}
+
+/// Connect (TCP, then TLS when the target has a connector) and start HTTP/1.1.
+async fn connect(target: &Target) -> Result<Conn> {
     let tcp = TcpStream::connect(target.addr).await.context("connect")?;
     tcp.set_nodelay(true).context("TCP_NODELAY")?;
+    let Some(connector) = &target.connector else {
+        let (sender, conn) = http1::handshake::<_, Full<Bytes>>(TokioIo::new(tcp))
+            .await
+            .context("HTTP handshake")?;
+        let driver = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        return Ok(Conn {
+            sender,
+            driver,
+            negotiated: Negotiated::plain(),
+        });
+    };
     let name = ServerName::try_from("localhost").context("server name")?;
-    target
-        .connector
+    let tls = connector
         .connect(name, tcp)
         .await
-        .context("TLS handshake")
+        .context("TLS handshake")?;
+    let negotiated = negotiated(&tls);
+    let (sender, conn) = http1::handshake::<_, Full<Bytes>>(TokioIo::new(tls))
+        .await
+        .context("HTTP handshake")?;
+    let driver = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(Conn {
+        sender,
+        driver,
+        negotiated,
+    })
 }
 
 fn negotiated(tls: &TlsStream<TcpStream>) -> Negotiated {
@@ -178,15 +270,17 @@ fn negotiated(tls: &TlsStream<TcpStream>) -> Negotiated {
     }
 }
 
-/// Send one request on `sender` and check the answer.
-async fn exchange(target: &Target, sender: &mut http1::SendRequest<Full<Bytes>>) -> Result<()> {
+/// Send one request on `sender` and check the answer; the answer's body.
+async fn exchange(target: &Target, sender: &mut http1::SendRequest<Full<Bytes>>) -> Result<Bytes> {
     sender.ready().await.context("connection not ready")?;
-    let request = hyper::Request::post(TOKEN_PATH)
-        .header(hyper::header::HOST, "localhost")
-        .header(
-            hyper::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
+    let mut request = hyper::Request::builder()
+        .method(target.method.clone())
+        .uri(target.path)
+        .header(hyper::header::HOST, "localhost");
+    for (name, value) in &target.headers {
+        request = request.header(name, value);
+    }
+    let request = request
         .body(Full::new(target.body.clone()))
         .context("building the request")?;
     let response = sender.send_request(request).await.context("request")?;
@@ -197,7 +291,8 @@ async fn exchange(target: &Target, sender: &mut http1::SendRequest<Full<Bytes>>)
         .await
         .context("reading the body")?
         .to_bytes();
-    check(target.expect, status.as_u16(), &body)
+    check(target.expect, status.as_u16(), &body)?;
+    Ok(body)
 }
 
 fn check(expect: Expect, status: u16, body: &[u8]) -> Result<()> {
@@ -205,6 +300,7 @@ fn check(expect: Expect, status: u16, body: &[u8]) -> Result<()> {
         && match expect {
             Expect::Token => contains(body, br#""access_token":""#),
             Expect::Fixed => body == br#"{"ok":true}"#,
+            Expect::Upstream => body == crate::upstream::BODY,
         };
     if good {
         return Ok(());
@@ -217,37 +313,39 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// One full request on a new connection: connect, handshake, POST, read, close.
-async fn new_connection_request(target: &Target) -> Result<Negotiated> {
-    let tls = connect(target).await?;
-    let shape = negotiated(&tls);
-    let (mut sender, conn) = http1::handshake::<_, Full<Bytes>>(TokioIo::new(tls))
-        .await
-        .context("HTTP handshake")?;
-    let conn = tokio::spawn(conn);
-    exchange(target, &mut sender).await?;
+/// One full request on a new connection: connect, handshake, request, read,
+/// close. Returns what the handshake settled on and the answer's body.
+async fn new_connection_request(target: &Target) -> Result<(Negotiated, Bytes)> {
+    let Conn {
+        mut sender,
+        driver,
+        negotiated,
+    } = connect(target).await?;
+    let body = exchange(target, &mut sender).await?;
     // Dropping the sender lets the connection send close_notify and FIN.
     drop(sender);
-    let _ = conn.await;
-    Ok(shape)
+    let _ = driver.await;
+    Ok((negotiated, body))
 }
 
-/// Ask once, checking the answer; returns what the handshake settled on.
-pub async fn probe(target: &Target) -> Result<Negotiated> {
+/// Ask once on a new connection, checking the answer; what the handshake
+/// settled on and the answer's body.
+pub async fn ask(target: &Target) -> Result<(Negotiated, Bytes)> {
     tokio::time::timeout(REQUEST_TIMEOUT, new_connection_request(target))
         .await
         .map_err(|_| anyhow!("no answer within {}s", REQUEST_TIMEOUT.as_secs()))?
 }
 
-/// Probe until the server answers correctly, for at most `within`.
+/// Probe until the server answers correctly, for at most `within`; what the
+/// handshake settled on and the answer's body.
 pub async fn wait_ready(
     target: &Target,
     within: Duration,
     mut alive: impl FnMut() -> Result<()>,
-) -> Result<Negotiated> {
+) -> Result<(Negotiated, Bytes)> {
     let deadline = Instant::now() + within;
     loop {
-        match probe(target).await {
+        match ask(target).await {
             Ok(n) => return Ok(n),
             Err(e) if Instant::now() >= deadline => {
                 return Err(e.context(format!("not ready within {}s", within.as_secs())));
@@ -401,7 +499,7 @@ pub async fn run_kept_alive(
                     },
                 };
                 match tokio::time::timeout(REQUEST_TIMEOUT, exchange(&target, s)).await {
-                    Ok(Ok(())) => r.latencies_us.push(micros(t0.elapsed())),
+                    Ok(Ok(_)) => r.latencies_us.push(micros(t0.elapsed())),
                     Ok(Err(e)) => {
                         r.error(&e);
                         sender = None;
@@ -420,12 +518,88 @@ pub async fn run_kept_alive(
 
 /// A kept-alive connection: its driver runs as its own task.
 async fn open(target: &Target) -> Result<http1::SendRequest<Full<Bytes>>> {
-    let tls = connect(target).await?;
-    let (sender, conn) = http1::handshake::<_, Full<Bytes>>(TokioIo::new(tls))
-        .await
-        .context("HTTP handshake")?;
-    tokio::spawn(conn);
-    Ok(sender)
+    Ok(connect(target).await?.sender)
+}
+
+/// `connections` connections, opened before the clock starts, sharing one
+/// queue of arrivals due at a constant `rate` per second for `duration`: an
+/// idle connection takes the next arrival and sends it when it is due; when
+/// every connection is busy, arrivals wait in the queue. Each latency runs
+/// from when the request was due, not from when it was sent, so waiting for a
+/// connection counts. A thread paces the arrivals with the kernel's sleep
+/// (tens of µs of slack), not the runtime's millisecond timer.
+pub async fn run_open_loop(
+    target: &Target,
+    connections: usize,
+    rate: f64,
+    duration: Duration,
+    on_start: impl FnOnce(),
+) -> Result<Measured> {
+    let mut senders = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        senders.push(
+            open(target)
+                .await
+                .context("opening the kept-alive connections")?,
+        );
+    }
+    let arrivals = (rate * duration.as_secs_f64()).round().max(1.0) as u64;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    on_start();
+    let start = Instant::now();
+    let pacer = std::thread::Builder::new()
+        .name("bench-pacer".into())
+        .spawn(move || {
+            for i in 0..arrivals {
+                let due = start + Duration::from_secs_f64(i as f64 / rate);
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                if tx.send(due).is_err() {
+                    return;
+                }
+            }
+        })
+        .context("starting the pacer thread")?;
+    let mut workers = Vec::with_capacity(connections);
+    for sender in senders {
+        let (target, rx) = (target.clone(), Arc::clone(&rx));
+        workers.push(tokio::spawn(async move {
+            let mut r = WorkerResult::default();
+            let mut sender = Some(sender);
+            loop {
+                let due = { rx.lock().await.recv().await };
+                let Some(due) = due else { break };
+                let s = match sender.as_mut() {
+                    Some(s) => s,
+                    None => match open(&target).await {
+                        Ok(s) => sender.insert(s),
+                        Err(e) => {
+                            r.error(&e);
+                            continue;
+                        }
+                    },
+                };
+                match tokio::time::timeout(REQUEST_TIMEOUT, exchange(&target, s)).await {
+                    Ok(Ok(_)) => r.latencies_us.push(micros(due.elapsed())),
+                    Ok(Err(e)) => {
+                        r.error(&e);
+                        sender = None;
+                    }
+                    Err(_) => {
+                        r.error(&anyhow!("timed out"));
+                        sender = None;
+                    }
+                }
+            }
+            r
+        }));
+    }
+    let measured = collect(workers, start).await;
+    let _ = pacer.join();
+    Ok(measured)
 }
 
 async fn collect(workers: Vec<tokio::task::JoinHandle<WorkerResult>>, start: Instant) -> Measured {

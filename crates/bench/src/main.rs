@@ -14,19 +14,15 @@
 
 #![forbid(unsafe_code)]
 
-mod load;
-mod procfs;
-mod setup;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use crate::load::{Expect, Groups, Measured, Negotiated, Target};
-use crate::procfs::{Procs, RssSampler};
-use crate::setup::{Pki, Server};
+use certbound_bench::load::{self, Expect, Groups, Measured, Negotiated, Target};
+use certbound_bench::procfs::{self, Procs, RssSampler};
+use certbound_bench::setup::{self, Pki, Server};
 
 /// Issue 4's targets.
 const TARGET_NEW_CONN_RATIO: f64 = 1.5;
@@ -171,11 +167,12 @@ async fn run(args: Args, threads: usize) -> Result<()> {
     let certbound_bin = std::path::absolute(&certbound_bin)
         .with_context(|| format!("locating {}", certbound_bin.display()))?;
     let mut subjects = Vec::new();
-    let mut server = setup::start_certbound(&certbound_bin, dir.path(), &pki).await?;
+    let mut server = setup::start_certbound(&certbound_bin, dir.path(), &pki, "").await?;
     let target = Target::new(server.addr, Expect::Token, connector.clone());
     let negotiated = load::wait_ready(&target, READY_TIMEOUT, || server.check_alive())
         .await
-        .context("certbound's token endpoint")?;
+        .context("certbound's token endpoint")?
+        .0;
     subjects.push(Subject {
         procs: Procs::tree(server.pid()),
         server,
@@ -190,7 +187,8 @@ async fn run(args: Args, threads: usize) -> Result<()> {
         let target = Target::new(server.addr, Expect::Fixed, connector.clone());
         let negotiated = load::wait_ready(&target, READY_TIMEOUT, || server.check_alive())
             .await
-            .context("nginx")?;
+            .context("nginx")?
+            .0;
         subjects.push(Subject {
             // The workers exist once nginx answers.
             procs: Procs::tree(server.pid()),

@@ -1,8 +1,9 @@
 //! What the kernel says a server process costs: CPU time from
 //! `/proc/PID/stat` and memory from `/proc/PID/status`, summed over a set of
-//! processes (certbound is one; nginx is a master and its workers). Reading
-//! /proc from outside measures the server as it runs, with no instrumentation
-//! inside it, the same way for both programs.
+//! processes (certbound is one; nginx is a master and its workers), or one
+//! thread of this process (the in-process upstream). Reading /proc from
+//! outside measures the server as it runs, with no instrumentation inside it,
+//! the same way for both programs.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,10 +26,11 @@ fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// A fixed set of processes measured together.
+/// A fixed set of processes (or one thread) measured together.
 #[derive(Debug, Clone)]
 pub struct Procs {
-    pids: Vec<u32>,
+    /// `/proc/PID` directories, or `/proc/PID/task/TID` for a thread.
+    dirs: Vec<String>,
     ticks: f64,
 }
 
@@ -38,7 +40,7 @@ impl Procs {
         let mut pids = vec![root];
         pids.extend(children(root));
         Self {
-            pids,
+            dirs: pids.iter().map(|p| format!("/proc/{p}")).collect(),
             ticks: clock_ticks(),
         }
     }
@@ -46,41 +48,53 @@ impl Procs {
     /// This process (the load generator).
     pub fn this() -> Self {
         Self {
-            pids: vec![std::process::id()],
+            dirs: vec![format!("/proc/{}", std::process::id())],
+            ticks: clock_ticks(),
+        }
+    }
+
+    /// The calling thread alone (its CPU time; memory is the process's).
+    pub fn current_thread() -> Self {
+        // `/proc/thread-self` links to `PID/task/TID`.
+        let dir = std::fs::read_link("/proc/thread-self")
+            .map(|p| format!("/proc/{}", p.display()))
+            .unwrap_or_else(|_| format!("/proc/{}", std::process::id()));
+        Self {
+            dirs: vec![dir],
             ticks: clock_ticks(),
         }
     }
 
     pub fn count(&self) -> usize {
-        self.pids.len()
+        self.dirs.len()
     }
 
     /// User + system CPU seconds consumed so far by every process of the set.
     pub fn cpu_seconds(&self) -> f64 {
-        let ticks: u64 = self.pids.iter().filter_map(|p| cpu_ticks(*p)).sum();
+        let ticks: u64 = self.dirs.iter().filter_map(|d| cpu_ticks(d)).sum();
         ticks as f64 / self.ticks
     }
 
     /// Sum of `VmRSS` in KiB.
     pub fn rss_kib(&self) -> u64 {
-        self.pids
+        self.dirs
             .iter()
-            .filter_map(|p| status_kib(*p, "VmRSS:"))
+            .filter_map(|d| status_kib(d, "VmRSS:"))
             .sum()
     }
 
     /// Sum of `VmHWM` (peak RSS over each process's life) in KiB.
     pub fn hwm_kib(&self) -> u64 {
-        self.pids
+        self.dirs
             .iter()
-            .filter_map(|p| status_kib(*p, "VmHWM:"))
+            .filter_map(|d| status_kib(d, "VmHWM:"))
             .sum()
     }
 }
 
-/// utime + stime of one process (all its threads, dead ones included).
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+/// utime + stime of one process (all its threads, dead ones included) or of one thread.
+fn cpu_ticks(dir: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
     // The command name may hold spaces and parentheses: fields start after the last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -90,8 +104,8 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(utime + stime)
 }
 
-fn status_kib(pid: u32, key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+fn status_kib(dir: &str, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("{dir}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(key))?;
     line[key.len()..].split_whitespace().next()?.parse().ok()
 }

@@ -1,9 +1,10 @@
-//! Everything the two servers need, made fresh in a temporary directory: a
-//! test PKI, certbound's config with the bench client registered in its
-//! store, and an nginx config that asks for the same client certificate. Both
-//! servers run as child processes so that the kernel's accounting of their CPU
-//! time and memory can be read from /proc, and both are stopped when the
-//! benchmark ends, however it ends.
+//! Everything the servers under test need, made fresh in a temporary
+//! directory: a test PKI, certbound's config with the bench client registered
+//! in its store (and, for the gateway benchmark, a `[[route]]`), and an nginx
+//! config that asks for the same client certificate and either answers itself
+//! or proxies to the upstream. The servers run as child processes so that the
+//! kernel's accounting of their CPU time and memory can be read from /proc,
+//! and they are stopped when the benchmark ends, however it ends.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -47,6 +48,12 @@ impl Pki {
         std::fs::write(dir.join("ca.crt"), self.ca.cert_pem()).context("writing ca.crt")?;
         self.server.write(dir, "server", &[]);
         Ok(())
+    }
+}
+
+impl Default for Pki {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -107,9 +114,10 @@ pub fn tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
-/// Write certbound's config, register the bench client in its store, start
-/// `certbound serve --config` and wait until it says where it listens.
-pub async fn start_certbound(bin: &Path, dir: &Path, pki: &Pki) -> Result<Server> {
+/// Write certbound's config (with `extra` TOML appended, e.g. `[[route]]`s),
+/// register the bench client in its store, start `certbound serve --config`
+/// and wait until it says where it listens.
+pub async fn start_certbound(bin: &Path, dir: &Path, pki: &Pki, extra: &str) -> Result<Server> {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).context("creating the data directory")?;
     let store_url = format!("sqlite://{}", data.join("certbound.db").display());
@@ -118,8 +126,8 @@ pub async fn start_certbound(bin: &Path, dir: &Path, pki: &Pki) -> Result<Server
     std::fs::write(
         &config,
         format!(
-            r#"# Written by bench-token: one mTLS listener that asks every client for a
-# certificate and leaves trust to the token endpoint (no client_ca).
+            r#"# Written by the benchmark: one mTLS listener that asks every client for a
+# certificate and leaves trust to the token endpoint and routes (no client_ca).
 data_dir = "data"
 [store]
 url = "{store_url}"
@@ -133,7 +141,7 @@ client_auth = "required"
 name = "bench"
 bind = "127.0.0.1:0"
 tls = "bench"
-"#
+{extra}"#
         ),
     )
     .context("writing certbound.toml")?;
@@ -218,6 +226,51 @@ fn free_port() -> Result<u16> {
 /// (`ssl_verify_client on`) and answers a fixed JSON body, then start nginx in
 /// the foreground with everything it writes kept in `dir`.
 pub fn start_nginx(bin: &Path, dir: &Path, workers: usize) -> Result<Server> {
+    let comment = "# Written by bench-token: TLS with a required, verified client certificate,\n\
+                   # and a fixed 200 answer: what nginx costs for the handshake alone.";
+    let location = r#"location / {
+            default_type application/json;
+            return 200 '{"ok":true}';
+        }"#;
+    spawn_nginx(bin, dir, workers, comment, "", location)
+}
+
+/// Write an nginx config for an mTLS reverse proxy to `upstream` (verified
+/// client certificate, `proxy_pass` over kept-alive HTTP/1.1 upstream
+/// connections), then start nginx like [`start_nginx`].
+pub fn start_nginx_proxy(
+    bin: &Path,
+    dir: &Path,
+    workers: usize,
+    upstream: SocketAddr,
+) -> Result<Server> {
+    let comment = "# Written by bench-gateway: an mTLS reverse proxy (required, verified client\n\
+                   # certificate) to the bench upstream over kept-alive HTTP/1.1 connections.";
+    let http = format!(
+        r#"upstream bench_upstream {{
+        server {upstream};
+        keepalive 64;
+        keepalive_requests 1000000;
+    }}"#
+    );
+    let location = r#"location / {
+            proxy_pass http://bench_upstream;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }"#;
+    spawn_nginx(bin, dir, workers, comment, &http, location)
+}
+
+/// The config both nginx setups share, with `http` inside the http block and
+/// `location` inside the TLS server; nginx started in the foreground.
+fn spawn_nginx(
+    bin: &Path,
+    dir: &Path,
+    workers: usize,
+    comment: &str,
+    http: &str,
+    location: &str,
+) -> Result<Server> {
     let port = free_port()?;
     let d = dir.display();
     let conf = dir.join("nginx.conf");
@@ -225,8 +278,7 @@ pub fn start_nginx(bin: &Path, dir: &Path, workers: usize) -> Result<Server> {
     std::fs::write(
         &conf,
         format!(
-            r#"# Written by bench-token: TLS with a required, verified client certificate,
-# and a fixed 200 answer: what nginx costs for the handshake alone.
+            r#"{comment}
 worker_processes {workers};
 pid {d}/nginx.pid;
 error_log {d}/nginx-error.log warn;
@@ -242,6 +294,7 @@ http {{
     fastcgi_temp_path {d}/nginx-tmp/fastcgi;
     uwsgi_temp_path {d}/nginx-tmp/uwsgi;
     scgi_temp_path {d}/nginx-tmp/scgi;
+    {http}
     server {{
         listen 127.0.0.1:{port} ssl;
         ssl_certificate {d}/server.crt;
@@ -249,10 +302,7 @@ http {{
         ssl_protocols TLSv1.2 TLSv1.3;
         ssl_client_certificate {d}/ca.crt;
         ssl_verify_client on;
-        location / {{
-            default_type application/json;
-            return 200 '{{"ok":true}}';
-        }}
+        {location}
     }}
 }}
 "#

@@ -1,0 +1,15 @@
+//! The pieces the benchmark programs share: a test PKI and the servers under
+//! test started as child processes ([`setup`]), an in-process upstream
+//! ([`upstream`]), one load generator for every server ([`load`]) and the
+//! kernel's accounting of what each process costs ([`procfs`]).
+//!
+//! `bench-token` (issue 4) drives the token endpoint; `bench-gateway` (issue
+//! 7) drives a `[[route]]` of the gateway. Both print figures; neither is a
+//! timed test.
+
+#![forbid(unsafe_code)]
+
+pub mod load;
+pub mod procfs;
+pub mod setup;
+pub mod upstream;
