@@ -3,14 +3,20 @@
 //! RFC 8705 thumbprint, the peer address and the listener. Computed once per
 //! connection and shared by every request on it, with a small cache of the
 //! last successful client authentication so kept-alive token requests skip
-//! chain verification.
+//! chain verification, the identity headers a gateway route sends upstream
+//! (encoded once, not per request), and the last token a route verified on
+//! the connection.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use axum::http::HeaderValue;
 use certbound_oauth::auth::Method;
 use certbound_pki::CertDer;
+use certbound_pki::forwarded::{HeaderFormat, encode, encode_rfc9440_chain};
 use time::OffsetDateTime;
+
+use crate::gateway::Verified;
 
 /// The identity of one connection, inserted into every request's extensions.
 #[derive(Debug)]
@@ -28,6 +34,35 @@ pub struct ClientIdentity {
     auth_cache: Mutex<Option<CachedAuth>>,
     /// The leaf's subject, parsed once for every audit record of the connection.
     subject: OnceLock<Option<String>>,
+    /// The identity headers for an upstream, encoded on first use.
+    upstream_headers: OnceLock<UpstreamHeaders>,
+    /// The last token a gateway route verified on this connection.
+    last_token: Mutex<Option<RememberedToken>>,
+}
+
+/// The headers a gateway route sets for its upstream from a connection's
+/// identity; `None` where there is nothing to send or the value is not a
+/// valid header value.
+#[derive(Debug)]
+pub struct UpstreamHeaders {
+    /// `X-Client-Cert-Subject`.
+    pub subject: Option<HeaderValue>,
+    /// `X-Client-Cert-Thumbprint`.
+    pub thumbprint: Option<HeaderValue>,
+    /// RFC 9440 `Client-Cert`: the leaf.
+    pub client_cert: Option<HeaderValue>,
+    /// RFC 9440 `Client-Cert-Chain`: every certificate, when there is more than the leaf.
+    pub client_cert_chain: Option<HeaderValue>,
+    /// The peer's IP address, for `X-Forwarded-For`.
+    pub peer_ip: Option<HeaderValue>,
+}
+
+/// A token a route verified on this connection, with what the route made of it.
+#[derive(Debug)]
+struct RememberedToken {
+    route: usize,
+    token: Box<str>,
+    verified: Arc<Verified>,
 }
 
 /// Where a connection's certificate chain came from.
@@ -64,6 +99,8 @@ impl ClientIdentity {
             header_error: None,
             auth_cache: Mutex::new(None),
             subject: OnceLock::new(),
+            upstream_headers: OnceLock::new(),
+            last_token: Mutex::new(None),
         }
     }
 
@@ -98,6 +135,43 @@ impl ClientIdentity {
         self.subject
             .get_or_init(|| certbound_pki::inspect::subject_string(self.chain.first()?))
             .clone()
+    }
+
+    /// The identity headers for an upstream, encoded once per connection.
+    pub fn upstream_headers(&self) -> &UpstreamHeaders {
+        self.upstream_headers.get_or_init(|| {
+            let value = |v: &str| HeaderValue::from_str(v).ok();
+            let leaf = self.chain.first();
+            UpstreamHeaders {
+                subject: leaf.and(self.subject()).and_then(|s| value(&s)),
+                thumbprint: leaf.and(self.thumbprint.as_deref()).and_then(value),
+                client_cert: leaf
+                    .and_then(|l| value(&encode(HeaderFormat::Rfc9440, std::slice::from_ref(l)))),
+                client_cert_chain: (self.chain.len() > 1)
+                    .then(|| value(&encode_rfc9440_chain(&self.chain)))
+                    .flatten(),
+                peer_ip: value(&self.peer.ip().to_string()),
+            }
+        })
+    }
+
+    /// What route number `route` made of `token` when it last verified it on
+    /// this connection, if that was the last token verified here.
+    pub(crate) fn remembered_token(&self, route: usize, token: &str) -> Option<Arc<Verified>> {
+        let guard = self.last_token.lock().ok()?;
+        let last = guard.as_ref()?;
+        (last.route == route && *last.token == *token).then(|| Arc::clone(&last.verified))
+    }
+
+    /// Remember what route number `route` made of `token` on this connection.
+    pub(crate) fn remember_token(&self, route: usize, token: &str, verified: Arc<Verified>) {
+        if let Ok(mut guard) = self.last_token.lock() {
+            *guard = Some(RememberedToken {
+                route,
+                token: token.into(),
+                verified,
+            });
+        }
     }
 
     /// A cached authentication of `client_id` still good at `now` under registry `generation`.

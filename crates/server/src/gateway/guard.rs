@@ -7,9 +7,12 @@
 //!
 //! Verified tokens are cached by the SHA-256 of the token, so repeated
 //! requests skip the signature check; every hit still checks `exp` and the
-//! revocation set.
+//! revocation set. A connection also remembers the last token a route
+//! verified on it, so a client sending the same token again and again on a
+//! kept-alive connection skips even the hashing.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -34,18 +37,49 @@ pub const TOKEN_CACHE_SIZE: usize = 100_000;
 /// How often an external issuer's JWKS is fetched again.
 pub const JWKS_REFRESH: Duration = Duration::from_secs(300);
 
+/// A token that passed the route's signature, `iss` and `aud` checks, with the
+/// `X-Client-Id` value for the upstream encoded once.
+#[derive(Debug)]
+pub struct Verified {
+    pub claims: AccessTokenClaims,
+    client_id: Option<HeaderValue>,
+}
+
 /// Verified tokens by the SHA-256 of their text.
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    map: RwLock<HashMap<[u8; 32], Arc<AccessTokenClaims>>>,
+    map: RwLock<HashMap<[u8; 32], Arc<Verified>, BuildHasherDefault<DigestHasher>>>,
+}
+
+/// Hashes a key that is already a SHA-256 digest by taking 8 of its bytes:
+/// no second hash per request. Only verified tokens are inserted, so nobody
+/// can fill the map with keys chosen to collide.
+#[derive(Debug, Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // `[u8; 32]` hashes as its length (a usize, through `write_usize`) and then its bytes.
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_usize(&mut self, _: usize) {}
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl TokenCache {
-    fn get(&self, key: &[u8; 32]) -> Option<Arc<AccessTokenClaims>> {
+    fn get(&self, key: &[u8; 32]) -> Option<Arc<Verified>> {
         self.map.read().ok()?.get(key).cloned()
     }
 
-    fn put(&self, key: [u8; 32], claims: Arc<AccessTokenClaims>) {
+    fn put(&self, key: [u8; 32], claims: Arc<Verified>) {
         if let Ok(mut map) = self.map.write() {
             if map.len() >= TOKEN_CACHE_SIZE {
                 map.clear();
@@ -58,6 +92,8 @@ impl TokenCache {
 /// A route ready to serve.
 #[derive(Debug)]
 pub struct Route {
+    /// Its place in the gateway's list, which names it in per-connection memory.
+    pub(super) index: usize,
     pub config: RouteConfig,
     pub(super) client: UpstreamClient,
     validation: Validation,
@@ -66,10 +102,10 @@ pub struct Route {
     cache: TokenCache,
 }
 
-/// Who the route let through.
+/// Who the route let through: the `X-Client-Id` value for the upstream.
 #[derive(Debug, Default)]
 pub struct Admitted {
-    pub client_id: Option<String>,
+    pub client_id: Option<HeaderValue>,
 }
 
 /// A refusal: status, challenge and a JSON body.
@@ -157,6 +193,7 @@ impl Route {
             validation = validation.with_audience(aud);
         }
         Ok(Self {
+            index: 0,
             client: UpstreamClient::new(&config)?,
             config,
             validation,
@@ -182,9 +219,10 @@ impl Route {
         let Some(token) = token else {
             return Err(Rejection::no_token());
         };
-        let claims = self
-            .verify(state, token, now)
+        let verified = self
+            .verify(state, token, now, identity)
             .map_err(|r| self.log(identity, None, r))?;
+        let claims = &verified.claims;
         let client_id = Some(claims.client_id.as_str());
         if self.config.require == Require::BoundToken {
             let Some(cnf) = &claims.cnf else {
@@ -230,7 +268,7 @@ impl Route {
         self.check_names(chain.first())
             .map_err(|r| self.log(identity, client_id, r))?;
         Ok(Admitted {
-            client_id: Some(claims.client_id.clone()),
+            client_id: verified.client_id.clone(),
         })
     }
 
@@ -277,7 +315,9 @@ impl Route {
             ));
         }
         self.check_names(chain.first())?;
-        Ok(Admitted { client_id })
+        Ok(Admitted {
+            client_id: client_id.and_then(|id| HeaderValue::from_str(&id).ok()),
+        })
     }
 
     /// The subject CN / SAN allow rules (when any is set).
@@ -316,9 +356,41 @@ impl Route {
         state: &AppState,
         token: &str,
         now: OffsetDateTime,
-    ) -> Result<Arc<AccessTokenClaims>, Rejection> {
+        identity: Option<&ClientIdentity>,
+    ) -> Result<Arc<Verified>, Rejection> {
+        let remembered = identity.and_then(|i| i.remembered_token(self.index, token));
+        let verified = match remembered {
+            Some(v) => v,
+            None => {
+                let v = self.verify_cached(state, token, now)?;
+                if let Some(i) = identity {
+                    i.remember_token(self.index, token, Arc::clone(&v));
+                }
+                v
+            }
+        };
+        let claims = &verified.claims;
+        if now.unix_timestamp() >= claims.exp {
+            return Err(Rejection::invalid_token("the token has expired"));
+        }
+        if matches!(self.config.tokens, TokenSource::Local)
+            && state.revocations.is_revoked(&claims.jti)
+        {
+            return Err(Rejection::invalid_token("the token has been revoked"));
+        }
+        Ok(verified)
+    }
+
+    /// The token from the route's cache, else verified (signature, `iss`,
+    /// `aud`, `exp`) and cached.
+    fn verify_cached(
+        &self,
+        state: &AppState,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Verified>, Rejection> {
         let key = certbound_pki::thumbprint::sha256(token.as_bytes());
-        let claims = match self.cache.get(&key) {
+        let verified = match self.cache.get(&key) {
             Some(c) => c,
             None => {
                 let external = self.external_keys.load_full();
@@ -338,20 +410,15 @@ impl Route {
                     now.unix_timestamp(),
                 )
                 .map_err(|e| Rejection::invalid_token(e.to_string()))?;
-                let claims = Arc::new(claims);
-                self.cache.put(key, Arc::clone(&claims));
-                claims
+                let verified = Arc::new(Verified {
+                    client_id: HeaderValue::from_str(&claims.client_id).ok(),
+                    claims,
+                });
+                self.cache.put(key, Arc::clone(&verified));
+                verified
             }
         };
-        if now.unix_timestamp() >= claims.exp {
-            return Err(Rejection::invalid_token("the token has expired"));
-        }
-        if matches!(self.config.tokens, TokenSource::Local)
-            && state.revocations.is_revoked(&claims.jti)
-        {
-            return Err(Rejection::invalid_token("the token has been revoked"));
-        }
-        Ok(claims)
+        Ok(verified)
     }
 
     fn log(
@@ -373,12 +440,12 @@ impl Route {
 }
 
 /// The token of `Authorization: Bearer ...`.
-pub(super) fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+pub(super) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_string())
+        .then(|| token.trim())
         .filter(|t| !t.is_empty())
 }
 

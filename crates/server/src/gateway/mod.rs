@@ -25,7 +25,7 @@ use crate::identity::Connection;
 use crate::reply::json_response;
 use crate::state::AppState;
 
-pub use guard::TokenCache;
+pub use guard::{TokenCache, Verified};
 
 /// Default seconds to connect to an upstream.
 pub const DEFAULT_CONNECT_TIMEOUT: u64 = 5;
@@ -256,6 +256,9 @@ impl Gateway {
             routes.push(guard::Route::new(c.clone(), issuer, audience)?);
         }
         routes.sort_by_key(|r| std::cmp::Reverse(r.config.prefix.len()));
+        for (index, route) in routes.iter_mut().enumerate() {
+            route.index = index;
+        }
         Ok(Self { routes })
     }
 
@@ -273,20 +276,35 @@ impl Gateway {
             .iter()
             .find(|r| path.starts_with(&r.config.prefix))
     }
+
+    /// Whether a route serves `path` (certbound's own endpoints aside).
+    pub fn serves(&self, path: &str) -> bool {
+        self.find(path).is_some()
+    }
 }
 
 /// The router's fallback: a route, or 404.
 pub async fn dispatch(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
-    let Some(route) = state.gateway.find(request.uri().path()) else {
-        return json_response(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into());
-    };
     let identity = request
         .extensions()
         .get::<Connection>()
         .map(|c| Arc::clone(&c.0));
+    serve(&state, request, identity.as_deref()).await
+}
+
+/// Admit and forward `request` on the route that serves its path, or answer 404.
+/// The listener calls this directly for paths that only a route serves.
+pub async fn serve(
+    state: &AppState,
+    request: Request<Body>,
+    identity: Option<&crate::identity::ClientIdentity>,
+) -> Response {
+    let Some(route) = state.gateway.find(request.uri().path()) else {
+        return json_response(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into());
+    };
     let token = guard::bearer(request.headers());
-    match route.admit(&state, token.as_deref(), identity.as_deref()) {
-        Ok(admitted) => proxy::forward(route, request, identity.as_deref(), admitted).await,
+    match route.admit(state, token, identity) {
+        Ok(admitted) => proxy::forward(route, request, identity, admitted).await,
         Err(rejection) => rejection.into_response(),
     }
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::uri::{Authority, PathAndQuery, Scheme};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, Version, header};
 use axum::response::Response;
-use certbound_pki::forwarded::{HeaderFormat, encode, encode_rfc9440_chain};
 use certbound_tls::ClientTls;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -27,13 +27,20 @@ use crate::reply::json_response;
 /// Idle upstream connections are closed after this long.
 pub const POOL_IDLE: Duration = Duration::from_secs(90);
 
+const X_CLIENT_ID: HeaderName = HeaderName::from_static("x-client-id");
+const X_CLIENT_CERT_SUBJECT: HeaderName = HeaderName::from_static("x-client-cert-subject");
+const X_CLIENT_CERT_THUMBPRINT: HeaderName = HeaderName::from_static("x-client-cert-thumbprint");
+const CLIENT_CERT: HeaderName = HeaderName::from_static("client-cert");
+const CLIENT_CERT_CHAIN: HeaderName = HeaderName::from_static("client-cert-chain");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
 /// Identity headers certbound sets for the upstream; never taken from a client.
-pub const IDENTITY_HEADERS: [&str; 5] = [
-    "x-client-id",
-    "x-client-cert-subject",
-    "x-client-cert-thumbprint",
-    "client-cert",
-    "client-cert-chain",
+pub const IDENTITY_HEADERS: [HeaderName; 5] = [
+    X_CLIENT_ID,
+    X_CLIENT_CERT_SUBJECT,
+    X_CLIENT_CERT_THUMBPRINT,
+    CLIENT_CERT,
+    CLIENT_CERT_CHAIN,
 ];
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded.
@@ -47,10 +54,17 @@ const HOP_BY_HOP: [HeaderName; 7] = [
     header::UPGRADE,
 ];
 
-/// A pooled HTTP(S) client for one route's upstream.
+/// A pooled HTTP(S) client for one route's upstream, with the parts of the
+/// upstream URL every request reuses.
 #[derive(Debug, Clone)]
 pub struct UpstreamClient {
     client: Client<HttpsConnector<HttpConnector>, Body>,
+    scheme: Scheme,
+    authority: Option<Authority>,
+    /// The `Host` header: the upstream's authority.
+    host: Option<HeaderValue>,
+    /// The upstream URL's path without its trailing `/`, prefixed to every request's path.
+    base_path: String,
 }
 
 impl UpstreamClient {
@@ -74,9 +88,35 @@ impl UpstreamClient {
                 .with_root_certificates(rustls::RootCertStore::empty())
                 .with_no_client_auth()
         };
+        let upstream = &config.upstream;
         Ok(Self {
             client: build_client(tls_config, config.connect_timeout),
+            scheme: upstream.scheme().cloned().unwrap_or(Scheme::HTTP),
+            authority: upstream.authority().cloned(),
+            host: upstream
+                .authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
+            base_path: upstream.path().trim_end_matches('/').to_string(),
         })
+    }
+
+    /// The upstream URL for a request to `path` (path and query).
+    fn uri(&self, path: Option<&PathAndQuery>) -> Result<Uri, String> {
+        let path_and_query = match path {
+            // The common case: no base path, and the request's path as it came.
+            Some(p) if self.base_path.is_empty() && p.as_str().starts_with('/') => p.clone(),
+            _ => {
+                let path = path.map_or("/", |p| p.as_str());
+                format!("{}{path}", self.base_path)
+                    .parse::<PathAndQuery>()
+                    .map_err(|e| e.to_string())?
+            }
+        };
+        let mut parts = axum::http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = self.authority.clone();
+        parts.path_and_query = Some(path_and_query);
+        Uri::from_parts(parts).map_err(|e| e.to_string())
     }
 }
 
@@ -107,18 +147,8 @@ pub async fn forward(
     admitted: Admitted,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
-    let upstream = &route.config.upstream;
-    let base_path = upstream.path().trim_end_matches('/');
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let uri = match format!(
-        "{}://{}{}{}",
-        upstream.scheme_str().unwrap_or("http"),
-        upstream.authority().map_or("", |a| a.as_str()),
-        base_path,
-        path
-    )
-    .parse::<Uri>()
-    {
+    let upstream = &route.client;
+    let uri = match upstream.uri(parts.uri.path_and_query()) {
         Ok(u) => u,
         Err(e) => {
             return bad_gateway(
@@ -128,15 +158,14 @@ pub async fn forward(
         }
     };
     strip_hop_by_hop(&mut parts.headers);
-    for name in IDENTITY_HEADERS {
-        parts.headers.remove(name);
+    if parts.headers.keys().any(|k| IDENTITY_HEADERS.contains(k)) {
+        for name in IDENTITY_HEADERS {
+            parts.headers.remove(name);
+        }
     }
-    set_identity(&mut parts.headers, identity, &admitted);
-    if let Some(authority) = upstream
-        .authority()
-        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-    {
-        parts.headers.insert(header::HOST, authority);
+    set_identity(&mut parts.headers, identity, admitted);
+    if let Some(host) = &upstream.host {
+        parts.headers.insert(header::HOST, host.clone());
     }
     parts.uri = uri;
     parts.version = Version::HTTP_11;
@@ -181,6 +210,10 @@ fn bad_gateway(status: StatusCode, description: &str) -> Response {
 }
 
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most requests and responses carry none: one look at each name instead of a removal each.
+    if !headers.keys().any(|k| HOP_BY_HOP.contains(k)) {
+        return;
+    }
     // Headers named by Connection are hop-by-hop too.
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
@@ -194,38 +227,34 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-fn set_identity(headers: &mut HeaderMap, identity: Option<&ClientIdentity>, admitted: &Admitted) {
-    let mut set = |name: &'static str, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            headers.insert(name, v);
-        }
-    };
-    if let Some(id) = &admitted.client_id {
-        set("x-client-id", id);
+/// The identity headers: the connection's are encoded once per connection
+/// and shared by its requests.
+fn set_identity(headers: &mut HeaderMap, identity: Option<&ClientIdentity>, admitted: Admitted) {
+    if let Some(id) = admitted.client_id {
+        headers.insert(X_CLIENT_ID, id);
     }
-    if let Some(identity) = identity {
-        if let Some(leaf) = identity.chain.first() {
-            if let Some(subject) = identity.subject() {
-                set("x-client-cert-subject", &subject);
-            }
-            if let Some(t) = &identity.thumbprint {
-                set("x-client-cert-thumbprint", t);
-            }
-            set(
-                "client-cert",
-                &encode(HeaderFormat::Rfc9440, std::slice::from_ref(leaf)),
-            );
-            if identity.chain.len() > 1 {
-                set("client-cert-chain", &encode_rfc9440_chain(&identity.chain));
-            }
+    let Some(identity) = identity else {
+        return;
+    };
+    let values = identity.upstream_headers();
+    for (name, value) in [
+        (X_CLIENT_CERT_SUBJECT, &values.subject),
+        (X_CLIENT_CERT_THUMBPRINT, &values.thumbprint),
+        (CLIENT_CERT, &values.client_cert),
+        (CLIENT_CERT_CHAIN, &values.client_cert_chain),
+    ] {
+        if let Some(v) = value {
+            headers.insert(name, v.clone());
         }
-        let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-            Some(prev) => format!("{prev}, {}", identity.peer.ip()),
-            None => identity.peer.ip().to_string(),
-        };
-        if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
-            headers.insert("x-forwarded-for", v);
-        }
+    }
+    let forwarded_for = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::to_str) {
+        None => values.peer_ip.clone(),
+        Some(Ok(prev)) => HeaderValue::from_str(&format!("{prev}, {}", identity.peer.ip())).ok(),
+        // Not text: replaced by the peer's address, as before.
+        Some(Err(_)) => values.peer_ip.clone(),
+    };
+    if let Some(v) = forwarded_for {
+        headers.insert(X_FORWARDED_FOR, v);
     }
 }
 
