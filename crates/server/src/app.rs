@@ -1,7 +1,9 @@
 //! The HTTP application: routes and the fallbacks that keep every answer in
-//! JSON.
+//! JSON, and the short way to a gateway route for paths no endpoint of
+//! certbound's own can match.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -15,6 +17,43 @@ use crate::meta::{
 use crate::reply::json_response;
 use crate::state::AppState;
 use crate::token;
+
+/// Every path the router serves itself starts with one of these; anything
+/// else reaches the router's fallback, the gateway. A new endpoint outside
+/// them must be added here, or requests for it on a path a route covers
+/// would go to the route.
+pub const OWN_PREFIXES: [&str; 5] = [
+    "/oauth2/",
+    "/.well-known/",
+    "/metrics",
+    "/healthz",
+    "/admin",
+];
+/// The console's prefix, one of certbound's own too.
+const CONSOLE_PREFIX: &str = "/console";
+
+/// Whether `path` can only be a gateway route's: it is outside every
+/// endpoint of certbound's own and a route serves it. Such requests skip the
+/// router (and its per-request boxing) and go to [`gateway_request`].
+pub fn route_only(gateway: &crate::gateway::Gateway, path: &str) -> bool {
+    !path.starts_with(CONSOLE_PREFIX)
+        && !OWN_PREFIXES.iter().any(|p| path.starts_with(p))
+        && gateway.serves(path)
+}
+
+/// A request for a path only a gateway route serves: what the router's
+/// fallback would do, with the latency recorded as the router's `timed`
+/// layer records it.
+pub async fn gateway_request(
+    state: &AppState,
+    request: axum::extract::Request,
+    identity: Option<&crate::identity::ClientIdentity>,
+) -> axum::response::Response {
+    let start = Instant::now();
+    let response = crate::gateway::serve(state, request, identity).await;
+    state.metrics.observe("other", start.elapsed());
+    response
+}
 
 /// The router for every listener.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -70,8 +109,84 @@ async fn timed(
         p if p.starts_with("/admin") => "admin",
         _ => "other",
     };
-    let start = std::time::Instant::now();
+    let start = Instant::now();
     let response = next.run(request).await;
     state.metrics.observe(endpoint, start.elapsed());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::{Gateway, Require, RouteConfig, TokenSource};
+
+    fn route(prefix: &str) -> RouteConfig {
+        RouteConfig {
+            prefix: prefix.into(),
+            upstream: "http://127.0.0.1:9".parse().unwrap(),
+            upstream_tls: None,
+            require: Require::BoundToken,
+            scopes: Vec::new(),
+            allow_client_ids: Vec::new(),
+            allow_subject_cn: Vec::new(),
+            allow_san_dns: Vec::new(),
+            allow_san_uri: Vec::new(),
+            audience: None,
+            tokens: TokenSource::Local,
+            client_ca: None,
+            connect_timeout: std::time::Duration::from_secs(1),
+            timeout: std::time::Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn only_paths_a_route_serves_outside_the_own_endpoints_skip_the_router() {
+        let issuer = "https://localhost";
+        let audience = [issuer.to_string()];
+        let everything = Gateway::new(&[route("/")], issuer, &audience).unwrap();
+        for own in [
+            TOKEN_PATH,
+            METADATA_PATH,
+            HEALTH_PATH,
+            METRICS_PATH,
+            "/admin/ClientApplication",
+            "/console",
+            "/console/",
+        ] {
+            assert!(!route_only(&everything, own), "{own} must reach the router");
+        }
+        assert!(route_only(&everything, "/api/items"));
+        assert!(route_only(&everything, "/"));
+        let api = Gateway::new(&[route("/api/")], issuer, &audience).unwrap();
+        assert!(route_only(&api, "/api/items"));
+        // Not a route's: the router answers (404 from its fallback).
+        assert!(!route_only(&api, "/other"));
+        assert!(!route_only(&api, "/api"));
+    }
+
+    #[test]
+    fn own_endpoints_are_never_route_only() {
+        let own = [
+            TOKEN_PATH,
+            INTROSPECT_PATH,
+            REVOKE_PATH,
+            METRICS_PATH,
+            JWKS_PATH,
+            METADATA_PATH,
+            OPENID_PATH,
+            HEALTH_PATH,
+            "/admin",
+            "/admin/ClientApplication",
+            "/console",
+            "/console/",
+            "/console/assets/app.css",
+        ];
+        for path in own {
+            assert!(
+                path.starts_with(CONSOLE_PREFIX)
+                    || OWN_PREFIXES.iter().any(|p| path.starts_with(p)),
+                "{path} is not covered by OWN_PREFIXES"
+            );
+        }
+    }
 }

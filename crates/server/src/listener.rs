@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::app;
 use crate::forwarded::{Forwarded, ForwardedConfig};
 use crate::identity::{ClientIdentity, Connection};
 use crate::state::AppState;
@@ -99,8 +100,18 @@ pub async fn serve(
                         None => connection.clone(),
                         Some(fw) => per_request_identity(fw, &mut req, &connection, &state),
                     };
-                    req.extensions_mut().insert(conn);
-                    router.clone().oneshot(req.map(axum::body::Body::new))
+                    let route_only = app::route_only(&state.gateway, req.uri().path());
+                    let (router, state) = (router.clone(), Arc::clone(&state));
+                    async move {
+                        let req = req.map(axum::body::Body::new);
+                        if route_only {
+                            Ok(app::gateway_request(&state, req, Some(&conn.0)).await)
+                        } else {
+                            let mut req = req;
+                            req.extensions_mut().insert(conn);
+                            router.oneshot(req).await
+                        }
+                    }
                 },
             );
             let conn = builder.serve_connection(io, service).into_owned();
