@@ -6,6 +6,7 @@
 //! upstream with the client's identity in headers the client cannot forge.
 
 mod guard;
+mod pool;
 pub(crate) mod proxy;
 
 use std::collections::BTreeMap;

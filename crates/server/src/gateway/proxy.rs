@@ -1,11 +1,13 @@
 //! Forwarding an admitted request to the upstream: streaming both ways (no
 //! body is buffered whole), HTTP/1.1 or HTTP/2 (ALPN) over pooled
-//! connections, with the client's identity in headers the client cannot set
+//! connections (a plain `http://` upstream through the gateway's own
+//! HTTP/1.1 pool, an `https://` one through hyper-util's client), with the client's identity in headers the client cannot set
 //! itself (`X-Client-Id`, `X-Client-Cert-Subject`, `X-Client-Cert-Thumbprint`,
 //! RFC 9440 `Client-Cert` / `Client-Cert-Chain`): any incoming copies are
 //! removed first. An unreachable upstream is a 502 with a JSON body, a slow one
 //! a 504.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -21,6 +23,7 @@ use hyper_util::rt::TokioExecutor;
 
 use super::RouteConfig;
 use super::guard::{Admitted, Route};
+use super::pool::Http1Pool;
 use crate::identity::ClientIdentity;
 use crate::reply::json_response;
 
@@ -58,13 +61,22 @@ const HOP_BY_HOP: [HeaderName; 7] = [
 /// upstream URL every request reuses.
 #[derive(Debug, Clone)]
 pub struct UpstreamClient {
-    client: Client<HttpsConnector<HttpConnector>, Body>,
+    transport: Transport,
     scheme: Scheme,
     authority: Option<Authority>,
     /// The `Host` header: the upstream's authority.
     host: Option<HeaderValue>,
     /// The upstream URL's path without its trailing `/`, prefixed to every request's path.
     base_path: String,
+}
+
+/// How requests reach the upstream.
+#[derive(Debug, Clone)]
+enum Transport {
+    /// `http://`: HTTP/1.1 over the gateway's own kept-alive connections.
+    Plain(Arc<Http1Pool>),
+    /// `https://`: hyper-util's client (TLS, then HTTP/2 or HTTP/1.1 by ALPN).
+    Tls(Box<Client<HttpsConnector<HttpConnector>, Body>>),
 }
 
 impl UpstreamClient {
@@ -78,19 +90,19 @@ impl UpstreamClient {
             },
             None => ClientTls::default(),
         };
-        // Only an https:// upstream needs a TLS config (and system roots when no CA is given).
-        let tls_config = if config.upstream.scheme_str() == Some("https") {
-            (*tls.build().map_err(|e| format!("upstream TLS: {e}"))?).clone()
-        } else {
-            rustls::ClientConfig::builder_with_provider(certbound_tls::client::provider())
-                .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth()
-        };
         let upstream = &config.upstream;
+        // Only an https:// upstream needs a TLS config (and system roots when no CA is given).
+        let transport = if upstream.scheme_str() == Some("https") {
+            let tls_config = (*tls.build().map_err(|e| format!("upstream TLS: {e}"))?).clone();
+            Transport::Tls(Box::new(build_client(tls_config, config.connect_timeout)))
+        } else {
+            Transport::Plain(Arc::new(Http1Pool::new(
+                upstream.clone(),
+                config.connect_timeout,
+            )))
+        };
         Ok(Self {
-            client: build_client(tls_config, config.connect_timeout),
+            transport,
             scheme: upstream.scheme().cloned().unwrap_or(Scheme::HTTP),
             authority: upstream.authority().cloned(),
             host: upstream
@@ -100,7 +112,9 @@ impl UpstreamClient {
         })
     }
 
-    /// The upstream URL for a request to `path` (path and query).
+    /// The URI of the upstream request for a request to `path` (path and
+    /// query): absolute for hyper-util's client, origin-form (the path) for
+    /// the HTTP/1.1 pool, which writes it as it is.
     fn uri(&self, path: Option<&PathAndQuery>) -> Result<Uri, String> {
         let path_and_query = match path {
             // The common case: no base path, and the request's path as it came.
@@ -112,11 +126,25 @@ impl UpstreamClient {
                     .map_err(|e| e.to_string())?
             }
         };
+        if let Transport::Plain(_) = self.transport {
+            return Ok(Uri::from(path_and_query));
+        }
         let mut parts = axum::http::uri::Parts::default();
         parts.scheme = Some(self.scheme.clone());
         parts.authority = self.authority.clone();
         parts.path_and_query = Some(path_and_query);
         Uri::from_parts(parts).map_err(|e| e.to_string())
+    }
+
+    /// Send the request; the response head, its body streaming.
+    async fn send(
+        &self,
+        request: Request<Body>,
+    ) -> Result<Response, Box<dyn std::error::Error + Send + Sync>> {
+        match &self.transport {
+            Transport::Plain(pool) => Ok(pool.send(request).await?),
+            Transport::Tls(client) => Ok(client.request(request).await?.map(Body::new)),
+        }
     }
 }
 
@@ -170,7 +198,7 @@ pub async fn forward(
     parts.uri = uri;
     parts.version = Version::HTTP_11;
     let request = Request::from_parts(parts, body);
-    match tokio::time::timeout(route.config.timeout, route.client.client.request(request)).await {
+    match tokio::time::timeout(route.config.timeout, route.client.send(request)).await {
         Err(_) => bad_gateway(
             StatusCode::GATEWAY_TIMEOUT,
             &format!(
@@ -180,7 +208,7 @@ pub async fn forward(
         ),
         Ok(Err(e)) => {
             let mut reason = e.to_string();
-            let mut source = std::error::Error::source(&e);
+            let mut source = e.source();
             while let Some(s) = source {
                 reason.push_str(": ");
                 reason.push_str(&s.to_string());
@@ -189,10 +217,9 @@ pub async fn forward(
             tracing::warn!(route = %route.config.prefix, upstream = %route.config.upstream, %reason, "upstream request failed");
             bad_gateway(StatusCode::BAD_GATEWAY, "the upstream cannot be reached")
         }
-        Ok(Ok(response)) => {
-            let (mut parts, body) = response.into_parts();
-            strip_hop_by_hop(&mut parts.headers);
-            Response::from_parts(parts, Body::new(body))
+        Ok(Ok(mut response)) => {
+            strip_hop_by_hop(response.headers_mut());
+            response
         }
     }
 }
