@@ -404,6 +404,26 @@ impl Measured {
     }
 }
 
+impl Measured {
+    /// Several runs as one: their requests, latencies, errors and time together.
+    pub fn combine<'a>(runs: impl IntoIterator<Item = &'a Measured>) -> Measured {
+        let mut m = Measured {
+            elapsed: Duration::ZERO,
+            latencies_us: Vec::new(),
+            errors: 0,
+            first_error: None,
+        };
+        for r in runs {
+            m.elapsed += r.elapsed;
+            m.latencies_us.extend_from_slice(&r.latencies_us);
+            m.errors += r.errors;
+            m.first_error = m.first_error.or_else(|| r.first_error.clone());
+        }
+        m.latencies_us.sort_unstable();
+        m
+    }
+}
+
 fn micros(d: Duration) -> u32 {
     u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }

@@ -18,9 +18,12 @@
 //! its next request as soon as the last is answered) and the latency at half
 //! of the peak (open loop: a constant arrival rate, each request timed from
 //! when it was due). The p99 "added latency" of a proxy is its p99 minus the
-//! p99 of the same open-loop load sent straight to the upstream. It is a
-//! program that prints figures, not a timed test: it asserts nothing beyond
-//! the correctness of every answer.
+//! p99 of the same open-loop load sent straight to the upstream. Each
+//! measurement is made in `--rounds` short runs, interleaved across the
+//! upstream and the proxies, so that drift and bursts of background work on
+//! the machine fall on all of them; the summary takes the rounds together.
+//! It is a program that prints figures, not a timed test: it asserts nothing
+//! beyond the correctness of every answer.
 
 #![forbid(unsafe_code)]
 
@@ -54,8 +57,11 @@ const ROUTE_PREFIX: &str = "/api/";
 )]
 struct Args {
     /// Seconds each run lasts.
-    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
     duration: f64,
+    /// Runs of each measurement per subject, interleaved across subjects.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    rounds: usize,
     /// Kept-alive connections of every run.
     #[arg(long, value_name = "N", default_value_t = 32)]
     concurrency: usize,
@@ -125,10 +131,12 @@ impl Subject {
     }
 }
 
-/// One run's figures.
+/// One run's figures, or several runs' together.
 #[derive(Debug)]
 struct Row {
     phase: Phase,
+    /// 1.. for one run, 0 for the rounds together.
+    round: usize,
     name: &'static str,
     connections: usize,
     /// Arrivals per second (open loop).
@@ -148,6 +156,25 @@ impl Row {
 
     fn server_us(&self) -> Option<f64> {
         self.server_cpu.map(|c| self.per_request_us(c))
+    }
+
+    /// The runs of one subject and phase as one row.
+    fn combine(runs: &[&Row]) -> Option<Row> {
+        let first = runs.first()?;
+        Some(Row {
+            phase: first.phase,
+            round: 0,
+            name: first.name,
+            connections: first.connections,
+            offered: first.offered,
+            measured: Measured::combine(runs.iter().map(|r| &r.measured)),
+            server_cpu: first
+                .server_cpu
+                .map(|_| runs.iter().filter_map(|r| r.server_cpu).sum()),
+            upstream_cpu: runs.iter().map(|r| r.upstream_cpu).sum(),
+            client_cpu: runs.iter().map(|r| r.client_cpu).sum(),
+            max_rss_kib: runs.iter().filter_map(|r| r.max_rss_kib).max(),
+        })
     }
 }
 
@@ -265,42 +292,85 @@ require = "bound-token"
     }
 
     print_header(&args, threads, &subjects, &upstream, &nginx_bin);
-    let mut rows = Vec::new();
+    let rounds = args.rounds.max(1);
+    let mut runs = Vec::new();
     // Interleaved, so that noise from elsewhere on the machine falls on every subject.
-    for s in &mut subjects {
-        let row = measure(Phase::Peak, s, &upstream, args.concurrency, None, duration).await?;
-        print_row(&row);
-        rows.push(row);
-        s.check_alive()?;
-    }
-    let plan = half_plan(&rows, args.half_of);
-    println!("{}", plan.why);
-    for (rate, names) in &plan.groups {
+    for round in 1..=rounds {
         for s in &mut subjects {
-            if s.name != "upstream" && !names.contains(&s.name) {
-                continue;
-            }
             let row = measure(
-                Phase::Half,
+                Phase::Peak,
+                round,
                 s,
                 &upstream,
                 args.concurrency,
-                Some(*rate),
+                None,
                 duration,
             )
             .await?;
             print_row(&row);
-            rows.push(row);
+            runs.push(row);
             s.check_alive()?;
         }
     }
-    print_summary(&rows, &subjects, &plan);
+    let peaks = together(&runs, Phase::Peak);
+    let plan = half_plan(&peaks, args.half_of);
+    println!("{}", plan.why);
+    for round in 1..=rounds {
+        for (rate, names) in &plan.groups {
+            for s in &mut subjects {
+                if s.name != "upstream" && !names.contains(&s.name) {
+                    continue;
+                }
+                let row = measure(
+                    Phase::Half,
+                    round,
+                    s,
+                    &upstream,
+                    args.concurrency,
+                    Some(*rate),
+                    duration,
+                )
+                .await?;
+                print_row(&row);
+                runs.push(row);
+                s.check_alive()?;
+            }
+        }
+    }
+    let mut rows = peaks;
+    rows.extend(together(&runs, Phase::Half));
+    println!();
+    println!("all {rounds} rounds together:");
+    for row in &rows {
+        print_row(row);
+    }
+    print_summary(&rows, &runs, &subjects, &plan);
     drop(subjects);
     drop(upstream);
     if args.keep_dir {
         println!("\nfiles kept in {}", dir.keep().display());
     }
     Ok(())
+}
+
+/// The runs of `phase` taken together, one row per subject and offered rate,
+/// in the order they were first run.
+fn together(runs: &[Row], phase: Phase) -> Vec<Row> {
+    let mut keys: Vec<(&'static str, Option<f64>)> = Vec::new();
+    for r in runs.iter().filter(|r| r.phase == phase) {
+        if !keys.contains(&(r.name, r.offered)) {
+            keys.push((r.name, r.offered));
+        }
+    }
+    keys.into_iter()
+        .filter_map(|(name, offered)| {
+            let these: Vec<&Row> = runs
+                .iter()
+                .filter(|r| r.phase == phase && r.name == name && r.offered == offered)
+                .collect();
+            Row::combine(&these)
+        })
+        .collect()
 }
 
 /// The `access_token` of a token response.
@@ -367,6 +437,7 @@ fn half_plan(rows: &[Row], half_of: HalfOf) -> HalfPlan {
 
 async fn measure(
     phase: Phase,
+    round: usize,
     subject: &Subject,
     upstream: &Upstream,
     connections: usize,
@@ -396,6 +467,7 @@ async fn measure(
     let client_cpu = client.cpu_seconds() - before.2 - upstream_cpu;
     Ok(Row {
         phase,
+        round,
         name: subject.name,
         connections,
         offered: rate,
@@ -428,10 +500,11 @@ fn print_header(
     println!(
         "client: tokio-rustls + hyper HTTP/1.1, {threads} threads, {} kept-alive connections, \
          GET {} with Authorization: Bearer <token from certbound's token endpoint>, \
-         key-exchange groups offered: {}; {}s per run",
+         key-exchange groups offered: {}; {} rounds of {}s runs per measurement",
         args.concurrency,
         upstream::PATH,
         args.groups.names(),
+        args.rounds.max(1),
         args.duration
     );
     println!(
@@ -468,8 +541,9 @@ fn print_header(
     }
     println!();
     println!(
-        "{:<25} {:<9} {:>5} {:>9} {:>9} {:>7} {:>7} {:>6} {:>8} {:>10} {:>10} {:>8} {:>7}",
+        "{:<25} {:>3} {:<9} {:>5} {:>9} {:>9} {:>7} {:>7} {:>6} {:>8} {:>10} {:>10} {:>8} {:>7}",
         "run",
+        "rnd",
         "via",
         "conns",
         "offered/s",
@@ -489,8 +563,13 @@ fn print_row(r: &Row) {
     let m = &r.measured;
     let dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     println!(
-        "{:<25} {:<9} {:>5} {:>9} {:>9.0} {:>7.2} {:>7.2} {:>6} {:>8} {:>10} {:>10.1} {:>7.2}s {:>7}",
+        "{:<25} {:>3} {:<9} {:>5} {:>9} {:>9.0} {:>7.2} {:>7.2} {:>6} {:>8} {:>10} {:>10.1} {:>7.2}s {:>7}",
         r.phase.label(),
+        if r.round == 0 {
+            "all".to_string()
+        } else {
+            r.round.to_string()
+        },
         r.name,
         r.connections,
         dash(r.offered.map(|o| format!("{o:.0}"))),
@@ -518,11 +597,27 @@ fn find<'a>(rows: &'a [Row], phase: Phase, name: &str, rate: Option<f64>) -> Opt
         .find(|r| r.phase == phase && r.name == name && (rate.is_none() || r.offered == rate))
 }
 
-fn print_summary(rows: &[Row], subjects: &[Subject], plan: &HalfPlan) {
+/// The per-round values of `figure` for one subject, e.g. `48012 47311 49870`.
+fn per_round(
+    runs: &[Row],
+    phase: Phase,
+    name: &str,
+    rate: Option<f64>,
+    figure: impl Fn(&Row) -> f64,
+    decimals: usize,
+) -> String {
+    runs.iter()
+        .filter(|r| r.phase == phase && r.name == name && r.offered == rate)
+        .map(|r| format!("{:.*}", decimals, figure(r)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn print_summary(rows: &[Row], runs: &[Row], subjects: &[Subject], plan: &HalfPlan) {
     println!();
     println!(
         "summary (certbound route / nginx mTLS reverse proxy; same client, same upstream, same \
-         machine, same run)"
+         machine, same run; the rounds of each measurement taken together)"
     );
     for s in subjects.iter().filter(|s| s.server.is_some()) {
         println!("  negotiated with {:<9} {}", s.name, s.negotiated);
@@ -578,6 +673,12 @@ fn print_summary(rows: &[Row], subjects: &[Subject], plan: &HalfPlan) {
                 1.0 / cpu
             );
         }
+        let rate = |r: &Row| r.measured.rate();
+        println!(
+            "    req/s by round: certbound {}; nginx {}",
+            per_round(runs, Phase::Peak, "certbound", None, rate, 0),
+            per_round(runs, Phase::Peak, "nginx", None, rate, 0)
+        );
     }
     println!("  half of peak, {}", plan.why);
     for (rate, names) in &plan.groups {
@@ -610,6 +711,17 @@ fn print_summary(rows: &[Row], subjects: &[Subject], plan: &HalfPlan) {
                 r.measured.rate()
             );
         }
+        let p99 = |r: &Row| r.measured.percentile_ms(99);
+        let by_round: Vec<String> = std::iter::once("upstream")
+            .chain(names.iter().copied())
+            .map(|name| {
+                format!(
+                    "{name} {}",
+                    per_round(runs, Phase::Half, name, Some(*rate), p99, 2)
+                )
+            })
+            .collect();
+        println!("    p99 ms by round: {}", by_round.join("; "));
     }
     let errors: u64 = rows.iter().map(|r| r.measured.errors).sum();
     println!(
