@@ -1,11 +1,11 @@
 //! Forwarding an admitted request to the upstream: streaming both ways (no
 //! body is buffered whole), HTTP/1.1 or HTTP/2 (ALPN) over pooled
-//! connections (a plain `http://` upstream through the gateway's own
-//! HTTP/1.1 pool, an `https://` one through hyper-util's client), with the client's identity in headers the client cannot set
-//! itself (`X-Client-Id`, `X-Client-Cert-Subject`, `X-Client-Cert-Thumbprint`,
-//! RFC 9440 `Client-Cert` / `Client-Cert-Chain`): any incoming copies are
-//! removed first. An unreachable upstream is a 502 with a JSON body, a slow one
-//! a 504.
+//! connections (a plain `http://` upstream through the gateway's own HTTP/1.1
+//! pool, an `https://` one through hyper-util's client), with the client's
+//! identity in headers the client cannot set itself (`X-Client-Id`,
+//! `X-Client-Cert-Subject`, `X-Client-Cert-Thumbprint`, RFC 9440 `Client-Cert`
+//! / `Client-Cert-Chain`): any incoming copies are removed first. An
+//! unreachable upstream is a 502 with a JSON body, a slow one a 504.
 
 use std::sync::Arc;
 use std::time::Duration;
