@@ -382,6 +382,46 @@ fn chain_checks_name_the_problem() {
 }
 
 #[test]
+fn a_ca_certificate_verifies_as_a_ca_and_fails_as_a_leaf() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pki_files(d);
+    // The intermediate to the root, and the root to itself.
+    check(d, &["inter.crt", "--ca", "root.crt"])
+        .code(0)
+        .stdout_has(
+            "verifies to root.crt: 'certbound Test Intermediate CA' → 'certbound Test Root CA'",
+        );
+    check(d, &["root.crt", "--ca", "root.crt"]).code(0);
+    // Not to another root, and not for a client or server.
+    check(d, &["inter.crt", "--ca", "other.crt"])
+        .code(1)
+        .stdout_has("unknown CA");
+    check(d, &["inter.crt", "--ca", "root.crt", "--usage", "client"])
+        .code(1)
+        .stdout_has("is a CA certificate, not a certificate for a client or server");
+    // An impostor root with the right name but another key.
+    let impostor = Ca::root("certbound Test Root CA", "certbound tests");
+    write(d, "impostor.crt", &impostor.cert_pem());
+    check(d, &["inter.crt", "--ca", "impostor.crt"])
+        .code(1)
+        .stdout_has("bad signature");
+    // An intermediate that has expired.
+    check(
+        d,
+        &[
+            "inter.crt",
+            "--ca",
+            "root.crt",
+            "--at",
+            "2099-01-01T00:00:00Z",
+        ],
+    )
+    .code(1)
+    .stdout_has("expired");
+}
+
+#[test]
 fn host_checks() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -407,7 +407,7 @@ fn usage_errors_exit_2() {
     )
     .code(2);
     certbound(d, &["pki", "init", "--out", "pki2", "--days", "0"])
-        .code(1)
+        .code(2)
         .stderr_has("--days");
     certbound(
         d,
@@ -423,9 +423,13 @@ fn usage_errors_exit_2() {
             "bücher.test",
         ],
     )
-    .code(1)
+    .code(2)
     .stderr_has("punycode");
     assert!(!d.join("pki/u.key").exists(), "nothing written on error");
+    certbound(d, &["pki", "self-signed", "--name", "blank", "--cn", " "])
+        .code(2)
+        .stderr_has("required");
+    assert!(!d.join("blank.key").exists(), "nothing written on error");
 }
 
 #[test]

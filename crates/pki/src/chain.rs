@@ -15,6 +15,9 @@ use crate::CertDer;
 use crate::inspect::CertInfo;
 use crate::time_fmt::{date, relative};
 
+mod ca_path;
+pub use ca_path::verify_ca;
+
 /// Signature algorithms certbound accepts in chains: those rustls accepts with
 /// its aws-lc-rs provider. SHA-1 and MD5 are not among them.
 pub static SUPPORTED_SIG_ALGS: &[&dyn SignatureVerificationAlgorithm] = &[

@@ -141,6 +141,18 @@ pub enum GenerateError {
     ZeroDays,
 }
 
+impl GenerateError {
+    /// Whether the request itself was wrong (a missing or malformed field), as
+    /// opposed to a CA that cannot issue or a failure while making the
+    /// certificate.
+    pub fn is_bad_request(&self) -> bool {
+        matches!(
+            self,
+            Self::NotAscii { .. } | Self::Missing { .. } | Self::ZeroDays
+        )
+    }
+}
+
 /// A certificate just made, with its private key.
 #[derive(Debug, Clone)]
 pub struct Issued {

@@ -27,12 +27,14 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
 }
 
-/// 2 for usage errors anywhere in the chain, 1 otherwise.
+/// 2 for usage errors anywhere in the chain (a bad field of a certificate
+/// request among them), 1 otherwise.
 pub fn exit_code_for(err: &anyhow::Error) -> u8 {
-    if err
-        .chain()
-        .any(|e| e.downcast_ref::<UsageError>().is_some())
-    {
+    if err.chain().any(|e| {
+        e.downcast_ref::<UsageError>().is_some()
+            || e.downcast_ref::<certbound_pki::generate::GenerateError>()
+                .is_some_and(|g| g.is_bad_request())
+    }) {
         EXIT_USAGE
     } else {
         EXIT_FAILED

@@ -4,7 +4,7 @@
 use super::certificate::Context;
 use super::{Check, KeyFile, Named, Status};
 use crate::CertDer;
-use crate::chain::{Usage, verify};
+use crate::chain::{Usage, verify, verify_ca};
 use crate::key::{mode_is_loose, parse_private_key};
 
 /// The `key` and `key-file` checks.
@@ -83,7 +83,15 @@ pub(super) fn chain(
             };
         }
     };
-    match verify(ctx.leaf_der, intermediates, &anchors, ctx.usage, ctx.now) {
+    // A CA certificate checked for no particular use (an intermediate about
+    // to be deployed, say) verifies as a CA; for a client or server use it
+    // fails as the CA it is.
+    let verified = if ctx.leaf.is_ca && ctx.usage == Usage::Any {
+        verify_ca(ctx.leaf_der, intermediates, &anchors, ctx.now)
+    } else {
+        verify(ctx.leaf_der, intermediates, &anchors, ctx.usage, ctx.now)
+    };
+    match verified {
         Ok(v) => {
             let anchor_is_root =
                 crate::inspect::CertInfo::from_der(&anchors[v.anchor]).is_ok_and(|a| a.self_signed);
