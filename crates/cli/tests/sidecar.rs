@@ -115,4 +115,32 @@ fn usage_errors_exit_2() {
     )
     .code(2)
     .stderr_has("missing.crt");
+    // The partner is called over mTLS only: no plain http:// upstream or token URL.
+    let with = |extra: &[&str]| {
+        let mut args = vec!["sidecar", "--cert", "c", "--key", "k"];
+        args.extend_from_slice(extra);
+        certbound(d, &args)
+    };
+    with(&["--upstream", "http://partner.test"])
+        .code(2)
+        .stderr_has("must be an https:// URL");
+    with(&["--upstream", "https://"]).code(2);
+    with(&[
+        "--upstream",
+        "https://partner.test",
+        "--token-url",
+        "http://partner.test/oauth2/token",
+        "--client-id",
+        "me",
+    ])
+    .code(2)
+    .stderr_has("--token-url `http://partner.test/oauth2/token` must be an https:// URL");
+    with(&[
+        "--upstream",
+        "https://partner.test",
+        "--token-url",
+        "https://partner.test/oauth2/token",
+    ])
+    .code(2)
+    .stderr_has("--client-id");
 }

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
+use http_body_util::BodyExt;
 use axum::http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use certbound_tls::ClientTls;
 use certbound_tls::connect::{ConnectOptions, Target};
@@ -27,7 +28,8 @@ use tokio::sync::{Mutex, watch};
 use crate::gateway::proxy::{build_client, strip_hop_by_hop};
 use crate::reply::json_response;
 
-/// Largest request body buffered so that it can be sent again after a 401.
+/// Largest request body held so that it can be sent again after a 401;
+/// longer bodies stream through and are sent once.
 pub const REPLAY_LIMIT: usize = 64 * 1024;
 /// How often certificate files are checked for changes.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
@@ -244,38 +246,99 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::
 
 async fn handle(shared: &Shared, request: Request<Body>) -> Response<Body> {
     let (parts, body) = request.into_parts();
-    // Keep small bodies so that a request refused with 401 can be sent again with a fresh token.
-    let replayable = axum::body::to_bytes(body, REPLAY_LIMIT).await;
-    let body = match replayable {
-        Ok(bytes) => bytes,
-        Err(_) => {
+    let body = match read_prefix(body).await {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the request body from the application");
             return json_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    r#"{{"error":"invalid_request","error_description":"the sidecar forwards bodies up to {REPLAY_LIMIT} bytes"}}"#
-                ),
+                StatusCode::BAD_REQUEST,
+                r#"{"error":"invalid_request","error_description":"the request body could not be read"}"#.into(),
             );
         }
     };
-    let first = send(shared, &parts, body.clone()).await;
+    let replay = match &body {
+        Outgoing::Whole(bytes) => Some(bytes.clone()),
+        Outgoing::Streaming(_) => None,
+    };
+    let first = send(shared, &parts, body).await;
     match first {
         Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && shared.config.token.is_some() => {
-            tracing::info!("upstream answered 401: renewing the access token and retrying once");
+            if replay.is_some() {
+                tracing::info!("upstream answered 401: renewing the access token and retrying once");
+            } else {
+                tracing::info!(
+                    "upstream answered 401: renewing the access token; the request body was larger than {REPLAY_LIMIT} bytes and streamed, so the application gets the 401 and its retry carries the new token"
+                );
+            }
             if let Err(e) = refresh_token(shared).await {
                 tracing::warn!(error = %e, "cannot renew the access token");
                 return resp;
             }
-            send(shared, &parts, body).await.unwrap_or_else(|e| e)
+            match replay {
+                Some(bytes) => send(shared, &parts, Outgoing::Whole(bytes))
+                    .await
+                    .unwrap_or_else(|e| e),
+                None => resp,
+            }
         }
         Ok(resp) => resp,
         Err(resp) => resp,
     }
 }
 
+/// A request body on its way to the upstream.
+enum Outgoing {
+    /// Read to its end within [`REPLAY_LIMIT`]: it can be sent again.
+    Whole(Bytes),
+    /// Longer: what was read, then the rest as it arrives.
+    Streaming(Body),
+}
+
+/// Read `body` up to [`REPLAY_LIMIT`] bytes, so that a short body can be sent
+/// again after a 401 while a long one streams through without being held.
+async fn read_prefix(mut body: Body) -> Result<Outgoing, axum::Error> {
+    let mut prefix = Vec::new();
+    while let Some(frame) = body.frame().await {
+        // Trailers (rare from a local application) are not forwarded.
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        prefix.extend_from_slice(&data);
+        if prefix.len() > REPLAY_LIMIT {
+            return Ok(Outgoing::Streaming(Body::new(Prefixed {
+                prefix: Some(Bytes::from(prefix)),
+                rest: body,
+            })));
+        }
+    }
+    Ok(Outgoing::Whole(Bytes::from(prefix)))
+}
+
+/// The bytes already read, then the rest of the body.
+struct Prefixed {
+    prefix: Option<Bytes>,
+    rest: Body,
+}
+
+impl hyper::body::Body for Prefixed {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        if let Some(prefix) = self.prefix.take() {
+            return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(prefix))));
+        }
+        std::pin::Pin::new(&mut self.rest).poll_frame(cx)
+    }
+}
+
 async fn send(
     shared: &Shared,
     parts: &axum::http::request::Parts,
-    body: axum::body::Bytes,
+    body: Outgoing,
 ) -> Result<Response<Body>, Response<Body>> {
     let upstream = &shared.config.upstream;
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
@@ -310,7 +373,10 @@ async fn send(
         .method(parts.method.clone())
         .uri(uri)
         .version(Version::HTTP_11)
-        .body(Body::from(body))
+        .body(match body {
+            Outgoing::Whole(bytes) => Body::from(bytes),
+            Outgoing::Streaming(body) => body,
+        })
         .map_err(|_| {
             json_response(
                 StatusCode::BAD_REQUEST,

@@ -72,6 +72,15 @@ async fn legacy_app_to_partner_through_the_sidecar() {
         .to_string();
     assert_ne!(first_token, "forged-by-app");
 
+    // A body longer than the sidecar holds for a replay streams through whole.
+    let large = "0123456789abcdef".repeat(16 * 1024);
+    let r = plain_request(sidecar.addr, "POST", "/api/upload", "text/plain", &large, &[])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["body"].as_str().unwrap().len(), large.len());
+    assert_eq!(r.json()["body"], large.as_str());
+
     // Revoke the sidecar's token: the route answers 401, the sidecar renews and retries once.
     let partner = Client::Cert(vec![leaf.cert.clone()], leaf.key_pem.clone());
     let revoke = format!("client_id=partner&token={first_token}");

@@ -59,10 +59,7 @@ pub fn run(args: SidecarArgs) -> Result<ExitCode> {
             args.listen
         )));
     }
-    let upstream = args
-        .upstream
-        .parse()
-        .map_err(|_| usage(format!("--upstream `{}` is not a URL", args.upstream)))?;
+    let upstream = https_url("--upstream", &args.upstream)?;
     let credentials = match (&args.tls, &args.config, &args.cert, &args.key) {
         (Some(name), Some(config), _, _) => Credentials::Profile {
             config: config.clone(),
@@ -81,12 +78,11 @@ pub fn run(args: SidecarArgs) -> Result<ExitCode> {
     };
     let token = match (&args.token_url, &args.client_id) {
         (Some(url), Some(id)) => Some(TokenSettings {
-            url: url
-                .parse()
-                .map_err(|_| usage(format!("--token-url `{url}` is not a URL")))?,
+            url: https_url("--token-url", url)?,
             client_id: id.clone(),
             scope: args.scope.clone(),
         }),
+        // clap requires the two together.
         _ => None,
     };
     let config = SidecarConfig {
@@ -115,4 +111,19 @@ pub fn run(args: SidecarArgs) -> Result<ExitCode> {
         sidecar.wait().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// An `https://` URL with a host: the sidecar only ever talks TLS to the
+/// partner, since sending its client certificate's token in clear would
+/// defeat the point.
+fn https_url(flag: &str, value: &str) -> Result<http::Uri> {
+    let uri: http::Uri = value
+        .parse()
+        .map_err(|_| usage(format!("{flag} `{value}` is not a URL")))?;
+    if uri.scheme_str() != Some("https") || uri.host().is_none() {
+        return Err(usage(format!(
+            "{flag} `{value}` must be an https:// URL with a host: the sidecar calls the partner over mTLS only"
+        )));
+    }
+    Ok(uri)
 }
