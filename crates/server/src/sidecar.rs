@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use axum::body::{Body, Bytes};
-use http_body_util::BodyExt;
 use axum::http::{HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use certbound_tls::ClientTls;
 use certbound_tls::connect::{ConnectOptions, Target};
+use http_body_util::BodyExt;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -264,7 +264,9 @@ async fn handle(shared: &Shared, request: Request<Body>) -> Response<Body> {
     match first {
         Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && shared.config.token.is_some() => {
             if replay.is_some() {
-                tracing::info!("upstream answered 401: renewing the access token and retrying once");
+                tracing::info!(
+                    "upstream answered 401: renewing the access token and retrying once"
+                );
             } else {
                 tracing::info!(
                     "upstream answered 401: renewing the access token; the request body was larger than {REPLAY_LIMIT} bytes and streamed, so the application gets the 401 and its retry carries the new token"

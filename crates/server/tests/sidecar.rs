@@ -74,9 +74,16 @@ async fn legacy_app_to_partner_through_the_sidecar() {
 
     // A body longer than the sidecar holds for a replay streams through whole.
     let large = "0123456789abcdef".repeat(16 * 1024);
-    let r = plain_request(sidecar.addr, "POST", "/api/upload", "text/plain", &large, &[])
-        .await
-        .unwrap();
+    let r = plain_request(
+        sidecar.addr,
+        "POST",
+        "/api/upload",
+        "text/plain",
+        &large,
+        &[],
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["body"].as_str().unwrap().len(), large.len());
     assert_eq!(r.json()["body"], large.as_str());
