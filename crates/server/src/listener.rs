@@ -20,6 +20,7 @@ use crate::app;
 use crate::forwarded::{Forwarded, ForwardedConfig};
 use crate::identity::{ClientIdentity, Connection};
 use crate::state::AppState;
+use certbound_store::{AuditEvent, AuditResult};
 
 /// A handshake that has not finished by then is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -202,10 +203,22 @@ async fn handshake(
             Some((TokioIo::new(IoStream(Io::Tls(Box::new(tls)))), identity))
         }
         Ok(Err(e)) => {
-            state
-                .metrics
-                .handshake_failure(crate::metrics::handshake_reason(&e));
+            let reason = crate::metrics::handshake_reason(&e);
+            state.metrics.handshake_failure(reason);
             tracing::info!(%listener, %peer, reason = %e, "TLS handshake failed");
+            // A client certificate refused (or missing where one is
+            // required) is an authentication attempt: audited like one.
+            if matches!(
+                reason,
+                "no_client_certificate" | "bad_certificate" | "bad_signature"
+            ) {
+                let mut event = AuditEvent::new("handshake", AuditResult::Failure);
+                event.reason = Some(reason.to_string());
+                event.detail = Some(e.to_string());
+                event.peer = Some(peer.to_string());
+                event.listener = Some(listener.to_string());
+                state.audit.record(event);
+            }
             None
         }
         Err(_) => {

@@ -179,6 +179,31 @@ async fn each_rejection_kind_is_counted_and_audited_with_its_reason() {
             .as_deref()
             .is_some_and(|p| p.starts_with("127.0.0.1:"))
     );
+
+    // The forged handshake is an authentication attempt too, audited with its reason.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let handshakes = loop {
+        let events = h
+            .running
+            .state
+            .store
+            .query_audit(&AuditFilter {
+                kind: Some("handshake".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if !events.is_empty() || std::time::Instant::now() > deadline {
+            break events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(handshakes.len(), 1, "{handshakes:#?}");
+    let forged = &handshakes[0];
+    assert_eq!(forged.result, AuditResult::Failure);
+    assert_eq!(forged.reason.as_deref(), Some("bad_signature"));
+    assert_eq!(forged.listener.as_deref(), Some("mtls"));
+    assert!(forged.detail.is_some() && forged.peer.is_some());
 }
 
 #[tokio::test]

@@ -181,6 +181,51 @@ async fn two_instances_share_clients_and_revocations() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
+    // Change it through A (a new certificate in its trust store): within a
+    // second B issues to the new certificate and refuses the old one.
+    let rotated = self_signed(&LeafOptions::client("shared").around_now());
+    doc["certificateTrustStore"] = rotated.cert_pem().into();
+    let put = request(
+        addr_a,
+        &pki,
+        &Client::None,
+        "PUT",
+        "/admin/ClientApplication/shared",
+        "application/json",
+        &doc.to_string(),
+        &[("authorization", &auth)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(put.status, 200, "{}", put.body);
+    let new_client = Client::Cert(vec![rotated.cert.clone()], rotated.key_pem.clone());
+    within(Duration::from_secs(1), 200, || {
+        request(
+            addr_b,
+            &pki,
+            &new_client,
+            "POST",
+            "/oauth2/token",
+            "application/x-www-form-urlencoded",
+            form,
+            &[],
+        )
+    })
+    .await;
+    let old = request(
+        addr_b,
+        &pki,
+        &client,
+        "POST",
+        "/oauth2/token",
+        "application/x-www-form-urlencoded",
+        form,
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(old.status, 401, "{}", old.body);
+
     // Delete through B; A stops issuing within a second.
     let del = request(
         addr_b,
@@ -199,7 +244,7 @@ async fn two_instances_share_clients_and_revocations() {
         request(
             addr_a,
             &pki,
-            &client,
+            &new_client,
             "POST",
             "/oauth2/token",
             "application/x-www-form-urlencoded",
