@@ -212,12 +212,12 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
     } else {
         config.issuer.url.clone()
     };
-    let mtls_url = config
-        .listeners
-        .iter()
-        .zip(&bound)
-        .find(|(_, b)| b.mtls)
-        .and_then(|(l, b)| l.public_url.clone().or_else(|| derived.then(|| url_of(b))));
+    // The mTLS alias: the first mTLS listener with a public URL, else (dev
+    // mode) the first mTLS listener's bound address.
+    let mtls = || config.listeners.iter().zip(&bound).filter(|(_, b)| b.mtls);
+    let mtls_url = mtls()
+        .find_map(|(l, _)| l.public_url.clone())
+        .or_else(|| derived.then(|| mtls().next().map(|(_, b)| url_of(b)))?);
     let audience = if derived {
         vec![issuer.clone()]
     } else {

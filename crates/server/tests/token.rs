@@ -476,6 +476,26 @@ async fn metadata_jwks_and_health() {
     ] {
         assert!(methods.contains(&m), "{m}");
     }
+    assert!(
+        meta.get("mtls_endpoint_aliases").is_none(),
+        "no mTLS listener has a public URL: {meta}"
+    );
+    // The first mTLS listener with a public URL gives the aliases (RFC 8705 §5),
+    // even when it is not the first mTLS listener.
+    let aliased = Harness::start(
+        "[[listener]]\nname = \"mtls-public\"\nbind = \"127.0.0.1:0\"\ntls = \"mtls\"\npublic_url = \"https://mtls.localhost:9443\"\n",
+    )
+    .await
+    .get("tls", "/.well-known/oauth-authorization-server")
+    .await
+    .unwrap()
+    .json();
+    assert_eq!(
+        aliased["mtls_endpoint_aliases"]["token_endpoint"],
+        "https://mtls.localhost:9443/oauth2/token",
+        "{aliased}"
+    );
+    assert_eq!(aliased["token_endpoint"], "https://localhost/oauth2/token");
     let openid = h
         .get("tls", "/.well-known/openid-configuration")
         .await

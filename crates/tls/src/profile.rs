@@ -367,6 +367,19 @@ impl TlsProfile {
                 ClientAuth::default()
             }
         };
+        if raw.client_ca.is_some() {
+            match client_auth {
+                ClientAuth::Off => problem(
+                    "client_ca",
+                    "has no effect while client_auth is \"off\" (the default): set client_auth = \"optional\" or \"required\"".into(),
+                ),
+                ClientAuth::OptionalNoCa => problem(
+                    "client_ca",
+                    "contradicts client_auth = \"optional_no_ca\", which verifies no chain at the handshake: use \"optional\" or \"required\" with client_ca".into(),
+                ),
+                _ => {}
+            }
+        }
         // "optional" and "required" without client_ca accept any client chain at
         // the handshake (possession of the key is still proven) and leave trust
         // to the application: the per-client trust stores of `serve`.

@@ -3,7 +3,8 @@
 //! certificate on this very request (`cnf.x5t#S256`, RFC 8705 §3), its scopes,
 //! and the allow rules on the client's identity. Answers follow RFC 6750 §3:
 //! no token is a bare `Bearer` challenge, a bad token `invalid_token` (401), a
-//! missing scope `insufficient_scope` (403).
+//! missing scope or a client the allow rules refuse `insufficient_scope` (403).
+//! A `client-cert` route takes no token, so its 403 carries no challenge.
 //!
 //! Verified tokens are cached by the SHA-256 of the token, so repeated
 //! requests skip the signature check; every hit still checks `exp` and the
@@ -151,7 +152,25 @@ impl Rejection {
         }
     }
 
+    /// A valid token whose client the route's allow rules refuse: the request
+    /// needs privileges the token does not give, so a Bearer
+    /// `insufficient_scope` challenge (RFC 6750 §3.1) goes with the 403.
     fn forbidden(description: impl Into<String>) -> Self {
+        let description = description.into();
+        Self {
+            status: StatusCode::FORBIDDEN,
+            challenge: Some(format!(
+                "Bearer error=\"insufficient_scope\", error_description=\"{}\"",
+                certbound_oauth::error::sanitize(&description)
+            )),
+            error: "access_denied",
+            description,
+        }
+    }
+
+    /// A refusal on a `client-cert` route: no token is involved, so no Bearer
+    /// challenge.
+    fn certificate_refused(description: impl Into<String>) -> Self {
         Self {
             status: StatusCode::FORBIDDEN,
             challenge: None,
@@ -266,7 +285,7 @@ impl Route {
             ));
         }
         self.check_names(chain.first())
-            .map_err(|r| self.log(identity, client_id, r))?;
+            .map_err(|d| self.log(identity, client_id, Rejection::forbidden(d)))?;
         Ok(Admitted {
             client_id: verified.client_id.clone(),
         })
@@ -279,13 +298,13 @@ impl Route {
         now: OffsetDateTime,
     ) -> Result<Admitted, Rejection> {
         if let Some(reason) = identity.and_then(|i| i.header_error.as_deref()) {
-            return Err(Rejection::forbidden(format!(
+            return Err(Rejection::certificate_refused(format!(
                 "the forwarded client certificate cannot be read: {reason}"
             )));
         }
         let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
         if chain.is_empty() {
-            return Err(Rejection::forbidden(
+            return Err(Rejection::certificate_refused(
                 "a client certificate is required on this route",
             ));
         }
@@ -310,27 +329,30 @@ impl Route {
             trusted = client_id.is_some();
         }
         if !trusted {
-            return Err(Rejection::forbidden(
+            return Err(Rejection::certificate_refused(
                 "the client certificate is not trusted on this route",
             ));
         }
-        self.check_names(chain.first())?;
+        self.check_names(chain.first())
+            .map_err(Rejection::certificate_refused)?;
         Ok(Admitted {
             client_id: client_id.and_then(|id| HeaderValue::from_str(&id).ok()),
         })
     }
 
-    /// The subject CN / SAN allow rules (when any is set).
-    fn check_names(&self, leaf: Option<&certbound_pki::CertDer>) -> Result<(), Rejection> {
+    /// The subject CN / SAN allow rules (when any is set); the reason for a
+    /// refusal, which the caller answers as its kind of route does.
+    fn check_names(&self, leaf: Option<&certbound_pki::CertDer>) -> Result<(), String> {
         let c = &self.config;
         if c.allow_subject_cn.is_empty() && c.allow_san_dns.is_empty() && c.allow_san_uri.is_empty()
         {
             return Ok(());
         }
         let Some(info) = leaf.and_then(|l| CertInfo::from_der(l).ok()) else {
-            return Err(Rejection::forbidden(
-                "this route allows certain certificate names only: present a client certificate",
-            ));
+            return Err(
+                "this route allows certain certificate names only: present a client certificate"
+                    .into(),
+            );
         };
         let cn_ok = info
             .common_names
@@ -344,10 +366,10 @@ impl Route {
         if cn_ok || san_ok {
             Ok(())
         } else {
-            Err(Rejection::forbidden(format!(
+            Err(format!(
                 "certificate '{}' is not allowed on this route",
                 info.display_name()
-            )))
+            ))
         }
     }
 

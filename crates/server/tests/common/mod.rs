@@ -472,3 +472,17 @@ pub async fn echo_upstream() -> SocketAddr {
     });
     addr
 }
+
+/// An upstream that accepts connections and never answers: each socket is
+/// held open (never read, never written) for as long as the test runs.
+pub async fn silent_upstream() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    addr
+}

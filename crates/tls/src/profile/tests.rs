@@ -96,6 +96,40 @@ client_auth = "sometimes"
 }
 
 #[test]
+fn a_client_ca_needs_a_client_auth_mode_that_uses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    files(dir.path());
+    let config = dir.path().join("c.toml");
+    let with = |mode: &str| {
+        std::fs::write(
+            &config,
+            format!("[tls.p]\ncert = \"client.crt\"\nkey = \"client.key\"\nclient_ca = \"ca/root.crt\"\n{mode}"),
+        )
+        .unwrap();
+        load_profile(&config, "p")
+    };
+    for mode in [
+        "",
+        "client_auth = \"off\"\n",
+        "client_auth = \"optional_no_ca\"\n",
+    ] {
+        let err = with(mode).unwrap_err();
+        let ProfileError::Invalid { problems, .. } = &err else {
+            panic!("{err}");
+        };
+        assert_eq!(problems.len(), 1, "{err}");
+        assert_eq!(problems[0].key, "tls.p.client_ca", "{err}");
+    }
+    for mode in [
+        "client_auth = \"optional\"\n",
+        "client_auth = \"required\"\n",
+    ] {
+        let p = with(mode).unwrap();
+        assert_eq!(p.client_ca.as_ref().map(Vec::len), Some(1));
+    }
+}
+
+#[test]
 fn types_unknown_keys_and_missing_profiles() {
     let path = Path::new("/etc/certbound.toml");
     let err = parse_tls_table(
