@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use certbound_oauth::client::CompiledClient;
 use certbound_oauth::request::{GrantType, MAX_FORM_BODY_LEN};
-use certbound_oauth::{IssueParams, OAuthError, TokenRequest};
+use certbound_oauth::{ErrorCode, IssueParams, OAuthError, TokenRequest};
 use certbound_store::AuditResult;
 use time::OffsetDateTime;
 
@@ -32,11 +32,15 @@ pub async fn token(State(state): State<Arc<AppState>>, request: Request<Body>) -
     let (parts, body) = request.into_parts();
     let body = match read_form(&parts.headers, body).await {
         Ok(b) => b,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            log_refusal(&e, identity.as_deref());
+            return e.into_response();
+        }
     };
     match issue(&state, &parts.headers, &body, identity.as_deref()).await {
         Ok(resp) => resp,
         Err(reply) => {
+            log_refusal(&reply, identity.as_deref());
             state.metrics.token_request(
                 attempted_method(&parts.headers, &body, identity.as_deref()),
                 reply.0.code.as_str(),
@@ -44,6 +48,22 @@ pub async fn token(State(state): State<Arc<AppState>>, request: Request<Body>) -
             reply.into_response()
         }
     }
+}
+
+/// Log a refused token request. Authentication failures are logged (and
+/// audited) where they are decided, with the precise check that failed; this
+/// covers the rest: malformed requests, other grant types, scopes not allowed.
+fn log_refusal(reply: &OAuthReply, identity: Option<&ClientIdentity>) {
+    if reply.0.code == ErrorCode::InvalidClient {
+        return;
+    }
+    tracing::info!(
+        listener = identity.map(|i| &*i.listener),
+        peer = identity.map(|i| i.peer.to_string()),
+        error = reply.0.code.as_str(),
+        description = reply.0.description.as_deref().unwrap_or(""),
+        "token request refused"
+    );
 }
 
 /// Read a form body within the size limit.

@@ -339,10 +339,29 @@ async fn malformed_requests_are_invalid_request() {
             "invalid_request",
         ),
     ];
+    let mut seen = 0;
     for (form, status, code) in cases {
         let reply = h.token("mtls", &client, &form).await.unwrap();
         assert_eq!(reply.status, status, "{form:.60}: {}", reply.body);
         assert_eq!(reply.json()["error"], code, "{form:.60}");
+        // The log says why, with the listener and the error code: one line per refusal.
+        let refusals = h.logs.text().matches("token request refused").count();
+        assert_eq!(refusals, seen + 1, "{form:.60}: {}", h.logs.text());
+        seen = refusals;
+        h.logs
+            .assert_has("token request refused listener=\"mtls\" peer=\"127.0.0.1:");
+        let last = h
+            .logs
+            .text()
+            .lines()
+            .rev()
+            .find(|l| l.contains("token request refused"))
+            .unwrap()
+            .to_string();
+        assert!(
+            last.contains(&format!("error=\"{code}\" description=")),
+            "{last}"
+        );
     }
     // Not a form at all.
     let reply = common::request(
