@@ -8,7 +8,9 @@ mod servers;
 mod util;
 
 use rustls::version::{TLS12, TLS13};
-use servers::{Files, Mode, OpensslServer, RustlsServer, free_port, server_config};
+use servers::{
+    Files, Mode, OpensslServer, RustlsServer, free_port, refusing_server_config, server_config,
+};
 use util::certbound;
 
 const V13: &str = "-tls1_3";
@@ -252,7 +254,62 @@ fn nothing_listening() {
         .code(1)
         .stdout_has("Diagnosis: connection_refused")
         .stdout_has(&format!("nothing is listening on 127.0.0.1:{port}"))
-        .stdout_has("TCP connect            refused");
+        .stdout_has("TCP connect            refused")
+        .stdout_has(&format!(
+            "TCP              connection refused (127.0.0.1:{port})"
+        ));
+}
+
+#[test]
+fn a_server_that_refuses_the_certificate_says_why_in_its_alert() {
+    let f = Files::new();
+    let roots = f.certs("root.crt");
+    for (version, refusal, alert, words) in [
+        (
+            &TLS13,
+            rustls::CertificateError::ApplicationVerificationFailure,
+            "access_denied",
+            "the server verified your certificate 'alice' but refuses access",
+        ),
+        (
+            &TLS12,
+            rustls::CertificateError::ApplicationVerificationFailure,
+            "access_denied",
+            "ask the server's operator to authorize this certificate (subject CN=alice",
+        ),
+        (
+            &TLS13,
+            rustls::CertificateError::NotValidForName,
+            "bad_certificate",
+            "the server rejected your certificate 'alice' as bad",
+        ),
+    ] {
+        let server = RustlsServer::start(
+            refusing_server_config(
+                f.server_chain.clone(),
+                f.server_key.clone_key(),
+                &roots,
+                &[version],
+                refusal,
+            ),
+            Mode::Hold,
+        );
+        connect(&f, &server.addr(), Some("alice"), &[])
+            .code(1)
+            .stdout_has(&format!("Diagnosis: {alert}"))
+            .stdout_has(&format!("client ← server  alert {alert}"))
+            .stdout_has(words);
+    }
+}
+
+#[test]
+fn a_name_that_does_not_resolve() {
+    let f = Files::new();
+    connect(&f, "no-such-host.invalid:443", None, &[])
+        .code(1)
+        .stdout_has("TCP              name not resolved")
+        .stdout_has("Diagnosis: name_not_resolved")
+        .stdout_has("check the spelling");
 }
 
 #[test]

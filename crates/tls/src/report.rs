@@ -77,6 +77,19 @@ pub enum TcpStatus {
     Failed,
 }
 
+impl std::fmt::Display for TcpStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TcpStatus::Connected => "connected",
+            TcpStatus::Refused => "connection refused",
+            TcpStatus::TimedOut => "timed out",
+            TcpStatus::NotResolved => "name not resolved",
+            TcpStatus::Unreachable => "unreachable",
+            TcpStatus::Failed => "failed",
+        })
+    }
+}
+
 /// What client and server agreed on.
 #[derive(Debug, Clone, Serialize)]
 pub struct Negotiated {

@@ -112,12 +112,11 @@ pub fn render_report(r: &ConnectReport, color: bool) -> String {
         &match (&r.tcp.address, &r.tcp.error) {
             (Some(a), None) => format!("connected to {a}"),
             (a, e) => format!(
-                "{:?}{}{}",
+                "{}{}{}",
                 r.tcp.status,
                 a.as_ref().map(|a| format!(" ({a})")).unwrap_or_default(),
                 e.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
-            )
-            .to_lowercase(),
+            ),
         },
     );
     if let Some(tls) = &r.tls {

@@ -311,6 +311,80 @@ pub fn server_config(
     Arc::new(config)
 }
 
+/// A server that verifies client chains to `roots`, then refuses every
+/// client certificate with `refusal`: rustls sends the alert that error
+/// maps to (access_denied for an application's refusal, bad_certificate for a
+/// name it does not accept, …), as a server with its own policy would.
+pub fn refusing_server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    roots: &[CertificateDer<'static>],
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    refusal: rustls::CertificateError,
+) -> Arc<ServerConfig> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut store = RootCertStore::empty();
+    for r in roots {
+        store.add(r.clone()).unwrap();
+    }
+    let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(store), provider.clone())
+        .build()
+        .unwrap();
+    let verifier = Arc::new(Refusing { inner, refusal });
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .unwrap();
+    Arc::new(config)
+}
+
+#[derive(Debug)]
+struct Refusing {
+    inner: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+    refusal: rustls::CertificateError,
+}
+
+impl rustls::server::danger::ClientCertVerifier for Refusing {
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        self.inner
+            .verify_client_cert(end_entity, intermediates, now)?;
+        Err(rustls::Error::InvalidCertificate(self.refusal.clone()))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
 impl RustlsServer {
     pub fn start(config: Arc<ServerConfig>, mode: Mode) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
