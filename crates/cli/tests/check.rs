@@ -558,20 +558,60 @@ fn verdicts_agree_with_openssl_verify() {
             true,
         ),
     ];
-    for (name, opts, ca, with_inter, ca_file, expect_ok) in cases {
+    let server_cases: Vec<(&str, LeafOptions, &Ca, bool, &str, bool)> = vec![
+        (
+            "srv-good",
+            LeafOptions::server("srv-good"),
+            &pki.intermediate,
+            true,
+            "root.crt",
+            true,
+        ),
+        (
+            "srv-client",
+            LeafOptions::client("srv-client"),
+            &pki.root,
+            false,
+            "root.crt",
+            false,
+        ),
+        (
+            "srv-expired",
+            LeafOptions::server("srv-expired").validity(
+                datetime!(2025-01-01 0:00 UTC),
+                datetime!(2026-01-01 0:00 UTC),
+            ),
+            &pki.root,
+            false,
+            "root.crt",
+            false,
+        ),
+        (
+            "srv-nointer",
+            LeafOptions::server("srv-nointer"),
+            &pki.intermediate,
+            false,
+            "root.crt",
+            false,
+        ),
+    ];
+    let all = cases
+        .into_iter()
+        .map(|c| ("client", c))
+        .chain(server_cases.into_iter().map(|c| ("server", c)));
+    for (usage, (name, opts, ca, with_inter, ca_file, expect_ok)) in all {
         let chain: Vec<&rustls_pki_types::CertificateDer<'_>> =
             if with_inter { vec![&inter] } else { vec![] };
         ca.issue(&opts).write(d, name, &chain);
         let crt = format!("{name}.crt");
-        let ours = check(d, &[&crt, "--ca", ca_file, "--usage", "client"]);
+        let ours = check(d, &[&crt, "--ca", ca_file, "--usage", usage]);
+        let purpose = if usage == "client" {
+            "sslclient"
+        } else {
+            "sslserver"
+        };
         let mut args = vec![
-            "verify",
-            "-attime",
-            &epoch,
-            "-CAfile",
-            ca_file,
-            "-purpose",
-            "sslclient",
+            "verify", "-attime", &epoch, "-CAfile", ca_file, "-purpose", purpose,
         ];
         if with_inter {
             args.extend_from_slice(&["-untrusted", "inter.crt"]);
@@ -581,13 +621,13 @@ fn verdicts_agree_with_openssl_verify() {
         assert_eq!(
             ours.code == 0,
             expect_ok,
-            "{name}: certbound\n{}",
+            "{name} ({usage}): certbound\n{}",
             ours.stdout
         );
         assert_eq!(
             theirs.code == 0,
             expect_ok,
-            "{name}: openssl\n{}{}",
+            "{name} ({purpose}): openssl\n{}{}",
             theirs.stdout,
             theirs.stderr
         );
