@@ -16,6 +16,9 @@ command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
 # The console's browser tests (console-tests/) drive Debian's Chromium.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+# ...from Node.js (playwright-core, from npm's registry by console-tests/package-lock.json).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -qq
@@ -82,7 +85,7 @@ if [ ! -x /usr/bin/chromium ]; then
   exit 1
 fi
 if ! command -v npm >/dev/null 2>&1; then
-  echo "error: node and npm are needed for the console's browser tests (console-tests/)" >&2
+  echo "error: npm is missing after installing it: the console's browser tests cannot run" >&2
   exit 1
 fi
 cargo build --locked -p certbound
