@@ -344,10 +344,23 @@ fn chain_checks_name_the_problem() {
     pki.intermediate
         .issue(&LeafOptions::client("alice"))
         .write(d, "alice", &[]);
+    // The intermediate's file lies beside the CA file: check names it.
     check(d, &["alice.crt", "--ca", "root.crt"])
+        .code(1)
+        .stdout_has("missing intermediate: 'alice' was issued by 'certbound Test Intermediate CA', which is not in the chain; inter.crt holds it, and root.crt holds its parent")
+        .stdout_has("fix: append inter.crt after the leaf");
+    // Elsewhere, from the names alone.
+    let elsewhere = d.join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::copy(d.join("root.crt"), elsewhere.join("root.crt")).unwrap();
+    check(d, &["alice.crt", "--ca", "elsewhere/root.crt"])
         .code(1)
         .stdout_has("missing intermediate: 'alice' was issued by 'certbound Test Intermediate CA'")
         .stdout_has("certbound Test Root CA");
+    // A CA file beside an unrelated CA names nothing.
+    check(d, &["alice.crt", "--ca", "other.crt"])
+        .code(1)
+        .stdout_has("unknown CA");
     check(
         d,
         &["alice.crt", "--ca", "root.crt", "--chain", "inter.crt"],

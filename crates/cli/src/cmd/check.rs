@@ -1,7 +1,7 @@
 //! `certbound check`: read the files, run every check, print the checklist and
 //! the certificate summary (or one JSON object with `--json`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -101,6 +101,20 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         .map(|p| p.display().to_string())
         .unwrap_or_default();
 
+    let given: Vec<&Path> = [Some(&args.cert), args.ca.as_ref(), args.chain.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
+    let nearby_files = args
+        .ca
+        .as_deref()
+        .map(|ca| nearby_certificates(ca, &given))
+        .unwrap_or_default();
+    let nearby: Vec<Named<'_>> = nearby_files
+        .iter()
+        .map(|(name, bytes)| Named { name, bytes })
+        .collect();
     let input = CheckInput {
         cert: Named {
             name: &cert_name,
@@ -125,6 +139,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         host: args.host.as_deref(),
         now,
         warn_days: args.warn_days,
+        nearby: &nearby,
     };
     let report = check::run(&input);
     if args.json {
@@ -281,4 +296,44 @@ pub fn render(report: &Report, color: bool) -> String {
         if warns == 1 { "" } else { "s" }
     );
     out
+}
+
+/// The certificate files beside the CA file (`*.crt`, `*.pem`, `*.cer`), other
+/// than those given: where `check` looks for an intermediate that is missing
+/// from the chain, to name the file that holds it. Never trusted for the
+/// verdict. Bounded: the first 64 by name, each at most 256 KiB.
+fn nearby_certificates(ca: &Path, given: &[&Path]) -> Vec<(String, Vec<u8>)> {
+    const MAX_FILES: usize = 64;
+    const MAX_BYTES: u64 = 256 * 1024;
+    let dir = match ca.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e, "crt" | "pem" | "cer"))
+        })
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() <= MAX_BYTES))
+        .filter(|p| !given.iter().any(|g| same(p, g)))
+        .collect();
+    paths.sort();
+    paths.truncate(MAX_FILES);
+    let shown = |p: &Path| match ca.parent() {
+        Some(d) if !d.as_os_str().is_empty() => p.display().to_string(),
+        _ => p.strip_prefix(".").unwrap_or(p).display().to_string(),
+    };
+    paths
+        .iter()
+        .filter_map(|p| std::fs::read(p).ok().map(|b| (shown(p), b)))
+        .collect()
 }

@@ -4,7 +4,7 @@
 use super::certificate::Context;
 use super::{Check, KeyFile, Named, Status};
 use crate::CertDer;
-use crate::chain::{Usage, verify, verify_ca};
+use crate::chain::{ChainError, Usage, verify, verify_ca};
 use crate::key::{mode_is_loose, parse_private_key};
 
 /// The `key` and `key-file` checks.
@@ -58,6 +58,7 @@ pub(super) fn chain(
     ctx: &Context<'_>,
     ca: Option<Named<'_>>,
     intermediates: &[CertDer],
+    nearby: &[Named<'_>],
 ) -> ChainOutcome {
     let Some(ca) = ca else {
         let check = if ctx.leaf.self_signed {
@@ -83,15 +84,7 @@ pub(super) fn chain(
             };
         }
     };
-    // A CA certificate checked for no particular use (an intermediate about
-    // to be deployed, say) verifies as a CA; for a client or server use it
-    // fails as the CA it is.
-    let verified = if ctx.leaf.is_ca && ctx.usage == Usage::Any {
-        verify_ca(ctx.leaf_der, intermediates, &anchors, ctx.now)
-    } else {
-        verify(ctx.leaf_der, intermediates, &anchors, ctx.usage, ctx.now)
-    };
-    match verified {
+    match verify_for(ctx, intermediates, &anchors) {
         Ok(v) => {
             let anchor_is_root =
                 crate::inspect::CertInfo::from_der(&anchors[v.anchor]).is_ok_and(|a| a.self_signed);
@@ -124,9 +117,71 @@ pub(super) fn chain(
                 path: Some(v.path),
             }
         }
-        Err(e) => ChainOutcome {
-            check: Check::new("chain", Status::Fail, e.to_string()).hint(e.hint()),
-            path: None,
-        },
+        Err(e) => {
+            let check = match (&e, found_nearby(ctx, intermediates, &anchors, nearby)) {
+                (
+                    ChainError::UnknownCa { cert, issuer, .. }
+                    | ChainError::MissingIntermediate { cert, issuer, .. },
+                    Some(file),
+                ) => Check::new(
+                    "chain",
+                    Status::Fail,
+                    format!(
+                        "missing intermediate: '{cert}' was issued by '{issuer}', which is not in the chain; {file} holds it, and {} holds its parent",
+                        ca.name
+                    ),
+                )
+                .hint(format!(
+                    "append {file} after the leaf in the certificate file that is presented (or pass --chain {file})"
+                )),
+                _ => Check::new("chain", Status::Fail, e.to_string()).hint(e.hint()),
+            };
+            ChainOutcome { check, path: None }
+        }
+    }
+}
+
+/// The nearby file holding a CA certificate that, added to the chain, makes
+/// it verify: the intermediate that is missing. Of several such files, the
+/// one with the fewest certificates (the intermediate's own file rather than
+/// a bundle).
+fn found_nearby<'a>(
+    ctx: &Context<'_>,
+    intermediates: &[CertDer],
+    anchors: &[CertDer],
+    nearby: &[Named<'a>],
+) -> Option<&'a str> {
+    nearby
+        .iter()
+        .filter_map(|file| {
+            let certs = crate::bundle::parse_certificates(file.bytes).ok()?;
+            let count = certs.len();
+            certs
+                .into_iter()
+                .filter(|c| {
+                    crate::inspect::CertInfo::from_der(c).is_ok_and(|i| i.is_ca && !i.self_signed)
+                })
+                .any(|c| {
+                    let mut with = intermediates.to_vec();
+                    with.push(c);
+                    verify_for(ctx, &with, anchors).is_ok()
+                })
+                .then_some((count, file.name))
+        })
+        .min_by_key(|(count, _)| *count)
+        .map(|(_, name)| name)
+}
+
+/// The chain verification `check` runs: a CA certificate checked for no
+/// particular use verifies as a CA; anything else as a client or server.
+fn verify_for(
+    ctx: &Context<'_>,
+    intermediates: &[CertDer],
+    anchors: &[CertDer],
+) -> Result<crate::chain::VerifiedChain, ChainError> {
+    if ctx.leaf.is_ca && ctx.usage == Usage::Any {
+        verify_ca(ctx.leaf_der, intermediates, anchors, ctx.now)
+    } else {
+        verify(ctx.leaf_der, intermediates, anchors, ctx.usage, ctx.now)
     }
 }

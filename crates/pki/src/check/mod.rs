@@ -98,6 +98,10 @@ pub struct CheckInput<'a> {
     pub host: Option<&'a str>,
     pub now: OffsetDateTime,
     pub warn_days: u32,
+    /// Certificate files found near the others (the CLI passes those beside
+    /// the CA file): never trusted, only searched when the chain is broken,
+    /// to name the file that holds a missing intermediate.
+    pub nearby: &'a [Named<'a>],
 }
 
 /// The outcome: the checklist and what the certificate says.
@@ -198,7 +202,7 @@ pub fn run(input: &CheckInput<'_>) -> Report {
     checks.push(certificate::purpose(&ctx));
     checks.push(certificate::key_usage(&ctx));
     checks.extend(material::key(input.key, &leaf_der));
-    let chain = material::chain(&ctx, input.ca, &intermediates);
+    let chain = material::chain(&ctx, input.ca, &intermediates, input.nearby);
     report.path = chain.path;
     checks.push(chain.check);
     checks.push(certificate::host(&ctx, input.host));

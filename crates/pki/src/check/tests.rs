@@ -45,6 +45,7 @@ impl Case {
             host: self.host,
             now: self.now,
             warn_days: DEFAULT_WARN_DAYS,
+            nearby: &[],
         };
         run(&input)
     }

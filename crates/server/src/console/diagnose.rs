@@ -367,6 +367,7 @@ fn report(
         host: None,
         now,
         warn_days: DEFAULT_WARN_DAYS,
+        nearby: &[],
     });
     let mut findings: Vec<Finding> = checked
         .checks

@@ -212,6 +212,7 @@ fn server_cert(b: &mut String, der: &CertDer, info: &CertInfo, now: OffsetDateTi
         host: None,
         now,
         warn_days: DEFAULT_WARN_DAYS,
+        nearby: &[],
     });
     let problems: Vec<_> = report
         .checks
