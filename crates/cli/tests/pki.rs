@@ -199,7 +199,19 @@ fn every_key_type_is_accepted_by_openssl() {
         "rsa-4096",
     ] {
         let ca = format!("ca-{kt}");
-        certbound(d, &["pki", "init", "--out", &ca, "--key-type", kt]).code(0);
+        certbound(
+            d,
+            &[
+                "pki",
+                "init",
+                "--out",
+                &ca,
+                "--key-type",
+                kt,
+                "--intermediate",
+            ],
+        )
+        .code(0);
         certbound(
             d,
             &[
@@ -239,6 +251,8 @@ fn every_key_type_is_accepted_by_openssl() {
                 "verify",
                 "-CAfile",
                 &ca_file,
+                "-untrusted",
+                &format!("{ca}/intermediate.crt"),
                 "-purpose",
                 "sslclient",
                 &format!("{ca}/c.crt"),
@@ -251,6 +265,8 @@ fn every_key_type_is_accepted_by_openssl() {
                 "verify",
                 "-CAfile",
                 &ca_file,
+                "-untrusted",
+                &format!("{ca}/intermediate.crt"),
                 "-purpose",
                 "sslserver",
                 &format!("{ca}/s.crt"),
