@@ -1,11 +1,15 @@
 //! `certbound serve`: `--dev` from nothing, a token through curl and through
 //! `certbound token`, the binding checked against openssl's thumbprint,
-//! graceful shutdown on SIGTERM, and config errors.
+//! graceful shutdown on SIGTERM and SIGINT, certificates reloaded on SIGHUP,
+//! JSON logs, the handshake timeout, and config errors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod util;
 
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+use certbound_testkit::{Leaf, LeafOptions, TestPki};
 
 use util::process::Server;
 use util::{certbound, openssl};
@@ -160,4 +164,429 @@ fn config_errors_are_all_reported_with_exit_2() {
         .code(2)
         .stderr_has("absent.toml");
     certbound(d, &["serve"]).code(2);
+}
+
+/// `certbound serve ARGS` with stdout and stderr both captured line by line
+/// (util::process::Server drops stderr and only sends SIGTERM); killed when dropped.
+struct Serve {
+    child: std::process::Child,
+    stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Serve {
+    /// Start in `dir` and wait (30 s at most) for the `issuer:` line, printed
+    /// after every `listening:` line.
+    fn start(dir: &std::path::Path, args: &[&str]) -> Serve {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_certbound"))
+            .args(args)
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let serve = Serve {
+            child,
+            stdout: Default::default(),
+            stderr: Default::default(),
+        };
+        for (stream, lines) in [
+            (
+                Box::new(out) as Box<dyn std::io::Read + Send>,
+                serve.stdout.clone(),
+            ),
+            (Box::new(err), serve.stderr.clone()),
+        ] {
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        let mut serve = serve;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !serve.stdout().iter().any(|l| l.starts_with("issuer: ")) {
+            if let Some(status) = serve.child.try_wait().unwrap() {
+                panic!("serve exited early with {status}{}", serve.dump());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not start within 30 s{}",
+                serve.dump()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        serve
+    }
+
+    fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    fn dump(&self) -> String {
+        format!(
+            "\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.stdout().join("\n"),
+            self.stderr().join("\n")
+        )
+    }
+
+    /// The address of listener `name`, from its `listening: NAME https://ADDR (KIND)` line.
+    fn addr(&self, name: &str) -> String {
+        let prefix = format!("listening: {name} ");
+        let line = self
+            .stdout()
+            .into_iter()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line{}", self.dump()));
+        let url = line.split_whitespace().nth(2).unwrap().to_string();
+        url.split("://").nth(1).unwrap().to_string()
+    }
+
+    /// Send `signal` (HUP, INT, TERM) with kill(1).
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Wait for a stderr line holding `needle`.
+    fn wait_stderr(&self, needle: &str, within: Duration) -> Option<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(line) = self.stderr().into_iter().find(|l| l.contains(needle)) {
+                return Some(line);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The exit code once the process has exited; panics after `within`.
+    fn exit_code(&mut self, within: Duration) -> Option<i32> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("serve still running {within:?} later{}", self.dump());
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+/// A config with one TLS listener `api` on 127.0.0.1:0 serving `server.crt`
+/// (CN `cn`, issued by the returned test PKI's root, written as `root.crt`).
+fn tls_config(d: &std::path::Path, cn: &str) -> (TestPki, Leaf) {
+    let pki = TestPki::new();
+    let server = pki.root.issue(&LeafOptions::server(cn).around_now());
+    server.write(d, "server", &[]);
+    std::fs::write(d.join("root.crt"), pki.root.cert_pem()).unwrap();
+    std::fs::write(
+        d.join("certbound.toml"),
+        r#"
+[issuer]
+url = "https://localhost"
+[tls.server]
+cert = "server.crt"
+key = "server.key"
+[[listener]]
+name = "api"
+bind = "127.0.0.1:0"
+tls = "server"
+"#,
+    )
+    .unwrap();
+    (pki, server)
+}
+
+/// The leaf certificate a new TLS connection to `addr` is served, verified
+/// against `root` for the name `localhost`.
+fn served_certificate(
+    addr: &str,
+    root: &rustls_pki_types::CertificateDer<'static>,
+) -> Result<rustls_pki_types::CertificateDer<'static>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(root.clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let mut conn = rustls::ClientConnection::new(
+        std::sync::Arc::new(config),
+        rustls_pki_types::ServerName::try_from("localhost").unwrap(),
+    )
+    .unwrap();
+    let mut tcp = std::net::TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    tcp.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp)
+            .map_err(|e| format!("handshake: {e}"))?;
+    }
+    conn.peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| c.clone().into_owned())
+        .ok_or_else(|| "no server certificate".to_string())
+}
+
+/// Modification time and size of a file: what the certificate file watcher compares.
+fn stamp(path: &std::path::Path) -> (std::time::SystemTime, u64) {
+    let meta = std::fs::metadata(path).unwrap();
+    (meta.modified().unwrap(), meta.len())
+}
+
+#[test]
+fn sighup_reloads_the_server_certificate_and_keeps_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (pki, old) = tls_config(d, "server-one");
+    let old = old.cert;
+    let mut serve = Serve::start(d, &["serve", "--config", "certbound.toml"]);
+    let addr = serve.addr("api");
+    assert_eq!(served_certificate(&addr, &pki.root.cert).unwrap(), old);
+
+    // A new certificate and key (another CN and serial) written in place with
+    // the old files' size and modification time: the file watcher cannot tell
+    // they changed, so only SIGHUP can bring them in.
+    let (crt, key) = (d.join("server.crt"), d.join("server.key"));
+    let (crt_stamp, key_stamp) = (stamp(&crt), stamp(&key));
+    let new = (0..100)
+        .map(|_| {
+            pki.root
+                .issue(&LeafOptions::server("server-two").around_now())
+        })
+        .find(|leaf| {
+            leaf.cert_pem().len() as u64 == crt_stamp.1 && leaf.key_pem.len() as u64 == key_stamp.1
+        })
+        .expect("a certificate of the same PEM size within 100 tries");
+    assert_ne!(new.cert, old);
+    new.write(d, "server", &[]);
+    for (path, (modified, _)) in [(&crt, crt_stamp), (&key, key_stamp)] {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+    }
+    assert_eq!((stamp(&crt), stamp(&key)), (crt_stamp, key_stamp));
+    // Longer than the watcher's 2 s interval: still the old certificate.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        served_certificate(&addr, &pki.root.cert).unwrap(),
+        old,
+        "reloaded without SIGHUP{}",
+        serve.dump()
+    );
+
+    serve.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let served = served_certificate(&addr, &pki.root.cert);
+        if served.as_ref() == Ok(&new.cert) {
+            break;
+        }
+        let served = served.map(|c| {
+            if c == old {
+                "the old certificate"
+            } else {
+                "an unknown certificate"
+            }
+        });
+        assert!(
+            Instant::now() < deadline,
+            "5 s after SIGHUP the server still serves {served:?}{}",
+            serve.dump()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        serve
+            .wait_stderr(
+                "SIGHUP: reloaded the certificates of listener api",
+                Duration::from_secs(2)
+            )
+            .is_some(),
+        "{}",
+        serve.dump()
+    );
+    assert!(serve.running(), "SIGHUP stopped the server{}", serve.dump());
+    assert_eq!(served_certificate(&addr, &pki.root.cert).unwrap(), new.cert);
+    serve.signal("TERM");
+    assert_eq!(serve.exit_code(Duration::from_secs(15)), Some(0));
+}
+
+#[test]
+fn sigint_shuts_down_gracefully_with_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (pki, _) = tls_config(d, "localhost");
+    let mut serve = Serve::start(d, &["serve", "--config", "certbound.toml"]);
+    let addr = serve.addr("api");
+    served_certificate(&addr, &pki.root.cert).unwrap();
+    serve.signal("INT");
+    assert_eq!(
+        serve.exit_code(Duration::from_secs(15)),
+        Some(0),
+        "SIGINT is a clean shutdown, not death by signal{}",
+        serve.dump()
+    );
+    assert!(
+        serve
+            .wait_stderr(
+                "shutting down: draining connections",
+                Duration::from_secs(2)
+            )
+            .is_some(),
+        "{}",
+        serve.dump()
+    );
+    // Nothing listens any more.
+    assert!(std::net::TcpStream::connect(&addr).is_err());
+}
+
+#[test]
+fn log_format_json_makes_every_log_line_a_json_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    tls_config(d, "localhost");
+    let mut serve = Serve::start(
+        d,
+        &[
+            "serve",
+            "--config",
+            "certbound.toml",
+            "--log-format",
+            "json",
+        ],
+    );
+    let addr = serve.addr("api");
+    // A log line at run time too: plain HTTP to the TLS listener.
+    {
+        use std::io::{Read, Write};
+        let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        tcp.write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n")
+            .unwrap();
+        let _ = tcp.read(&mut [0u8; 256]);
+    }
+    assert!(
+        serve
+            .wait_stderr("TLS handshake failed", Duration::from_secs(5))
+            .is_some(),
+        "{}",
+        serve.dump()
+    );
+    let lines = serve.stderr();
+    let logs: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line:?}"));
+            assert!(value.is_object(), "{line}");
+            assert!(value["timestamp"].is_string(), "{line}");
+            assert!(value["level"].is_string(), "{line}");
+            assert!(value["fields"]["message"].is_string(), "{line}");
+            value
+        })
+        .collect();
+    let listening = logs
+        .iter()
+        .find(|v| v["fields"]["message"] == "listening")
+        .unwrap_or_else(|| panic!("no \"listening\" message{}", serve.dump()));
+    assert_eq!(listening["level"], "INFO");
+    assert_eq!(listening["fields"]["listener"], "api");
+    assert_eq!(listening["fields"]["tls"], true);
+    assert!(
+        listening["fields"]["addr"]
+            .as_str()
+            .is_some_and(|a| a.contains(&addr)),
+        "{listening}"
+    );
+    let failed = logs
+        .iter()
+        .find(|v| v["fields"]["message"] == "TLS handshake failed")
+        .unwrap();
+    assert_eq!(failed["fields"]["listener"], "api");
+    assert!(
+        failed["fields"]["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "{failed}"
+    );
+    serve.signal("TERM");
+    assert_eq!(serve.exit_code(Duration::from_secs(15)), Some(0));
+}
+
+#[test]
+fn a_connection_that_never_starts_the_handshake_is_closed_after_10_s() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (pki, _) = tls_config(d, "localhost");
+    let mut serve = Serve::start(d, &["serve", "--config", "certbound.toml"]);
+    let addr = serve.addr("api");
+    let mut idle = std::net::TcpStream::connect(&addr).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let start = Instant::now();
+    let read = idle.read(&mut [0u8; 64]);
+    let elapsed = start.elapsed();
+    match &read {
+        Ok(0) => {}
+        Err(e) => assert!(
+            !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "still open after {elapsed:?}: {e}"
+        ),
+        Ok(n) => panic!("the server sent {n} bytes to a silent client"),
+    }
+    assert!(
+        elapsed >= Duration::from_secs(9) && elapsed < Duration::from_secs(15),
+        "closed after {elapsed:?}, not at the 10 s handshake timeout"
+    );
+    assert!(
+        serve
+            .wait_stderr("TLS handshake timed out after 10s", Duration::from_secs(2))
+            .is_some(),
+        "{}",
+        serve.dump()
+    );
+    // The listener still serves.
+    served_certificate(&addr, &pki.root.cert).unwrap();
+    assert!(serve.running());
 }

@@ -622,3 +622,201 @@ async fn kept_alive_and_resumed_connections_keep_the_identity() {
         }
     }
 }
+
+/// Connect to `listener` presenting `leaf` (issued directly by the test root),
+/// send a token request and read: the server must refuse the certificate with
+/// a TLS alert, before any HTTP. Returns the alert the client received.
+async fn alert_at_handshake(
+    h: &Harness,
+    listener: &str,
+    leaf: &certbound_testkit::Leaf,
+) -> rustls::AlertDescription {
+    use rustls::pki_types::pem::PemObject;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(h.pki.root.cert.clone()).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(vec![leaf.cert.clone()], key)
+        .unwrap();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let exchange = async {
+        let tcp = tokio::net::TcpStream::connect(h.addr(listener)).await?;
+        // With TLS 1.3 the client finishes its side of the handshake before
+        // the server has judged the certificate: the refusal then arrives as
+        // an alert on the first read.
+        let mut tls = connector
+            .connect(
+                rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+                tcp,
+            )
+            .await?;
+        let form = body("partner");
+        let request = format!(
+            "POST /oauth2/token HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{form}",
+            form.len()
+        );
+        tls.write_all(request.as_bytes()).await?;
+        let mut answer = Vec::new();
+        tls.read_to_end(&mut answer).await.map(|_| answer)
+    };
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(10), exchange)
+        .await
+        .expect("the server neither answered nor closed within 10 s");
+    let error = match outcome {
+        Ok(answer) => panic!(
+            "{listener}: an answer instead of a TLS alert: {:?}",
+            String::from_utf8_lossy(&answer)
+        ),
+        Err(e) => e,
+    };
+    match error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
+        Some(rustls::Error::AlertReceived(alert)) => *alert,
+        _ => panic!("{listener}: not a TLS alert: {error:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_client_ca_listener_refuses_expired_early_and_server_only_leaves_at_the_handshake() {
+    let h = Harness::start("").await;
+    let mut doc = client_doc("partner", &h.pki.root.cert_pem());
+    doc["tls_client_auth_subject_dn"] = "CN=partner-7,O=certbound tests".into();
+    h.register("partner", doc).await;
+    let root = &h.pki.root;
+    let cases = [
+        (
+            "expired",
+            root.issue(&LeafOptions::client("partner-7").ended_days_ago(3, 30)),
+            rustls::AlertDescription::CertificateExpired,
+            "certificate expired: verification time",
+        ),
+        (
+            "not yet valid",
+            root.issue(&LeafOptions::client("partner-7").ended_days_ago(-60, 30)),
+            rustls::AlertDescription::CertificateExpired,
+            "certificate not valid yet: verification time",
+        ),
+        (
+            "serverAuth only",
+            root.issue(
+                &LeafOptions::client("partner-7")
+                    .eku(Eku::Server)
+                    .around_now(),
+            ),
+            rustls::AlertDescription::UnsupportedCertificate,
+            "certificate does not allow extended key usage for client authentication",
+        ),
+    ];
+    let mut seen = 0;
+    for (what, leaf, alert, reason) in cases {
+        // Through the harness client: no HTTP answer of any kind.
+        let client = Client::Cert(vec![leaf.cert.clone()], leaf.key_pem.clone());
+        let result = h.token("mtls-ca", &client, &body("partner")).await;
+        assert!(result.is_err(), "{what}: {result:?}");
+        // And on a raw connection: the precise alert, before any HTTP byte.
+        assert_eq!(
+            alert_at_handshake(&h, "mtls-ca", &leaf).await,
+            alert,
+            "{what}"
+        );
+        // Each refusal is logged as a handshake failure, with its reason.
+        let text = h.logs.text();
+        let failures: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("TLS handshake failed"))
+            .collect();
+        assert_eq!(failures.len(), seen + 2, "{what}:\n{text}");
+        seen = failures.len();
+        for line in &failures[failures.len() - 2..] {
+            assert!(line.contains("listener=mtls-ca"), "{what}: {line}");
+            assert!(line.contains(reason), "{what}: {line}");
+        }
+    }
+    // The endpoint never saw these clients.
+    assert!(
+        !h.logs.text().contains("token request"),
+        "{}",
+        h.logs.text()
+    );
+    assert!(!h.logs.text().contains("client authentication failed"));
+}
+
+#[tokio::test]
+async fn the_client_ca_listener_leaves_the_subject_dn_to_the_token_endpoint() {
+    let h = Harness::start("").await;
+    let mut doc = client_doc("partner", &h.pki.root.cert_pem());
+    doc["tls_client_auth_subject_dn"] = "CN=partner-7,O=certbound tests".into();
+    h.register("partner", doc).await;
+
+    // A valid clientAuth leaf of the same CA with another DN passes the handshake
+    // and is turned away by the endpoint.
+    let other = h
+        .pki
+        .root
+        .issue(&LeafOptions::client("partner-8").around_now());
+    let reply = h
+        .token(
+            "mtls-ca",
+            &Client::Cert(vec![other.cert.clone()], other.key_pem.clone()),
+            &body("partner"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    assert_eq!(
+        reply.json(),
+        serde_json::json!({
+            "error": "invalid_client",
+            "error_description": "Client authentication failed",
+        }),
+        "the peer learns nothing of the reason"
+    );
+    assert!(reply.headers.contains_key("www-authenticate"));
+    assert_eq!(reply.headers["cache-control"], "no-store");
+    assert!(
+        !h.logs.text().contains("TLS handshake failed"),
+        "{}",
+        h.logs.text()
+    );
+    let text = h.logs.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("client authentication failed"))
+        .unwrap_or_else(|| panic!("no authentication failure logged:\n{text}"));
+    assert!(line.contains("code=\"subject_mismatch\""), "{line}");
+    assert!(line.contains("partner-8"), "{line}");
+    assert!(
+        line.contains("does not match the registered tls_client_auth_subject_dn"),
+        "{line}"
+    );
+    assert!(line.contains("client_id=\"partner\""), "{line}");
+    assert!(line.contains("mtls-ca"), "{line}");
+
+    // The right DN on the same listener gets a token bound to its certificate.
+    let right = h
+        .pki
+        .root
+        .issue(&LeafOptions::client("partner-7").around_now());
+    let reply = h
+        .token(
+            "mtls-ca",
+            &Client::Cert(vec![right.cert.clone()], right.key_pem.clone()),
+            &body("partner"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let json = reply.json();
+    assert_eq!(json["token_type"], "Bearer");
+    let c = claims(json["access_token"].as_str().unwrap());
+    assert_eq!(c["client_id"], "partner");
+    assert_eq!(c["cnf"]["x5t#S256"], certbound_pki::x5t_s256(&right.cert));
+    h.logs.assert_has("token issued");
+}

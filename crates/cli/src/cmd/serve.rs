@@ -67,6 +67,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
             args.log_format.as_deref(),
         );
     }
+    let mut signals = Signals::register().context("cannot install the signal handlers")?;
     let running = certbound_server::bind(&config).await?;
     for l in &running.listeners {
         let scheme = if l.tls { "https" } else { "http" };
@@ -83,7 +84,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     if let Some(files) = &dev_files {
         print_dev_commands(&running, files);
     }
-    wait_for_signal(&running).await;
+    signals.wait(&running).await;
     eprintln!("shutting down: draining connections");
     running.shutdown();
     running.wait().await;
@@ -136,25 +137,37 @@ pub fn init_logging(format: LogFormat, level: &str, flag: Option<&str>) {
     };
 }
 
-/// Wait for SIGINT or SIGTERM; reload certificates on each SIGHUP meanwhile.
-async fn wait_for_signal(running: &certbound_server::Running) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => return,
-            _ = term.recv() => return,
-            _ = hup.recv() => {
-                for outcome in running.reload_tls() {
-                    match outcome.result {
-                        Ok(()) => eprintln!("SIGHUP: reloaded the certificates of listener {}", outcome.listener),
-                        Err(e) => eprintln!("SIGHUP: listener {} keeps its old certificates: {e}", outcome.listener),
+/// The signals `serve` answers, registered before it binds and announces its
+/// listeners, so that a signal sent as soon as they are printed is never met
+/// by the default action (death) instead.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn register() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Wait for SIGINT or SIGTERM; reload certificates on each SIGHUP meanwhile.
+    async fn wait(&mut self, running: &certbound_server::Running) {
+        loop {
+            tokio::select! {
+                _ = self.int.recv() => return,
+                _ = self.term.recv() => return,
+                _ = self.hup.recv() => {
+                    for outcome in running.reload_tls() {
+                        match outcome.result {
+                            Ok(()) => eprintln!("SIGHUP: reloaded the certificates of listener {}", outcome.listener),
+                            Err(e) => eprintln!("SIGHUP: listener {} keeps its old certificates: {e}", outcome.listener),
+                        }
                     }
                 }
             }
