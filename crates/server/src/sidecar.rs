@@ -366,6 +366,11 @@ async fn send(
     {
         headers.insert(header::HOST, authority);
     }
+    // With a token URL the sidecar speaks for the app: whatever Authorization
+    // the app sent never reaches the partner, even while no token is at hand.
+    if shared.config.token.is_some() {
+        headers.remove(header::AUTHORIZATION);
+    }
     if let Some(token) = shared.token.load().as_ref() {
         if let Ok(v) = HeaderValue::from_str(&format!("Bearer {}", token.value)) {
             headers.insert(header::AUTHORIZATION, v);
