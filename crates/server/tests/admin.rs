@@ -493,3 +493,512 @@ async fn disabled_admin_api_is_not_found() {
     .unwrap();
     assert_eq!(r.status, 404);
 }
+
+/// Longest wait for any one request: a hung server fails the test, not the run.
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// POST a ClientApplication to the admin API of the server at `addr`.
+async fn post_client(
+    addr: std::net::SocketAddr,
+    pki: &certbound_testkit::TestPki,
+    token: Option<&str>,
+    doc: &serde_json::Value,
+) -> common::Reply {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+    tokio::time::timeout(
+        DEADLINE,
+        common::request(
+            addr,
+            pki,
+            &Client::None,
+            "POST",
+            "/admin/ClientApplication",
+            "application/json",
+            &doc.to_string(),
+            &headers,
+        ),
+    )
+    .await
+    .expect("the admin API answers in time")
+    .unwrap()
+}
+
+/// A 400 whose `errors` name `field` with a message containing `text`, and
+/// whose description names the field too.
+#[track_caller]
+fn assert_field_error(r: &common::Reply, field: &str, text: &str) {
+    assert_eq!(r.status, 400, "{field}: {}", r.body);
+    let json = r.json();
+    assert_eq!(json["error"], "invalid_request", "{json}");
+    let errors = json["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no `errors` array for {field}: {json}"));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["field"] == field && e["message"].as_str().unwrap().contains(text)),
+        "{field}/{text} not in {errors:?}"
+    );
+    assert!(
+        json["error_description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{field}: ")),
+        "{json}"
+    );
+}
+
+/// A server from `BASE_CONFIG` with `edit` applied, in a directory laid out as
+/// the harness lays it out (the harness's `[admin]` and `[issuer]` tables
+/// cannot be extended by appending TOML).
+struct Custom {
+    running: certbound_server::Running,
+    pki: certbound_testkit::TestPki,
+    _dir: tempfile::TempDir,
+}
+
+fn write_custom(
+    edit: impl FnOnce(&str) -> String,
+) -> (
+    tempfile::TempDir,
+    certbound_testkit::TestPki,
+    std::path::PathBuf,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = certbound_testkit::TestPki::new();
+    pki.root
+        .issue(&LeafOptions::server("localhost").around_now())
+        .write(dir.path(), "server", &[]);
+    std::fs::write(dir.path().join("root.crt"), pki.root.cert_pem()).unwrap();
+    certbound_testkit::write_private(&dir.path().join("admin-token"), ADMIN_TOKEN);
+    self_signed(&LeafOptions::client("admin").around_now()).write(dir.path(), "admin", &[]);
+    let config = edit(common::BASE_CONFIG);
+    assert_ne!(config, common::BASE_CONFIG, "the edit changed nothing");
+    let path = dir.path().join("certbound.toml");
+    std::fs::write(&path, config).unwrap();
+    (dir, pki, path)
+}
+
+async fn start_custom(edit: impl FnOnce(&str) -> String) -> Custom {
+    let (dir, pki, path) = write_custom(edit);
+    let config = certbound_server::Config::load(&path).unwrap();
+    let running = certbound_server::bind(&config).await.unwrap();
+    Custom {
+        running,
+        pki,
+        _dir: dir,
+    }
+}
+
+/// A variable nobody else sets: the admin token of [`admin_token_from_the_environment`].
+const TOKEN_VAR: &str = "CERTBOUND_TEST_ADMIN_TOKEN_ENV_5C1E0A";
+const ENV_TOKEN: &str = "env-admin-token-fedcba9876543210";
+
+fn with_token_env(base: &str) -> String {
+    base.replace(
+        "token_file = \"admin-token\"\n",
+        &format!("token_env = \"{TOKEN_VAR}\"\n"),
+    )
+}
+
+/// `[admin] token_env`: the workspace forbids `unsafe`, so the variable cannot
+/// be set in this process (`std::env::set_var` is unsafe in edition 2024).
+/// This test runs [`admin_token_from_the_environment_child`] in a child
+/// process of this test binary with the variable set there.
+#[test]
+fn admin_token_from_the_environment() {
+    assert!(
+        std::env::var_os(TOKEN_VAR).is_none(),
+        "{TOKEN_VAR} must not be set outside the child"
+    );
+    // Unset here: the config is refused, naming the key and the variable.
+    let (_dir, _pki, path) = write_custom(with_token_env);
+    let err = certbound_server::Config::load(&path).unwrap_err();
+    match &err {
+        certbound_server::config::ConfigError::Invalid { problems, .. } => assert!(
+            problems.iter().any(|p| p.key == "admin.token_env"
+                && p.reason == format!("the environment variable {TOKEN_VAR} is not set")),
+            "{err}"
+        ),
+        other => panic!("{other}"),
+    }
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let out_path = out_dir.path().join("child.out");
+    let out = std::fs::File::create(&out_path).unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "admin_token_from_the_environment_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        // Trailing whitespace, as `echo` into a secret store leaves it: trimmed.
+        .env(TOKEN_VAR, format!("{ENV_TOKEN}\n"))
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!(
+                "the child did not finish in time:\n{}",
+                std::fs::read_to_string(&out_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let output = std::fs::read_to_string(&out_path).unwrap();
+    assert!(status.success(), "{status}:\n{output}");
+    assert!(
+        output.contains("test result: ok. 1 passed"),
+        "the child test did not run:\n{output}"
+    );
+    assert!(output.contains("CHILD-RAN-WITH-ENV"), "{output}");
+}
+
+/// The server side of [`admin_token_from_the_environment`]; does nothing
+/// unless run by it (with the variable set).
+#[tokio::test]
+async fn admin_token_from_the_environment_child() {
+    if std::env::var_os(TOKEN_VAR).is_none() {
+        return;
+    }
+    println!("CHILD-RAN-WITH-ENV");
+    let s = start_custom(with_token_env).await;
+    let addr = s.running.addr("tls").unwrap();
+    let get = |token: Option<&'static str>| {
+        let pki = &s.pki;
+        async move {
+            let auth = token.map(|t| format!("Bearer {t}"));
+            let headers: Vec<(&str, &str)> =
+                auth.iter().map(|a| ("authorization", a.as_str())).collect();
+            tokio::time::timeout(
+                DEADLINE,
+                common::request(
+                    addr,
+                    pki,
+                    &Client::None,
+                    "GET",
+                    "/admin/ClientApplication",
+                    "",
+                    "",
+                    &headers,
+                ),
+            )
+            .await
+            .expect("the admin API answers in time")
+            .unwrap()
+        }
+    };
+    // The variable's value (trimmed) is the admin token.
+    let ok = get(Some(ENV_TOKEN)).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.json()["total"], 0);
+    let leaf = self_signed(&LeafOptions::client("env").around_now());
+    let created = post_client(
+        addr,
+        &s.pki,
+        Some(ENV_TOKEN),
+        &client_doc("env", &leaf.cert_pem()),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    // Another token (the harness's file token, not configured here) is
+    // refused: 403 forbidden, as for any wrong admin token.
+    for wrong in [
+        ADMIN_TOKEN,
+        "env-admin-token-fedcba987654321",
+        "env-admin-token-fedcba9876543210x",
+    ] {
+        let r = get(Some(wrong)).await;
+        assert_eq!(r.status, 403, "{wrong}: {}", r.body);
+        assert_eq!(r.json()["error"], "forbidden");
+        let r = post_client(
+            addr,
+            &s.pki,
+            Some(wrong),
+            &client_doc("no", &leaf.cert_pem()),
+        )
+        .await;
+        assert_eq!(r.status, 403, "{wrong}: {}", r.body);
+    }
+    // No token: 401 with the Bearer challenge.
+    let none = get(None).await;
+    assert_eq!(none.status, 401, "{}", none.body);
+    assert_eq!(
+        none.headers["www-authenticate"],
+        "Bearer realm=\"certbound-admin\""
+    );
+    assert_eq!(none.json()["error"], "unauthorized");
+    // Only the one client was created.
+    assert_eq!(get(Some(ENV_TOKEN)).await.json()["total"], 1);
+}
+
+#[tokio::test]
+async fn each_field_is_validated_and_named_through_the_api() {
+    use certbound_oauth::client::MAX_TRUST_STORE_LEN;
+    let h = Harness::start("").await;
+    let addr = h.addr("tls");
+    let leaf = self_signed(&LeafOptions::client("leaf").around_now());
+    let root = h.pki.root.cert_pem();
+    let with = |store: &str, field: &str, value: serde_json::Value| {
+        let mut doc = client_doc("x", store);
+        doc[field] = value;
+        doc
+    };
+    let leaf_pem = leaf.cert_pem();
+    let max_id = "a".repeat(64);
+    // A trust store of exactly the limit: comment text before the certificate
+    // (text outside PEM blocks is ignored) pads it.
+    let store_of = |len: usize| {
+        let cert = root.trim();
+        let store = format!("{}\n{cert}", "x".repeat(len - cert.len() - 1));
+        assert_eq!(store.len(), len);
+        store
+    };
+    let too_large = format!("is larger than {MAX_TRUST_STORE_LEN} bytes");
+    let rejected: Vec<(serde_json::Value, &str, &str)> = vec![
+        (
+            with(&leaf_pem, "id", "bad/id".into()),
+            "id",
+            "1 to 64 characters",
+        ),
+        (
+            with(&leaf_pem, "id", "under_score".into()),
+            "id",
+            "1 to 64 characters",
+        ),
+        (
+            with(&leaf_pem, "id", "é".into()),
+            "id",
+            "1 to 64 characters",
+        ),
+        (
+            with(&leaf_pem, "id", "a".repeat(65).into()),
+            "id",
+            "1 to 64 characters",
+        ),
+        (with(&leaf_pem, "id", "".into()), "id", "1 to 64 characters"),
+        (
+            with(&leaf_pem, "scope", "read  write".into()),
+            "scope",
+            "single spaces",
+        ),
+        (
+            with(&leaf_pem, "scope", " read".into()),
+            "scope",
+            "single spaces",
+        ),
+        (
+            with(&leaf_pem, "scope", "read\"".into()),
+            "scope",
+            "is not allowed in a scope token",
+        ),
+        (
+            with(&leaf_pem, "scope", "café".into()),
+            "scope",
+            "is not allowed in a scope token",
+        ),
+        (
+            with(&leaf_pem, "access_token_lifetime", 0.into()),
+            "access_token_lifetime",
+            "must be between 60 and 86400 seconds, not 0",
+        ),
+        (
+            with(&leaf_pem, "access_token_lifetime", 59.into()),
+            "access_token_lifetime",
+            "not 59",
+        ),
+        (
+            with(&leaf_pem, "access_token_lifetime", 86_401.into()),
+            "access_token_lifetime",
+            "not 86401",
+        ),
+        (
+            with(&root, "tls_client_auth_subject_dn", "no equals sign".into()),
+            "tls_client_auth_subject_dn",
+            "is not an attribute",
+        ),
+        (
+            with(&root, "tls_client_auth_subject_dn", "XYZ=partner".into()),
+            "tls_client_auth_subject_dn",
+            "unknown attribute type `XYZ`",
+        ),
+        (
+            with(&root, "tls_client_auth_subject_dn", "CN=a\\".into()),
+            "tls_client_auth_subject_dn",
+            "escape",
+        ),
+        (
+            with(&root, "tls_client_auth_san_ip", "not-an-ip".into()),
+            "tls_client_auth_san_ip",
+            "`not-an-ip` is not an IP address",
+        ),
+        (
+            with(&root, "tls_client_auth_san_ip", "256.1.1.1".into()),
+            "tls_client_auth_san_ip",
+            "is not an IP address",
+        ),
+        (
+            with(&root, "tls_client_auth_san_ip", "10.0.0.0/8".into()),
+            "tls_client_auth_san_ip",
+            "is not an IP address",
+        ),
+        (
+            client_doc("x", &store_of(MAX_TRUST_STORE_LEN + 1)),
+            "certificateTrustStore",
+            &too_large,
+        ),
+    ];
+    let accepted: Vec<serde_json::Value> = vec![
+        with(&leaf_pem, "id", "Partner-7.v2".into()),
+        with(&leaf_pem, "id", max_id.into()),
+        with(&leaf_pem, "scope", "read write system/Patient.read".into()),
+        with(&leaf_pem, "access_token_lifetime", 60.into()),
+        with(&leaf_pem, "access_token_lifetime", 86_400.into()),
+        // null is absent: the issuer's lifetime applies.
+        with(&leaf_pem, "access_token_lifetime", serde_json::Value::Null),
+        with(
+            &root,
+            "tls_client_auth_subject_dn",
+            "CN=partner-7, O=Payer Inc".into(),
+        ),
+        with(
+            &root,
+            "tls_client_auth_subject_dn",
+            "/CN=partner-7/O=Payer Inc".into(),
+        ),
+        with(&root, "tls_client_auth_san_ip", "127.0.0.1".into()),
+        with(&root, "tls_client_auth_san_ip", "::1".into()),
+        client_doc("x", &store_of(MAX_TRUST_STORE_LEN)),
+    ];
+    for (doc, field, text) in &rejected {
+        let r = post_client(addr, &h.pki, Some(ADMIN_TOKEN), doc).await;
+        assert_field_error(&r, field, text);
+    }
+    assert_eq!(
+        h.admin("GET", "/admin/ClientApplication", None, None)
+            .await
+            .json()["total"],
+        0,
+        "nothing refused was stored"
+    );
+    for doc in &accepted {
+        let r = post_client(addr, &h.pki, Some(ADMIN_TOKEN), doc).await;
+        assert_eq!(r.status, 201, "{doc}: {}", r.body);
+    }
+    assert_eq!(
+        h.admin("GET", "/admin/ClientApplication", None, None)
+            .await
+            .json()["total"],
+        accepted.len()
+    );
+}
+
+/// A field of the wrong JSON type is named like every other validation
+/// error, and all such fields at once.
+#[tokio::test]
+async fn fields_of_the_wrong_type_are_named() {
+    let h = Harness::start("").await;
+    let leaf = self_signed(&LeafOptions::client("leaf").around_now());
+    for (value, shown) in [
+        (json!(-1), "not -1"),
+        (json!("3600"), "not a string"),
+        (json!(1.5), "not 1.5"),
+        (json!(true), "not a boolean"),
+    ] {
+        let mut doc = client_doc("x", &leaf.cert_pem());
+        doc["access_token_lifetime"] = value.clone();
+        let r = post_client(h.addr("tls"), &h.pki, Some(ADMIN_TOKEN), &doc).await;
+        assert_field_error(
+            &r,
+            "access_token_lifetime",
+            &format!("must be a whole number of seconds (60 to 86400), {shown}"),
+        );
+    }
+    let mut doc = client_doc("x", &leaf.cert_pem());
+    doc["scope"] = json!(["read", "write"]);
+    doc["name"] = json!(null);
+    doc["tls_client_auth_san_dns"] = json!(7);
+    let r = post_client(h.addr("tls"), &h.pki, Some(ADMIN_TOKEN), &doc).await;
+    assert_field_error(&r, "scope", "must be a string, not an array");
+    assert_field_error(&r, "name", "must be a string, not null");
+    assert_field_error(
+        &r,
+        "tls_client_auth_san_dns",
+        "must be a string, not a number",
+    );
+    assert_eq!(
+        r.json()["errors"].as_array().unwrap().len(),
+        3,
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn require_subject_constraint_refuses_a_bare_ca() {
+    let s = start_custom(|base| {
+        base.replace(
+            "url = \"https://localhost\"\n",
+            "url = \"https://localhost\"\nrequire_subject_constraint = true\n",
+        )
+    })
+    .await;
+    let addr = s.running.addr("tls").unwrap();
+    let root = s.pki.root.cert_pem();
+    // A CA with no subject constraint: refused, naming the field.
+    let bare = post_client(addr, &s.pki, Some(ADMIN_TOKEN), &client_doc("bare", &root)).await;
+    assert_field_error(
+        &bare,
+        "tls_client_auth_subject_dn",
+        "is required by this server",
+    );
+    // The same CA with a subject DN or a SAN constraint: accepted, no warning.
+    for (field, value) in [
+        ("tls_client_auth_subject_dn", "CN=partner-7, O=Payer Inc"),
+        ("tls_client_auth_san_dns", "partner-7.example.com"),
+    ] {
+        let mut doc = client_doc("constrained", &root);
+        doc[field] = value.into();
+        let r = post_client(addr, &s.pki, Some(ADMIN_TOKEN), &doc).await;
+        assert_eq!(r.status, 201, "{field}: {}", r.body);
+        assert!(r.json().get("warnings").is_none(), "{}", r.body);
+    }
+    // A self-signed leaf authenticates only itself: no constraint needed.
+    let leaf = self_signed(&LeafOptions::client("leaf").around_now());
+    let r = post_client(
+        addr,
+        &s.pki,
+        Some(ADMIN_TOKEN),
+        &client_doc("leaf", &leaf.cert_pem()),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // Without the setting, the bare CA is saved with a warning instead.
+    let h = Harness::start("").await;
+    let r = post_client(
+        h.addr("tls"),
+        &h.pki,
+        Some(ADMIN_TOKEN),
+        &client_doc("bare", &h.pki.root.cert_pem()),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(
+        r.json()["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("no tls_client_auth_subject_dn or tls_client_auth_san_* constraint is set"),
+        "{}",
+        r.body
+    );
+}
