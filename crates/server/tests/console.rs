@@ -920,3 +920,329 @@ async fn console_with_a_trailing_slash_redirects() {
     assert_eq!(r.status, 308);
     assert_eq!(r.headers["location"], "/console");
 }
+
+/// HTML-escape `s` the way the console does (`&`, `<`, `>`, `"`, `'`).
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Valid from an hour ago for a year: far from the 30-day expiry warning,
+/// so the only findings are the ones a test is about.
+fn for_a_year(opts: LeafOptions) -> LeafOptions {
+    let now = time::OffsetDateTime::now_utc();
+    opts.validity(
+        now - time::Duration::hours(1),
+        now + time::Duration::days(365),
+    )
+}
+
+/// What one pasted trust store should be diagnosed as, and that saving it is refused.
+struct Blocked<'a> {
+    /// The client name and id the save attempt uses.
+    id: &'a str,
+    pem: String,
+    /// The certificate's `kind` in the diagnosis.
+    kind: &'a str,
+    /// The finding on the certificate that blocks saving: its check id, message and hint.
+    check: &'a str,
+    finding: String,
+    hint: Option<&'a str>,
+    /// The error in the summary (the finding, named after its certificate when it does not name it).
+    error: String,
+    /// The status line.
+    status: &'a str,
+}
+
+impl Blocked<'_> {
+    /// Diagnose through the JSON endpoint the page's script calls, then try to save.
+    async fn assert(&self, b: &Browser<'_>) {
+        let id = self.id;
+        let reply = b
+            .post(
+                "/console/api/diagnose",
+                &[("name", id), ("certificateTrustStore", &self.pem)],
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{id}: {}", reply.body);
+        let v = reply.json();
+        assert_eq!(v["can_save"], false, "{id}: {v}");
+        assert_eq!(v["status"], self.status, "{id}");
+        let d = &v["diagnosis"];
+        assert_eq!(
+            d["errors"],
+            serde_json::json!([{
+                "field": "certificateTrustStore",
+                "certificate": 1,
+                "message": self.error,
+            }]),
+            "{id}"
+        );
+        assert_eq!(d["certificates"].as_array().unwrap().len(), 1, "{id}");
+        let cert = &d["certificates"][0];
+        assert_eq!(cert["kind"], self.kind, "{id}");
+        let mut want = serde_json::json!({
+            "severity": "error",
+            "check": self.check,
+            "message": self.finding,
+        });
+        if let Some(h) = self.hint {
+            want["hint"] = h.into();
+        }
+        let findings = cert["findings"].as_array().unwrap();
+        assert!(findings.contains(&want), "{id}: {want} not in {findings:?}");
+        let errors: Vec<_> = findings
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .collect();
+        assert_eq!(errors, [&want], "{id}: exactly one error finding");
+        // The panel's HTML lists it under "Saving is blocked", escaped.
+        let html = v["html"].as_str().unwrap();
+        assert!(html.contains("<h3>Saving is blocked</h3>"), "{id}: {html}");
+        assert!(
+            html.contains(&format!(
+                "<li><a href=\"#cert-1\">Certificate 1</a>: {}</li>",
+                esc(&self.error)
+            )),
+            "{id}: {html}"
+        );
+        assert!(
+            html.contains(&format!(
+                "<li class=\"finding error\"><span class=\"sev\">Error</span> <span class=\"check\">{}</span> <span class=\"msg\">{}</span>",
+                self.check,
+                esc(&self.finding)
+            )),
+            "{id}: {html}"
+        );
+
+        // Save is refused with the same error, and nothing is stored.
+        let saved = b
+            .post(
+                "/console/clients/new",
+                &[
+                    ("name", id),
+                    ("id", id),
+                    ("certificateTrustStore", &self.pem),
+                    ("action", "save"),
+                ],
+            )
+            .await;
+        assert_eq!(saved.status, 422, "{id}: {}", saved.body);
+        assert!(saved.headers.get("location").is_none(), "{id}");
+        assert!(
+            saved.body.contains("<h2>Not saved: 1 problem to fix</h2>"),
+            "{id}: {}",
+            saved.body
+        );
+        assert!(
+            saved.body.contains(&format!(
+                "<li><a href=\"#cert-1\">Certificate 1</a>: {}</li>",
+                esc(&self.error)
+            )),
+            "{id}: {}",
+            saved.body
+        );
+        assert!(
+            saved.body.contains(&format!(
+                "<p id=\"diag-status\" class=\"status\" role=\"status\">{}</p>",
+                esc(self.status)
+            )),
+            "{id}"
+        );
+        assert!(
+            b.h.running
+                .state
+                .store
+                .get_client(id)
+                .await
+                .unwrap()
+                .is_none(),
+            "{id} was stored"
+        );
+        let list = b.get("/console/clients").await;
+        assert_eq!(list.status, 200);
+        assert!(!list.body.contains(id), "{id} is listed:\n{}", list.body);
+    }
+}
+
+#[tokio::test]
+async fn pasted_pem_findings_block_saving() {
+    let h = Harness::start("").await;
+    let b = Browser::sign_in(&h).await;
+    // One good client first, so the client list is not simply empty.
+    let good = self_signed(&for_a_year(LeafOptions::client("good-partner")));
+    let good_pem = good.cert_pem();
+    let ok = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "Good partner"),
+                ("id", "good-partner"),
+                ("certificateTrustStore", &good_pem),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let good_check = b
+        .post(
+            "/console/api/diagnose",
+            &[("name", "Good"), ("certificateTrustStore", &good_pem)],
+        )
+        .await
+        .json();
+    assert_eq!(good_check["can_save"], true, "{good_check}");
+    assert_eq!(
+        good_check["status"],
+        "1 certificate: no errors, no warnings."
+    );
+
+    // A leaf issued by a CA: neither a CA nor self-signed.
+    let leaf = h
+        .pki
+        .root
+        .issue(&for_a_year(LeafOptions::client("issued-leaf")));
+    let neither = "block 1 (line 1) ('issued-leaf', issued by 'certbound Test Root CA') is neither a CA nor self-signed: \
+                   put the CA certificate that issued it in the trust store instead (or the client's own self-signed certificate)";
+    Blocked {
+        id: "issued-leaf",
+        pem: leaf.cert_pem(),
+        kind: "leaf",
+        check: "trust-store",
+        finding: neither.to_string(),
+        hint: None,
+        error: neither.to_string(),
+        status: "1 certificate: 1 error, no warnings — saving is blocked.",
+    }
+    .assert(&b)
+    .await;
+
+    // Self-signed, but for servers only: no clientAuth EKU.
+    let server_only = self_signed(&for_a_year(
+        LeafOptions::client("server-only").eku(certbound_testkit::Eku::Server),
+    ));
+    let eku = "not usable as a client certificate: it has EKU TLS Web Server Authentication (serverAuth), \
+               without TLS Web Client Authentication (clientAuth)";
+    Blocked {
+        id: "server-only",
+        pem: server_only.cert_pem(),
+        kind: "self-signed",
+        check: "purpose",
+        finding: eku.to_string(),
+        hint: Some("issue a new one with `certbound pki issue client`"),
+        error: format!("'server-only': {eku}"),
+        status: "1 certificate: 1 error, no warnings — saving is blocked.",
+    }
+    .assert(&b)
+    .await;
+
+    // A CA (so the trust store would take it) with an RSA-1024 key.
+    let weak_opts = LeafOptions {
+        is_ca: true,
+        key_usages: Vec::new(),
+        ..for_a_year(LeafOptions::client("weak-rsa-ca"))
+    };
+    let weak = h
+        .pki
+        .root
+        .issue_for_spki(&weak_opts, &certbound_testkit::rsa_spki(1024));
+    let weak_info = certbound_pki::CertInfo::from_der(&weak.cert).unwrap();
+    assert_eq!(weak_info.key.to_string(), "RSA 1024 bits");
+    let strength = "'weak-rsa-ca' has an RSA key of 1024 bits (at least 2048 needed)";
+    Blocked {
+        id: "weak-rsa-ca",
+        pem: weak.cert_pem(),
+        kind: "ca",
+        check: "strength",
+        finding: strength.to_string(),
+        hint: Some(
+            "re-issue with an ECDSA P-256 or RSA 2048+ key and a SHA-256 signature (`certbound pki` does)",
+        ),
+        // The message names the certificate already: not prefixed again.
+        error: strength.to_string(),
+        // The other finding: a CA without a subject constraint (a warning).
+        status: "1 certificate: 1 error, 1 warning — saving is blocked.",
+    }
+    .assert(&b)
+    .await;
+
+    // Only the good client was stored.
+    assert_eq!(h.running.state.store.count_clients().await.unwrap(), 1);
+    let list = b.get("/console/clients").await.body;
+    assert!(list.contains("good-partner"), "{list}");
+}
+
+#[tokio::test]
+async fn the_listeners_page_shows_the_forwarded_header_and_trusted_proxies() {
+    let h = Harness::start(
+        r#"
+[[listener]]
+name = "behind-proxy"
+bind = "127.0.0.1:0"
+public_url = "https://api.example/?a=1&b=2"
+client_cert_header = { name = "x-client-cert", format = "nginx" }
+trusted_proxies = ["10.0.0.0/8", "192.168.1.7"]
+[[listener]]
+name = "behind-proxy-tls"
+bind = "127.0.0.1:0"
+tls = "mtls-opt"
+client_cert_header = { format = "rfc9440" }
+trusted_proxies = ["fd00::/8"]
+"#,
+    )
+    .await;
+    let b = Browser::sign_in(&h).await;
+    let page = b.get("/console/listeners").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_safe_page(&page, "listeners");
+    // Each listener's section, by its heading.
+    let section = |name: &str| -> String {
+        let heading = format!("\">{name}</h2>");
+        let at = page
+            .body
+            .find(&heading)
+            .unwrap_or_else(|| panic!("no section for {name}:\n{}", page.body));
+        let start = page.body[..at].rfind("<section").unwrap();
+        let end = at + page.body[at..].find("</section>").unwrap();
+        page.body[start..end].to_string()
+    };
+    let plain = section("behind-proxy");
+    let addr = h.addr("behind-proxy");
+    for want in [
+        format!("<dt>Address</dt><dd><code>http://{addr}</code></dd>"),
+        "<dt>Public URL</dt><dd><code>https://api.example/?a=1&amp;b=2</code></dd>".to_string(),
+        "<dt>TLS profile</dt><dd>none: plain HTTP, for use behind a TLS-terminating proxy</dd>"
+            .to_string(),
+        "<dt>Forwarded certificate header</dt><dd><code>x-client-cert</code> (nginx format)</dd>"
+            .to_string(),
+        "<dt>Trusted proxies</dt><dd>10.0.0.0/8, 192.168.1.7/32</dd>".to_string(),
+    ] {
+        assert!(plain.contains(&want), "lacks {want}:\n{plain}");
+    }
+    assert!(!plain.contains("?a=1&b=2"), "unescaped URL:\n{plain}");
+    assert!(!plain.contains("Server certificate"), "{plain}");
+    let tls = section("behind-proxy-tls");
+    for want in [
+        format!(
+            "<dt>Address</dt><dd><code>https://{}</code></dd>",
+            h.addr("behind-proxy-tls")
+        ),
+        "<dt>TLS profile</dt><dd><code>mtls-opt</code>".to_string(),
+        "<dt>Forwarded certificate header</dt><dd><code>client-cert</code> (rfc9440 format), chain in <code>client-cert-chain</code></dd>"
+            .to_string(),
+        "<dt>Trusted proxies</dt><dd>fd00::/8</dd>".to_string(),
+        "<dt>Server certificate</dt>".to_string(),
+    ] {
+        assert!(tls.contains(&want), "lacks {want}:\n{tls}");
+    }
+    // A listener without the header says so.
+    let direct = section("mtls");
+    assert!(
+        direct.contains("<dt>Forwarded certificate header</dt><dd>none</dd>"),
+        "{direct}"
+    );
+    assert!(!direct.contains("Trusted proxies"), "{direct}");
+}
