@@ -85,6 +85,8 @@ pub struct RawRoute {
     /// An external issuer whose tokens this route accepts (with `jwks_uri` or `jwks_file`).
     pub issuer: Option<String>,
     pub jwks_uri: Option<String>,
+    /// CA certificates that verify the `jwks_uri` server (default: the system's roots).
+    pub jwks_ca: Option<PathBuf>,
     pub jwks_file: Option<PathBuf>,
     /// CA certificates that verify client certificates on `require = "client-cert"` routes.
     pub client_ca: Option<PathBuf>,

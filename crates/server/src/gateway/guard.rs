@@ -22,7 +22,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use certbound_oauth::auth::authenticate_certificate;
 use certbound_oauth::claims::thumbprints_match;
-use certbound_oauth::{AccessTokenClaims, Validation, VerifyingKeys};
+use certbound_oauth::{AccessTokenClaims, JwtError, Validation, VerifyingKeys};
 use certbound_pki::chain::Usage;
 use certbound_pki::inspect::{CertInfo, SanEntry};
 use time::OffsetDateTime;
@@ -37,6 +37,12 @@ use crate::state::AppState;
 pub const TOKEN_CACHE_SIZE: usize = 100_000;
 /// How often an external issuer's JWKS is fetched again.
 pub const JWKS_REFRESH: Duration = Duration::from_secs(300);
+/// How soon a JWKS that could not be fetched (and so gives no keys yet) is
+/// tried again.
+pub const JWKS_RETRY: Duration = Duration::from_secs(5);
+/// A token naming a `kid` the fetched JWKS lacks (the issuer rotated its
+/// keys) fetches it again, but never sooner than this after the last fetch.
+pub const JWKS_REFETCH_MIN: Duration = Duration::from_secs(10);
 
 /// A token that passed the route's signature, `iss` and `aud` checks, with the
 /// `X-Client-Id` value for the upstream encoded once.
@@ -100,6 +106,8 @@ pub struct Route {
     validation: Validation,
     /// An external issuer's keys (`None` until fetched); unused for local tokens.
     external_keys: ArcSwapOption<VerifyingKeys>,
+    /// Woken when a token names a key the fetched JWKS lacks.
+    jwks_wanted: tokio::sync::Notify,
     cache: TokenCache,
 }
 
@@ -200,7 +208,7 @@ impl Route {
                 issuer.clone(),
                 match jwks {
                     ExternalJwks::File(k) => Some(Arc::clone(k)),
-                    ExternalJwks::Uri(_) => None,
+                    ExternalJwks::Uri { .. } => None,
                 },
             ),
         };
@@ -217,6 +225,7 @@ impl Route {
             config,
             validation,
             external_keys: ArcSwapOption::new(keys),
+            jwks_wanted: tokio::sync::Notify::new(),
             cache: TokenCache::default(),
         })
     }
@@ -431,7 +440,12 @@ impl Route {
                     &self.validation,
                     now.unix_timestamp(),
                 )
-                .map_err(|e| Rejection::invalid_token(e.to_string()))?;
+                .map_err(|e| {
+                    if matches!(e, JwtError::UnknownKid { .. }) && external.is_some() {
+                        self.jwks_wanted.notify_one();
+                    }
+                    Rejection::invalid_token(e.to_string())
+                })?;
                 let verified = Arc::new(Verified {
                     client_id: HeaderValue::from_str(&claims.client_id).ok(),
                     claims,
@@ -471,38 +485,44 @@ pub(super) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Fetch external JWKS at start and every [`JWKS_REFRESH`].
-pub(super) async fn refresh_jwks(
-    routes: &[Route],
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    let uris: Vec<(&Route, &str)> = routes
-        .iter()
-        .filter_map(|r| match &r.config.tokens {
-            TokenSource::External {
-                jwks: ExternalJwks::Uri(u),
-                ..
-            } => Some((r, u.as_str())),
-            _ => None,
-        })
-        .collect();
-    if uris.is_empty() {
+/// Keep an external issuer's JWKS: fetched at start, again every
+/// [`JWKS_REFRESH`], every [`JWKS_RETRY`] while none could be fetched, and
+/// when a token names a key it lacks (at most every [`JWKS_REFETCH_MIN`]).
+/// Returns at once for routes whose keys are local or from a file.
+pub(super) async fn keep_jwks(route: &Route, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let TokenSource::External {
+        jwks: ExternalJwks::Uri { uri, ca },
+        ..
+    } = &route.config.tokens
+    else {
         return;
-    }
-    let mut tick = tokio::time::interval(JWKS_REFRESH);
+    };
     loop {
+        let fetched_at = tokio::time::Instant::now();
+        match super::proxy::fetch(uri, ca.as_deref())
+            .await
+            .and_then(|b| VerifyingKeys::from_jwks_json(&b).map_err(|e| e.to_string()))
+        {
+            Ok(keys) => {
+                tracing::debug!(route = %route.config.prefix, %uri, "external JWKS fetched");
+                route.external_keys.store(Some(Arc::new(keys)));
+            }
+            Err(e) => {
+                tracing::warn!(route = %route.config.prefix, %uri, error = %e, "cannot fetch the external JWKS; keeping the previous keys")
+            }
+        }
+        let wait = if route.external_keys.load().is_none() {
+            JWKS_RETRY
+        } else {
+            JWKS_REFRESH
+        };
         tokio::select! {
             _ = shutdown.changed() => return,
-            _ = tick.tick() => {}
-        }
-        for (route, uri) in &uris {
-            match super::proxy::fetch(uri)
-                .await
-                .and_then(|b| VerifyingKeys::from_jwks_json(&b).map_err(|e| e.to_string()))
-            {
-                Ok(keys) => route.external_keys.store(Some(Arc::new(keys))),
-                Err(e) => {
-                    tracing::warn!(route = %route.config.prefix, %uri, error = %e, "cannot fetch the external JWKS; keeping the previous keys")
+            _ = tokio::time::sleep(wait) => {}
+            _ = route.jwks_wanted.notified() => {
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    _ = tokio::time::sleep_until(fetched_at + JWKS_REFETCH_MIN) => {}
                 }
             }
         }

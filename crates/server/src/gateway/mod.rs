@@ -56,7 +56,11 @@ pub enum TokenSource {
 #[derive(Debug, Clone)]
 pub enum ExternalJwks {
     File(Arc<VerifyingKeys>),
-    Uri(String),
+    /// Fetched over HTTPS, verified with `ca` (the system's roots when `None`).
+    Uri {
+        uri: String,
+        ca: Option<Vec<certbound_pki::CertDer>>,
+    },
 }
 
 /// A validated route.
@@ -153,10 +157,38 @@ impl RouteConfig {
         };
         let tokens = match (&r.issuer, &r.jwks_uri, &r.jwks_file) {
             (None, None, None) => TokenSource::Local,
-            (Some(issuer), Some(uri), None) => TokenSource::External {
-                issuer: issuer.clone(),
-                jwks: ExternalJwks::Uri(uri.clone()),
-            },
+            (Some(issuer), Some(uri), None) => {
+                if !uri
+                    .parse::<Uri>()
+                    .is_ok_and(|u| u.scheme_str() == Some("https") && u.host().is_some())
+                {
+                    problem(
+                        format!("{key}.jwks_uri"),
+                        format!(
+                            "`{uri}` must be an https:// URL: keys fetched in clear could be replaced on the way"
+                        ),
+                    );
+                }
+                let ca = r.jwks_ca.as_ref().and_then(|file| {
+                    let path = base.join(file);
+                    std::fs::read(&path)
+                        .map_err(|e| e.to_string())
+                        .and_then(|b| {
+                            certbound_pki::parse_certificates(&b).map_err(|e| e.to_string())
+                        })
+                        .map_err(|e| {
+                            problem(format!("{key}.jwks_ca"), format!("{}: {e}", path.display()))
+                        })
+                        .ok()
+                });
+                TokenSource::External {
+                    issuer: issuer.clone(),
+                    jwks: ExternalJwks::Uri {
+                        uri: uri.clone(),
+                        ca,
+                    },
+                }
+            }
             (Some(issuer), None, Some(file)) => {
                 let path = base.join(file);
                 match std::fs::read(&path)
@@ -204,6 +236,12 @@ impl RouteConfig {
                 }
             }
         };
+        if r.jwks_ca.is_some() && r.jwks_uri.is_none() {
+            problem(
+                format!("{key}.jwks_ca"),
+                "verifies the jwks_uri server, so it needs jwks_uri".into(),
+            );
+        }
         if require == Require::ClientCert && r.allow_client_ids.is_empty() && client_ca.is_none() {
             problem(
                 format!("{key}.allow_client_ids"),
@@ -269,7 +307,14 @@ impl Gateway {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         let me = Arc::clone(self);
-        tokio::spawn(async move { guard::refresh_jwks(&me.routes, shutdown).await })
+        tokio::spawn(async move {
+            let mut tasks = tokio::task::JoinSet::new();
+            for index in 0..me.routes.len() {
+                let (me, shutdown) = (Arc::clone(&me), shutdown.clone());
+                tasks.spawn(async move { guard::keep_jwks(&me.routes[index], shutdown).await });
+            }
+            while tasks.join_next().await.is_some() {}
+        })
     }
 
     fn find(&self, path: &str) -> Option<&guard::Route> {

@@ -285,13 +285,22 @@ fn set_identity(headers: &mut HeaderMap, identity: Option<&ClientIdentity>, admi
     }
 }
 
-/// GET a small document (an external JWKS) over HTTPS with the system roots.
-pub async fn fetch(uri: &str) -> Result<Vec<u8>, String> {
-    let tls = ClientTls::default().build().map_err(|e| e.to_string())?;
+/// GET a small document (an external JWKS) over HTTPS, verified with `ca`
+/// (the system roots when `None`).
+pub async fn fetch(uri: &str, ca: Option<&[certbound_pki::CertDer]>) -> Result<Vec<u8>, String> {
+    let tls = ClientTls {
+        ca: ca.map(<[_]>::to_vec),
+        ..ClientTls::default()
+    }
+    .build()
+    .map_err(|e| e.to_string())?;
     let client = build_client((*tls).clone(), Duration::from_secs(5));
     let uri: Uri = uri
         .parse()
         .map_err(|e: axum::http::uri::InvalidUri| e.to_string())?;
+    if uri.scheme_str() != Some("https") {
+        return Err(format!("{uri} is not an https:// URL"));
+    }
     let request = Request::get(uri)
         .body(Body::empty())
         .map_err(|e| e.to_string())?;
