@@ -457,14 +457,23 @@ async fn serve(
         let events = events.clone();
         let mode = mode.clone();
         tokio::spawn(async move {
-            let mut tls = match acceptor.accept(socket).await {
+            let mut tls = match acceptor.accept(socket).into_fallible().await {
                 Ok(tls) => tls,
-                Err(e) => {
+                Err((e, mut socket)) => {
                     let reason = e
                         .get_ref()
                         .and_then(|i| i.downcast_ref::<rustls::Error>())
                         .map_or_else(|| e.to_string(), |r| format!("{r:?}"));
                     events.lock().unwrap().push(format!("rejected: {reason}"));
+                    // A lingering close, as nginx and openssl do: read what
+                    // the client still sends (its Finished after the refused
+                    // Certificate) before closing, so that the kernel does not
+                    // answer unread data with a reset that can overtake the
+                    // alert already sent.
+                    let mut buf = [0u8; 4096];
+                    let linger =
+                        async { while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {} };
+                    let _ = tokio::time::timeout(Duration::from_secs(2), linger).await;
                     return;
                 }
             };
