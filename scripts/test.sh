@@ -89,4 +89,6 @@ if ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 cargo build --locked -p certbound
-(cd console-tests && npm ci --no-audit --no-fund && CERTBOUND_BIN="$PWD/../target/debug/certbound" npm test)
+target_dir="${CARGO_TARGET_DIR:-target}"
+case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
+(cd console-tests && npm ci --no-audit --no-fund && CERTBOUND_BIN="$target_dir/debug/certbound" npm test)
