@@ -33,14 +33,15 @@ pub async fn token(State(state): State<Arc<AppState>>, request: Request<Body>) -
     let body = match read_form(&parts.headers, body).await {
         Ok(b) => b,
         Err(e) => {
-            log_refusal(&e, identity.as_deref());
+            refused(&state, &e, identity.as_deref(), None);
             return e.into_response();
         }
     };
     match issue(&state, &parts.headers, &body, identity.as_deref()).await {
         Ok(resp) => resp,
         Err(reply) => {
-            log_refusal(&reply, identity.as_deref());
+            let client_id = TokenRequest::parse(&body).ok().and_then(|r| r.client_id);
+            refused(&state, &reply, identity.as_deref(), client_id);
             state.metrics.token_request(
                 attempted_method(&parts.headers, &body, identity.as_deref()),
                 reply.0.code.as_str(),
@@ -50,20 +51,31 @@ pub async fn token(State(state): State<Arc<AppState>>, request: Request<Body>) -
     }
 }
 
-/// Log a refused token request. Authentication failures are logged (and
-/// audited) where they are decided, with the precise check that failed; this
-/// covers the rest: malformed requests, other grant types, scopes not allowed.
-fn log_refusal(reply: &OAuthReply, identity: Option<&ClientIdentity>) {
+/// Log and audit a refused token request. Authentication failures are
+/// logged and audited where they are decided, with the precise check that
+/// failed; this covers the rest: malformed requests, other grant types,
+/// scopes not allowed.
+fn refused(
+    state: &AppState,
+    reply: &OAuthReply,
+    identity: Option<&ClientIdentity>,
+    client_id: Option<String>,
+) {
     if reply.0.code == ErrorCode::InvalidClient {
         return;
     }
+    let description = reply.0.description.as_deref().unwrap_or("");
     tracing::info!(
         listener = identity.map(|i| &*i.listener),
         peer = identity.map(|i| i.peer.to_string()),
         error = reply.0.code.as_str(),
-        description = reply.0.description.as_deref().unwrap_or(""),
+        description,
         "token request refused"
     );
+    let mut event = audit_event("token", identity, AuditResult::Failure);
+    event.client_id = client_id;
+    event.reason = Some(format!("{}: {description}", reply.0.code.as_str()));
+    state.audit.record(event);
 }
 
 /// Read a form body within the size limit.

@@ -363,6 +363,40 @@ async fn malformed_requests_are_invalid_request() {
             "{last}"
         );
     }
+    // ...and each is in the audit trail, with the certificate that came with it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let events = loop {
+        let events = h
+            .running
+            .state
+            .store
+            .query_audit(&certbound_store::AuditFilter {
+                kind: Some("token".into()),
+                result: Some(certbound_store::AuditResult::Failure),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if events.len() >= seen || std::time::Instant::now() > deadline {
+            break events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(events.len(), seen, "{events:#?}");
+    let unsupported = events
+        .iter()
+        .find(|e| {
+            e.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("unsupported_grant_type: "))
+        })
+        .unwrap();
+    assert_eq!(unsupported.client_id.as_deref(), Some("solo"));
+    assert_eq!(
+        unsupported.thumbprint.as_deref(),
+        Some(certbound_pki::x5t_s256(&leaf.cert).as_str())
+    );
+    assert_eq!(unsupported.listener.as_deref(), Some("mtls"));
     // Not a form at all.
     let reply = common::request(
         h.addr("mtls"),
