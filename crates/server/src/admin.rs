@@ -207,9 +207,9 @@ async fn read(
         .await
         .map_err(AdminError::store)?
     {
-        Some(r) => Ok(json_response(
-            StatusCode::OK,
-            public_view(&r, &[]).to_string(),
+        Some(r) => Ok(with_etag(
+            json_response(StatusCode::OK, public_view(&r, &[]).to_string()),
+            &r,
         )),
         None => Err(AdminError::store(StoreError::NotFound { id })),
     }
@@ -231,9 +231,12 @@ async fn create(
         .await
         .map_err(AdminError::store)?;
     changed(&state, &actor, format!("created client {id}")).await;
-    let mut resp = json_response(
-        StatusCode::CREATED,
-        public_view(&record, &warnings).to_string(),
+    let mut resp = with_etag(
+        json_response(
+            StatusCode::CREATED,
+            public_view(&record, &warnings).to_string(),
+        ),
+        &record,
     );
     if let Ok(loc) = HeaderValue::from_str(&format!("/admin/ClientApplication/{id}")) {
         resp.headers_mut().insert(header::LOCATION, loc);
@@ -247,6 +250,7 @@ async fn replace(
     request: Request,
 ) -> Result<Response, AdminError> {
     let actor = actor(&request);
+    let if_match = if_match(request.headers())?;
     let doc = read_json(request.into_body()).await?;
     if let Some(body_id) = doc.get("id").and_then(Value::as_str).filter(|b| *b != id) {
         return Err(AdminError::bad_request(format!(
@@ -259,19 +263,80 @@ async fn replace(
         .await
         .map_err(AdminError::store)?
         .ok_or_else(|| AdminError::store(StoreError::NotFound { id: id.clone() }))?;
+    if let Some(expected) = if_match.filter(|v| *v != existing.version) {
+        return Err(precondition_failed(&id, expected, existing.version));
+    }
     let (app, warnings) = prepare(&state, doc, Some(&id), Some(&existing)).await?;
     let document =
         serde_json::to_value(&app).map_err(|e| AdminError::bad_request(e.to_string()))?;
-    let record = state
+    // Written only over the version read above (whose secret it may keep):
+    // a change in between is a conflict, never silently overwritten.
+    let record = match state
         .store
-        .update_client(&id, &app.name, &document)
+        .update_client(&id, &app.name, &document, Some(existing.version))
         .await
-        .map_err(AdminError::store)?;
+    {
+        Ok(record) => record,
+        Err(StoreError::VersionMismatch {
+            expected, current, ..
+        }) => {
+            return Err(match if_match {
+                Some(_) => precondition_failed(&id, expected, current),
+                None => AdminError::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    format!(
+                        "client `{id}` changed while this request was processed (now version {current}): send it again"
+                    ),
+                ),
+            });
+        }
+        Err(e) => return Err(AdminError::store(e)),
+    };
     changed(&state, &actor, format!("replaced client {id}")).await;
-    Ok(json_response(
-        StatusCode::OK,
-        public_view(&record, &warnings).to_string(),
+    Ok(with_etag(
+        json_response(StatusCode::OK, public_view(&record, &warnings).to_string()),
+        &record,
     ))
+}
+
+/// The version an `If-Match` header names (`W/"3"`, `"3"`), when there is
+/// one: a PUT then replaces only that version.
+fn if_match(headers: &axum::http::HeaderMap) -> Result<Option<i64>, AdminError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .map(|v| v.strip_prefix("W/").unwrap_or(v))
+        .and_then(|v| v.strip_prefix('"')?.strip_suffix('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            AdminError::bad_request(
+                "If-Match must name one version as an entity tag, e.g. W/\"3\" (the ETag a GET returned)",
+            )
+        })
+}
+
+fn precondition_failed(id: &str, expected: i64, current: i64) -> AdminError {
+    AdminError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+        format!(
+            "client `{id}` is at version {current}, not {expected} (If-Match): someone changed it; GET it again and reapply your change"
+        ),
+    )
+}
+
+/// The record's version as a weak entity tag, the FHIR way.
+fn with_etag(mut resp: Response, record: &ClientRecord) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&format!("W/\"{}\"", record.version)) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
 }
 
 async fn remove(

@@ -6,7 +6,7 @@
 mod common;
 
 use certbound_testkit::{LeafOptions, self_signed};
-use common::{ADMIN_TOKEN, Client, Harness, client_doc};
+use common::{ADMIN_TOKEN, Client, Harness, client_doc, request};
 use serde_json::json;
 
 const FORM: &str = "grant_type=client_credentials&client_id=";
@@ -1001,4 +1001,79 @@ async fn require_subject_constraint_refuses_a_bare_ca() {
         "{}",
         r.body
     );
+}
+
+/// PUT with `If-Match` replaces only the version it names (FHIR's
+/// version-aware update); without it, the version the server read.
+#[tokio::test]
+async fn if_match_guards_against_lost_updates() {
+    let h = Harness::start("").await;
+    let leaf = self_signed(&LeafOptions::client("leaf").around_now());
+    let mut doc = client_doc("versioned", &leaf.cert_pem());
+    doc["id"] = "versioned".into();
+    let created = h
+        .admin("POST", "/admin/ClientApplication", Some(&doc), None)
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.headers["etag"], "W/\"1\"");
+    let read = h
+        .admin("GET", "/admin/ClientApplication/versioned", None, None)
+        .await;
+    assert_eq!(read.headers["etag"], "W/\"1\"");
+    assert_eq!(read.json()["meta"]["versionId"], "1");
+
+    let put = |if_match: &'static str, name: &'static str| {
+        let mut doc = doc.clone();
+        doc["name"] = name.into();
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let (addr, pki) = (h.addr("tls"), &h.pki);
+        async move {
+            let mut headers = vec![("authorization", auth.as_str())];
+            if !if_match.is_empty() {
+                headers.push(("if-match", if_match));
+            }
+            request(
+                addr,
+                pki,
+                &Client::None,
+                "PUT",
+                "/admin/ClientApplication/versioned",
+                "application/json",
+                &doc.to_string(),
+                &headers,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // The version read: applied, and the new version's tag comes back.
+    let first = put("W/\"1\"", "first").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.headers["etag"], "W/\"2\"");
+    // A second writer who also read version 1: refused, nothing written.
+    let stale = put("W/\"1\"", "stale").await;
+    assert_eq!(stale.status, 412, "{}", stale.body);
+    assert_eq!(stale.json()["error"], "precondition_failed");
+    assert!(
+        stale.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("is at version 2, not 1"),
+        "{}",
+        stale.body
+    );
+    let now = h
+        .admin("GET", "/admin/ClientApplication/versioned", None, None)
+        .await;
+    assert_eq!(now.json()["name"], "first");
+    assert_eq!(now.headers["etag"], "W/\"2\"");
+    // A strong tag names the version too; a tag that names none is a 400.
+    assert_eq!(put("\"2\"", "second").await.status, 200);
+    let garbled = put("yesterday", "garbled").await;
+    assert_eq!(garbled.status, 400, "{}", garbled.body);
+    assert!(garbled.body.contains("If-Match"), "{}", garbled.body);
+    // Without If-Match, last writer wins.
+    let plain = put("", "plain").await;
+    assert_eq!(plain.status, 200, "{}", plain.body);
+    assert_eq!(plain.headers["etag"], "W/\"4\"");
 }

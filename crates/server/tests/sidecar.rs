@@ -126,7 +126,7 @@ async fn legacy_app_to_partner_through_the_sidecar() {
     h.running
         .state
         .store
-        .update_client("partner", "partner", &doc)
+        .update_client("partner", "partner", &doc, None)
         .await
         .unwrap();
     h.running.state.registry.reload().await.unwrap();

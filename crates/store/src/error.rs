@@ -83,6 +83,19 @@ pub enum StoreError {
         id: String,
     },
 
+    /// The client changed since the version the update was based on.
+    #[error(
+        "client `{id}` is at version {current}, not {expected}: someone changed it meanwhile; read it again and reapply the change"
+    )]
+    VersionMismatch {
+        /// The client id.
+        id: String,
+        /// The version the update expected.
+        expected: i64,
+        /// The version stored.
+        current: i64,
+    },
+
     /// A value given to the store cannot be stored.
     #[error("invalid {field}: {reason}")]
     InvalidInput {

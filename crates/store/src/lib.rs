@@ -82,12 +82,16 @@ pub trait Store: Debug + Send + Sync {
     async fn list_clients(&self, name: Option<&str>) -> Result<Vec<ClientRecord>, StoreError>;
 
     /// Replaces a client's name and document and bumps its version.
-    /// [`StoreError::NotFound`] when the id is not registered.
+    /// [`StoreError::NotFound`] when the id is not registered;
+    /// [`StoreError::VersionMismatch`] when `expected_version` is given and the
+    /// stored version is another (someone changed it meanwhile), in which case
+    /// nothing is written.
     async fn update_client(
         &self,
         id: &str,
         name: &str,
         document: &serde_json::Value,
+        expected_version: Option<i64>,
     ) -> Result<ClientRecord, StoreError>;
 
     /// Removes a client; `false` when it was not registered.

@@ -380,6 +380,7 @@ impl Store for PgStore {
         id: &str,
         name: &str,
         document: &serde_json::Value,
+        expected_version: Option<i64>,
     ) -> Result<ClientRecord, StoreError> {
         if id.contains('\0') {
             return Err(E::NotFound { id: id.to_owned() });
@@ -389,18 +390,34 @@ impl Store for PgStore {
         let mut tx = self.begin("updating a client").await?;
         let row = sqlx::query(&format!(
             "UPDATE clients SET name = $2, name_key = $3, document = CAST($4 AS json), \
-             updated_at = $5, version = version + 1 WHERE id = $1 RETURNING {CLIENT_COLUMNS}"
+             updated_at = $5, version = version + 1 \
+             WHERE id = $1 AND (CAST($6 AS bigint) IS NULL OR version = $6) \
+             RETURNING {CLIENT_COLUMNS}"
         ))
         .bind(id)
         .bind(name)
         .bind(name_key(name))
         .bind(&text)
         .bind(model::now())
+        .bind(expected_version)
         .fetch_optional(&mut *tx)
         .await
         .map_err(E::during("updating a client"))?;
         let Some(row) = row else {
-            return Err(E::NotFound { id: id.to_owned() });
+            let current: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM clients WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(E::during("updating a client"))?;
+            return Err(match (current, expected_version) {
+                (Some(current), Some(expected)) => E::VersionMismatch {
+                    id: id.to_owned(),
+                    expected,
+                    current,
+                },
+                _ => E::NotFound { id: id.to_owned() },
+            });
         };
         let record = client_from_row(&row)?;
         let generation = self.announce(&mut tx, Change::Clients).await?;

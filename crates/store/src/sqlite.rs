@@ -361,24 +361,40 @@ impl Store for SqliteStore {
         id: &str,
         name: &str,
         document: &serde_json::Value,
+        expected_version: Option<i64>,
     ) -> Result<ClientRecord, StoreError> {
         check_text("client name", name)?;
         let text = encode_document(document)?;
         let mut tx = self.begin_write("updating a client").await?;
         let row = sqlx::query(&format!(
             "UPDATE clients SET name = ?2, name_key = ?3, document = ?4, updated_at = ?5, \
-             version = version + 1 WHERE id = ?1 RETURNING {CLIENT_COLUMNS}"
+             version = version + 1 WHERE id = ?1 AND (?6 IS NULL OR version = ?6) \
+             RETURNING {CLIENT_COLUMNS}"
         ))
         .bind(id)
         .bind(name)
         .bind(name_key(name))
         .bind(&text)
         .bind(to_micros(model::now()))
+        .bind(expected_version)
         .fetch_optional(&mut *tx)
         .await
         .map_err(E::during("updating a client"))?;
         let Some(row) = row else {
-            return Err(E::NotFound { id: id.to_owned() });
+            let current: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM clients WHERE id = ?1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(E::during("updating a client"))?;
+            return Err(match (current, expected_version) {
+                (Some(current), Some(expected)) => E::VersionMismatch {
+                    id: id.to_owned(),
+                    expected,
+                    current,
+                },
+                _ => E::NotFound { id: id.to_owned() },
+            });
         };
         let record = client_from_row(&row)?;
         let generation = bump(&mut tx, Change::Clients).await?;

@@ -382,9 +382,25 @@ pub(super) async fn submit_edit(
         Ok(d) => d,
         Err(e) => return super::internal(&format!("cannot serialize a client: {e}")),
     };
-    match c.state.store.update_client(&id, &app.name, &document).await {
+    match c
+        .state
+        .store
+        .update_client(&id, &app.name, &document, Some(record.version))
+        .await
+    {
         Ok(_) => {}
         Err(StoreError::NotFound { .. }) => return super::no_client(&id, &s),
+        Err(StoreError::VersionMismatch { current, .. }) => {
+            return refuse(
+                vec![Problem::field(
+                    "version",
+                    format!(
+                        "someone changed this client (now version {current}) while you were saving: reload the page to see their change"
+                    ),
+                )],
+                StatusCode::CONFLICT,
+            );
+        }
         Err(e) => return super::store_failed(&e, &s),
     }
     admin::changed(

@@ -129,7 +129,7 @@ pub async fn update_bumps_version(url: &str) {
     let created = create(&*store, "app-1", "Old").await;
     let new_doc = json!({ "id": "app-1", "name": "New", "extra": [1, 2, 3] });
     let updated = store
-        .update_client("app-1", "New", &new_doc)
+        .update_client("app-1", "New", &new_doc, None)
         .await
         .expect("update");
     assert_eq!(updated.version, 2);
@@ -140,11 +140,40 @@ pub async fn update_bumps_version(url: &str) {
     assert_eq!(store.get_client("app-1").await.expect("get"), Some(updated));
 
     let again = store
-        .update_client("app-1", "Newer", &new_doc)
+        .update_client("app-1", "Newer", &new_doc, None)
         .await
         .expect("update");
     assert_eq!(again.version, 3);
     assert_eq!(store.registry_generation().await.expect("generation"), 3);
+
+    // With the version it read, an update applies only over that version.
+    let based = store
+        .update_client("app-1", "Based", &new_doc, Some(3))
+        .await
+        .expect("update at version 3");
+    assert_eq!(based.version, 4);
+    match store
+        .update_client("app-1", "Stale", &json!({"stale": true}), Some(3))
+        .await
+    {
+        Err(StoreError::VersionMismatch {
+            id,
+            expected,
+            current,
+        }) => assert_eq!((id.as_str(), expected, current), ("app-1", 3, 4)),
+        other => panic!("expected VersionMismatch, got {other:?}"),
+    }
+    // Nothing was written: the stored client is the one of version 4.
+    assert_eq!(store.get_client("app-1").await.expect("get"), Some(based));
+    assert_eq!(store.registry_generation().await.expect("generation"), 4);
+    match store.update_client("nope", "x", &json!({}), Some(1)).await {
+        Err(StoreError::NotFound { id }) => assert_eq!(id, "nope"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    store
+        .update_client("app-1", "Newer", &new_doc, None)
+        .await
+        .expect("update without a version");
     // Found by the new name only.
     assert!(
         store
@@ -162,7 +191,7 @@ pub async fn update_bumps_version(url: &str) {
 pub async fn update_and_delete_of_unknown_ids(url: &str) {
     let store = store(url).await;
     create(&*store, "app-1", "One").await;
-    match store.update_client("nope", "x", &json!({})).await {
+    match store.update_client("nope", "x", &json!({}), None).await {
         Err(StoreError::NotFound { id }) => assert_eq!(id, "nope"),
         other => panic!("expected NotFound, got {other:?}"),
     }
@@ -174,7 +203,7 @@ pub async fn update_and_delete_of_unknown_ids(url: &str) {
     assert_eq!(store.get_client("app-1").await.expect("get"), None);
     assert_eq!(store.count_clients().await.expect("count"), 0);
     assert_eq!(store.registry_generation().await.expect("generation"), 2);
-    match store.update_client("app-1", "One", &json!({})).await {
+    match store.update_client("app-1", "One", &json!({}), None).await {
         Err(StoreError::NotFound { .. }) => {}
         other => panic!("expected NotFound after delete, got {other:?}"),
     }
@@ -225,7 +254,7 @@ pub async fn invalid_input_is_refused(url: &str) {
         }
     }
     create(&*store, "ok", "fine").await;
-    match store.update_client("ok", "bad\0", &json!({})).await {
+    match store.update_client("ok", "bad\0", &json!({}), None).await {
         Err(StoreError::InvalidInput { field, .. }) => assert_eq!(field, "client name"),
         other => panic!("expected InvalidInput, got {other:?}"),
     }
@@ -308,7 +337,7 @@ pub async fn documents_round_trip_exactly(url: &str) {
     // Non-object documents are kept too: the store does not interpret them.
     for other in [json!([1, "two"]), json!("just a string"), json!(null)] {
         let updated = store
-            .update_client("ünï-🚀", "Ελληνικά", &other)
+            .update_client("ünï-🚀", "Ελληνικά", &other, None)
             .await
             .expect("update");
         assert_eq!(updated.document, other);
@@ -612,7 +641,7 @@ pub async fn changes_reach_own_subscriber(url: &str) {
         .await
         .expect("purge");
     store
-        .update_client("app-1", "Uno", &json!({}))
+        .update_client("app-1", "Uno", &json!({}), None)
         .await
         .expect("update");
     assert_eq!(next_change(&mut rx).await, Change::Clients);
@@ -639,7 +668,7 @@ pub async fn changes_reach_another_instance(url: &str) {
     assert!(a.is_revoked("jti-1").await.expect("is_revoked"));
     assert_eq!(next_change(&mut from_b).await, Change::Revocations);
 
-    b.update_client("app-1", "Uno", &json!({}))
+    b.update_client("app-1", "Uno", &json!({}), None)
         .await
         .expect("update");
     assert_eq!(next_change(&mut from_a).await, Change::Clients);
