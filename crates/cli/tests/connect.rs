@@ -303,6 +303,37 @@ fn a_server_that_refuses_the_certificate_says_why_in_its_alert() {
 }
 
 #[test]
+fn a_server_that_never_answers_the_syn_times_out() {
+    // A listener with a backlog of 0 takes one connection into its queue and
+    // drops the SYNs of the next ones: their connect never completes.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    socket.listen(0).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    let _queued = std::net::TcpStream::connect(addr).unwrap();
+    let f = Files::new();
+    let start = std::time::Instant::now();
+    connect(&f, &addr.to_string(), None, &["--timeout", "1"])
+        .code(1)
+        .stdout_has(&format!(
+            "TCP              timed out ({addr}): no answer within 1 s"
+        ))
+        .stdout_has("Diagnosis: connection_timed_out");
+    let took = start.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(900) && took < std::time::Duration::from_secs(10),
+        "{took:?}"
+    );
+}
+
+#[test]
 fn a_name_that_does_not_resolve() {
     let f = Files::new();
     connect(&f, "no-such-host.invalid:443", None, &[])
