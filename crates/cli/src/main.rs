@@ -57,7 +57,31 @@ enum Command {
     Audit(cmd::audit::AuditArgs),
 }
 
+/// The exit status of a process that SIGPIPE killed, as shells report it.
+const EXIT_BROKEN_PIPE: i32 = 128 + 13;
+
+/// Output piped into a reader that stops early (`certbound check … | head`)
+/// ends the program quietly, the way SIGPIPE ends other Unix tools, instead of
+/// a panic from `println!` about the broken pipe. (Rust ignores SIGPIPE, and
+/// restoring it takes unsafe code, which this workspace forbids.)
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(EXIT_BROKEN_PIPE);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Pki(args) => cmd::pki::run(args),

@@ -646,3 +646,23 @@ fn verdicts_agree_with_openssl_verify() {
         );
     }
 }
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    // `certbound check … | head -0`: the reader is gone before the first write.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pki_files(d);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_certbound"))
+        .current_dir(d)
+        .args(["check", "root.crt"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
