@@ -151,6 +151,16 @@ fn found_nearby<'a>(
     anchors: &[CertDer],
     nearby: &[Named<'a>],
 ) -> Option<&'a str> {
+    // Only a CA named as the issuer of a certificate at hand can be the
+    // missing link: the others are not verified at all.
+    let wanted: Vec<Vec<u8>> = std::iter::once(ctx.leaf.issuer_raw.clone())
+        .chain(
+            intermediates
+                .iter()
+                .filter_map(|c| crate::inspect::CertInfo::from_der(c).ok())
+                .map(|i| i.issuer_raw),
+        )
+        .collect();
     nearby
         .iter()
         .filter_map(|file| {
@@ -159,7 +169,8 @@ fn found_nearby<'a>(
             certs
                 .into_iter()
                 .filter(|c| {
-                    crate::inspect::CertInfo::from_der(c).is_ok_and(|i| i.is_ca && !i.self_signed)
+                    crate::inspect::CertInfo::from_der(c)
+                        .is_ok_and(|i| i.is_ca && !i.self_signed && wanted.contains(&i.subject_raw))
                 })
                 .any(|c| {
                     let mut with = intermediates.to_vec();
