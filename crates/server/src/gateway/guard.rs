@@ -499,10 +499,11 @@ pub(super) async fn keep_jwks(route: &Route, mut shutdown: tokio::sync::watch::R
     };
     loop {
         let fetched_at = tokio::time::Instant::now();
-        match super::proxy::fetch(uri, ca.as_deref())
-            .await
-            .and_then(|b| VerifyingKeys::from_jwks_json(&b).map_err(|e| e.to_string()))
-        {
+        let fetched = tokio::select! {
+            _ = shutdown.changed() => return,
+            fetched = super::proxy::fetch(uri, ca.as_deref()) => fetched,
+        };
+        match fetched.and_then(|b| VerifyingKeys::from_jwks_json(&b).map_err(|e| e.to_string())) {
             Ok(keys) => {
                 tracing::debug!(route = %route.config.prefix, %uri, "external JWKS fetched");
                 route.external_keys.store(Some(Arc::new(keys)));
