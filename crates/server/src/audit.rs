@@ -75,3 +75,32 @@ pub fn spawn_writer(store: Arc<dyn Store>) -> (AuditSender, tokio::task::JoinHan
         task,
     )
 }
+
+/// How often events older than the retention are deleted.
+pub const AUDIT_PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Delete events older than `retention` at start and every
+/// [`AUDIT_PURGE_INTERVAL`] until `shutdown` turns true. Several instances
+/// on one database may all do it: the deletes are idempotent.
+pub fn spawn_purger(
+    store: Arc<dyn Store>,
+    retention: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(AUDIT_PURGE_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tick.tick() => {}
+            }
+            let before = time::OffsetDateTime::now_utc() - retention;
+            match store.purge_audit(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, %before, "old audit events deleted"),
+                Err(error) => tracing::warn!(%error, "cannot delete old audit events"),
+            }
+        }
+    })
+}

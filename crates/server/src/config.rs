@@ -45,7 +45,21 @@ pub struct RawConfig {
     pub routes: Vec<RawRoute>,
     #[serde(default)]
     pub metrics: RawMetrics,
+    #[serde(default)]
+    pub audit: RawAudit,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAudit {
+    /// Days audit events are kept; 0 keeps them forever.
+    pub retention_days: Option<u32>,
+}
+
+/// Days audit events are kept when `[audit] retention_days` is not set.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
+/// The longest retention that can be set (ten years); 0 means forever.
+pub const MAX_AUDIT_RETENTION_DAYS: u32 = 3650;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,6 +196,8 @@ pub struct Config {
     pub routes: Vec<crate::gateway::RouteConfig>,
     /// Peers allowed to read `/metrics`.
     pub metrics_allow: Vec<crate::forwarded::Cidr>,
+    /// How long audit events are kept; `None`: forever.
+    pub audit_retention: Option<std::time::Duration>,
 }
 
 /// Shortest admin token accepted.
@@ -523,11 +539,31 @@ impl RawConfig {
                 Err(e) => problem(format!("metrics.allow_from[{i}]"), e),
             }
         }
+        let audit_retention = match self
+            .audit
+            .retention_days
+            .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS)
+        {
+            0 => None,
+            days if days <= MAX_AUDIT_RETENTION_DAYS => {
+                Some(std::time::Duration::from_secs(u64::from(days) * 86_400))
+            }
+            days => {
+                problem(
+                    "audit.retention_days".into(),
+                    format!(
+                        "{days} is more than {MAX_AUDIT_RETENTION_DAYS} days: use at most {MAX_AUDIT_RETENTION_DAYS}, or 0 to keep every event"
+                    ),
+                );
+                None
+            }
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
         Ok(Config {
             metrics_allow,
+            audit_retention,
             admin,
             routes,
             store_url,

@@ -142,6 +142,9 @@ pub async fn prepare(
             .iter()
             .filter_map(|c| c.parse().ok())
             .collect(),
+        audit_retention: Some(std::time::Duration::from_secs(
+            u64::from(crate::config::DEFAULT_AUDIT_RETENTION_DAYS) * 86_400,
+        )),
     };
     Ok((config, files))
 }

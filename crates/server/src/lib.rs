@@ -264,6 +264,13 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         reloader.spawn_watch(shutdown_rx.clone()),
         gateway.spawn_refresh(shutdown_rx.clone()),
     ];
+    if let Some(retention) = config.audit_retention {
+        tasks.push(audit::spawn_purger(
+            Arc::clone(&state.store),
+            retention,
+            shutdown_rx.clone(),
+        ));
+    }
     let router = app::router(Arc::clone(&state));
     for l in listeners {
         tracing::info!(listener = %l.name, addr = ?l.tcp.local_addr().ok(), tls = l.tls.is_some(), "listening");

@@ -225,3 +225,71 @@ async fn metrics_are_served_only_to_allowed_peers_that_reach_certbound_directly(
     assert_eq!(r.status, 403);
     assert_eq!(r.json()["error"], "access_denied");
 }
+
+#[tokio::test]
+async fn audit_events_older_than_the_retention_are_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+    let store = certbound_store::open(&url).await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let mut old = certbound_store::AuditEvent::new("token", AuditResult::Success);
+    old.at = now - time::Duration::days(3);
+    old.client_id = Some("old".into());
+    let mut recent = certbound_store::AuditEvent::new("token", AuditResult::Success);
+    recent.at = now - time::Duration::hours(47);
+    recent.client_id = Some("recent".into());
+    store.append_audit(&[old, recent]).await.unwrap();
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let purger = certbound_server::audit::spawn_purger(
+        std::sync::Arc::clone(&store),
+        std::time::Duration::from_secs(2 * 86_400),
+        stopped,
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let left = loop {
+        let left = store.query_audit(&AuditFilter::default()).await.unwrap();
+        if left.len() == 1 || std::time::Instant::now() > deadline {
+            break left;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(left.len(), 1, "{left:#?}");
+    assert_eq!(left[0].client_id.as_deref(), Some("recent"));
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), purger)
+        .await
+        .expect("the purger stops at shutdown")
+        .unwrap();
+}
+
+#[test]
+fn the_audit_retention_is_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    let base = "[issuer]\nurl = \"https://localhost\"\n[[listener]]\nname = \"api\"\nbind = \"127.0.0.1:0\"\n";
+    let load = |audit: &str| {
+        std::fs::write(&path, format!("{base}{audit}")).unwrap();
+        certbound_server::Config::load(&path)
+    };
+    let days = |c: certbound_server::Config| c.audit_retention.map(|d| d.as_secs() / 86_400);
+    assert_eq!(days(load("").unwrap()), Some(90), "the default");
+    assert_eq!(
+        days(load("[audit]\nretention_days = 7\n").unwrap()),
+        Some(7)
+    );
+    assert_eq!(
+        days(load("[audit]\nretention_days = 0\n").unwrap()),
+        None,
+        "forever"
+    );
+    let err = load("[audit]\nretention_days = 3651\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("audit.retention_days: 3651 is more than 3650 days"),
+        "{err}"
+    );
+    let err = load("[audit]\nretention = 7\n").unwrap_err().to_string();
+    assert!(err.contains("retention"), "{err}");
+}

@@ -131,6 +131,9 @@ pub trait Store: Debug + Send + Sync {
     /// Announces nothing: expired tokens are refused anyway.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
+    /// Deletes audit events recorded before `before`; returns how many.
+    async fn purge_audit(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+
     /// Appends audit events in one transaction: all are stored or none.
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
 

@@ -523,6 +523,15 @@ impl Store for PgStore {
         Ok(purged.rows_affected())
     }
 
+    async fn purge_audit(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let purged = sqlx::query("DELETE FROM audit_events WHERE at < $1")
+            .bind(truncate_to_micros(before))
+            .execute(&self.pool)
+            .await
+            .map_err(E::during("purging old audit events"))?;
+        Ok(purged.rows_affected())
+    }
+
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());

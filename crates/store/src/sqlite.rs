@@ -502,6 +502,19 @@ impl Store for SqliteStore {
         Ok(purged.rows_affected())
     }
 
+    async fn purge_audit(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write("purging old audit events").await?;
+        let purged = sqlx::query("DELETE FROM audit_events WHERE at < ?1")
+            .bind(to_micros(before))
+            .execute(&mut *tx)
+            .await
+            .map_err(E::during("purging old audit events"))?;
+        tx.commit()
+            .await
+            .map_err(E::during("purging old audit events"))?;
+        Ok(purged.rows_affected())
+    }
+
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());

@@ -36,6 +36,7 @@ macro_rules! run_suite {
             revocations_are_idempotent_and_purged,
             audit_filters_and_order,
             audit_batches_are_whole,
+            old_audit_events_are_purged,
             changes_reach_own_subscriber,
             changes_reach_another_instance,
             reopening_migrates_idempotently,
@@ -578,6 +579,35 @@ pub async fn audit_filters_and_order(url: &str) {
     })
     .await;
     assert!(zero.is_empty());
+}
+
+pub async fn old_audit_events_are_purged(url: &str) {
+    let store = store(url).await;
+    let t0 = datetime!(2026-03-01 08:00:00.000001 UTC);
+    let at = |s: i64| t0 + time::Duration::seconds(s);
+    let events: Vec<AuditEvent> = (0..5)
+        .map(|i| event(at(i), "token", Some("app-1"), AuditResult::Success))
+        .collect();
+    store.append_audit(&events).await.expect("append");
+    // Strictly before the cut-off: the event at the cut-off itself stays.
+    assert_eq!(store.purge_audit(at(2)).await.expect("purge"), 2);
+    let left = store
+        .query_audit(&AuditFilter::default())
+        .await
+        .expect("query");
+    assert_eq!(
+        left.iter().map(|e| e.at).collect::<Vec<_>>(),
+        [at(4), at(3), at(2)]
+    );
+    assert_eq!(store.purge_audit(at(2)).await.expect("purge again"), 0);
+    assert_eq!(store.purge_audit(at(100)).await.expect("purge all"), 3);
+    assert!(
+        store
+            .query_audit(&AuditFilter::default())
+            .await
+            .expect("query")
+            .is_empty()
+    );
 }
 
 pub async fn audit_batches_are_whole(url: &str) {
