@@ -1,9 +1,13 @@
 //! Kept-alive HTTP/1.1 connections to a plain `http://` upstream, with less
 //! work per request than hyper-util's general client: no pool key to hash,
-//! no connect future built and raced against the checkout, and no task
-//! spawned per request to put the connection back. A connection returns to
-//! the pool when the response body it carried has been read to its end (or
-//! was empty); one dropped halfway is closed. The newest idle connection is
+//! no connect future built and raced against the checkout, no task spawned
+//! per request to put the connection back, and no task per connection: a
+//! connection is driven by the request that uses it (then by its response
+//! body), so a request and its upstream exchange run in one task without
+//! waking another. A connection returns to the pool when the response body it
+//! carried has been read to its end (or was empty); one dropped halfway is
+//! closed. An idle connection is driven again when it is checked out, which
+//! is when a close by the upstream is noticed. The newest idle connection is
 //! used first; idle connections are closed after [`POOL_IDLE`].
 //!
 //! Connections are made by hyper-util's `HttpConnector`, configured as the
@@ -12,6 +16,7 @@
 //! connection had just closed is sent again on another one, as hyper-util
 //! does. `https://` upstreams (TLS, ALPN, HTTP/2) keep hyper-util's client.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
@@ -74,9 +79,38 @@ pub struct Http1Pool {
     pruning: std::sync::atomic::AtomicBool,
 }
 
+/// One upstream connection: the handle requests go through, and the
+/// connection itself, driven by whoever is using it (the request's future,
+/// then its response body) rather than by a task of its own, so that a
+/// request and its connection run without handing work between tasks.
+struct Upstream {
+    sender: http1::SendRequest<Body>,
+    connection: Pin<Box<http1::Connection<hyper_util::rt::TokioIo<tokio::net::TcpStream>, Body>>>,
+}
+
+impl Upstream {
+    /// Drive the connection's I/O; `true` once it has ended.
+    fn drive(&mut self, cx: &mut Context<'_>) -> bool {
+        match self.connection.as_mut().poll(cx) {
+            Poll::Ready(Err(e)) => {
+                tracing::debug!(error = %e, "upstream connection ended with an error");
+                true
+            }
+            Poll::Ready(Ok(())) => true,
+            Poll::Pending => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream").finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug)]
 struct Idle {
-    sender: http1::SendRequest<Body>,
+    upstream: Upstream,
     since: Instant,
 }
 
@@ -101,16 +135,26 @@ impl Http1Pool {
         mut request: Request<Body>,
     ) -> Result<Response<Body>, UpstreamError> {
         loop {
-            let (mut sender, reused) = match self.checkout().await {
-                Some(sender) => (sender, true),
+            let (mut upstream, reused) = match self.checkout().await {
+                Some(upstream) => (upstream, true),
                 None => (self.connect().await?, false),
             };
-            match sender.try_send_request(request).await {
+            let mut response = std::pin::pin!(upstream.sender.try_send_request(request));
+            let mut ended = false;
+            let sent = std::future::poll_fn(|cx| {
+                if !ended {
+                    ended = upstream.drive(cx);
+                }
+                response.as_mut().poll(cx)
+            })
+            .await;
+            match sent {
                 Ok(response) => {
                     let (parts, body) = response.into_parts();
                     let body = Returning {
                         body,
-                        back: Some((Arc::clone(self), sender)),
+                        upstream: (!ended).then_some(upstream),
+                        pool: Arc::clone(self),
                     };
                     return Ok(Response::from_parts(parts, Body::new(body)));
                 }
@@ -123,23 +167,30 @@ impl Http1Pool {
         }
     }
 
-    /// The newest idle connection that is (or is about to be) ready.
-    async fn checkout(&self) -> Option<http1::SendRequest<Body>> {
+    /// The newest idle connection that is ready for a request.
+    async fn checkout(&self) -> Option<Upstream> {
         loop {
-            let idle = self.idle.lock().ok()?.pop()?;
-            if idle.sender.is_closed() || idle.since.elapsed() > POOL_IDLE {
+            let mut idle = self.idle.lock().ok()?.pop()?;
+            if idle.since.elapsed() > POOL_IDLE {
                 continue;
             }
-            let mut sender = idle.sender;
-            // A connection comes back as soon as its response body ended; its
-            // driver may not have turned to the next request yet.
-            if sender.is_ready() || sender.ready().await.is_ok() {
-                return Some(sender);
+            // Drive it until it takes a request, or turns out to have closed.
+            let ready = std::future::poll_fn(|cx| {
+                let ended = idle.upstream.drive(cx);
+                match idle.upstream.sender.poll_ready(cx) {
+                    Poll::Ready(r) => Poll::Ready(r.is_ok() && !ended),
+                    Poll::Pending if ended => Poll::Ready(false),
+                    Poll::Pending => Poll::Pending,
+                }
+            })
+            .await;
+            if ready {
+                return Some(idle.upstream);
             }
         }
     }
 
-    async fn connect(self: &Arc<Self>) -> Result<http1::SendRequest<Body>, UpstreamError> {
+    async fn connect(self: &Arc<Self>) -> Result<Upstream, UpstreamError> {
         let io = self
             .connector
             .clone()
@@ -150,22 +201,20 @@ impl Http1Pool {
             .handshake(io)
             .await
             .map_err(UpstreamError::connect)?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.with_upgrades().await {
-                tracing::debug!(error = %e, "upstream connection ended with an error");
-            }
-        });
         self.start_pruning();
-        Ok(sender)
+        Ok(Upstream {
+            sender,
+            connection: Box::pin(connection),
+        })
     }
 
-    fn give_back(&self, sender: http1::SendRequest<Body>) {
-        if sender.is_closed() {
+    fn give_back(&self, upstream: Upstream) {
+        if upstream.sender.is_closed() {
             return;
         }
         if let Ok(mut idle) = self.idle.lock() {
             idle.push(Idle {
-                sender,
+                upstream,
                 since: Instant::now(),
             });
         }
@@ -190,24 +239,28 @@ impl Http1Pool {
                     return;
                 };
                 if let Ok(mut idle) = pool.idle.lock() {
-                    idle.retain(|i| !i.sender.is_closed() && i.since.elapsed() <= POOL_IDLE);
+                    idle.retain(|i| {
+                        !i.upstream.sender.is_closed() && i.since.elapsed() <= POOL_IDLE
+                    });
                 }
             }
         });
     }
 }
 
-/// A response body that puts its connection back into the pool once read to
-/// its end.
+/// A response body that drives its connection while it is read and puts the
+/// connection back into the pool once read to its end.
 struct Returning {
     body: Incoming,
-    back: Option<(Arc<Http1Pool>, http1::SendRequest<Body>)>,
+    /// `None` once the connection has ended (or been given back).
+    upstream: Option<Upstream>,
+    pool: Arc<Http1Pool>,
 }
 
 impl Returning {
     fn give_back(&mut self) {
-        if let Some((pool, sender)) = self.back.take() {
-            pool.give_back(sender);
+        if let Some(upstream) = self.upstream.take() {
+            self.pool.give_back(upstream);
         }
     }
 }
@@ -220,9 +273,15 @@ impl hyper::body::Body for Returning {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        let this = &mut *self;
+        if let Some(upstream) = this.upstream.as_mut() {
+            if upstream.drive(cx) {
+                this.upstream = None;
+            }
+        }
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
         if let Poll::Ready(None) = polled {
-            self.give_back();
+            this.give_back();
         }
         polled
     }
@@ -239,8 +298,7 @@ impl hyper::body::Body for Returning {
 impl Drop for Returning {
     fn drop(&mut self) {
         // Read to its end (or empty): the connection can carry the next
-        // request. Dropped halfway: hyper closes the connection, so it is
-        // not kept.
+        // request. Dropped halfway: the connection is dropped, and closed.
         if hyper::body::Body::is_end_stream(&self.body) {
             self.give_back();
         }
@@ -250,7 +308,7 @@ impl Drop for Returning {
 impl std::fmt::Debug for Returning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Returning")
-            .field("pooled", &self.back.is_some())
+            .field("pooled", &self.upstream.is_some())
             .finish_non_exhaustive()
     }
 }
