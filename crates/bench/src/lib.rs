@@ -1,7 +1,8 @@
 //! The pieces the benchmark programs share: a test PKI and the servers under
 //! test started as child processes ([`setup`]), an in-process upstream
 //! ([`upstream`]), one load generator for every server ([`load`]) and the
-//! kernel's accounting of what each process costs ([`procfs`]).
+//! kernel's accounting of what each process costs ([`procfs`]), and the
+//! runtime and binaries every program starts from ([`program`]).
 //!
 //! `bench-token` (issue 4) drives the token endpoint; `bench-gateway` (issue
 //! 7) drives a `[[route]]` of the gateway. Both print figures; neither is a
@@ -11,5 +12,6 @@
 
 pub mod load;
 pub mod procfs;
+pub mod program;
 pub mod setup;
 pub mod upstream;

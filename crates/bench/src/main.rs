@@ -22,6 +22,7 @@ use clap::Parser;
 
 use certbound_bench::load::{self, Expect, Groups, Measured, Negotiated, Target};
 use certbound_bench::procfs::{self, Procs, RssSampler};
+use certbound_bench::program::{self, cores};
 use certbound_bench::setup::{self, Pki, Server};
 
 /// Issue 4's targets.
@@ -123,28 +124,7 @@ impl Row {
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let threads = args.client_threads.unwrap_or_else(cores);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args, threads)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    program::main_with(threads, run(args, threads))
 }
 
 async fn run(args: Args, threads: usize) -> Result<()> {
@@ -157,15 +137,7 @@ async fn run(args: Args, threads: usize) -> Result<()> {
     pki.write(dir.path())?;
     let connector = load::connector(&pki, args.groups)?;
 
-    let certbound_bin = match &args.certbound {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()
-            .context("locating this program")?
-            .with_file_name("certbound"),
-    };
-    // The servers run in the temporary directory: a relative path would not resolve there.
-    let certbound_bin = std::path::absolute(&certbound_bin)
-        .with_context(|| format!("locating {}", certbound_bin.display()))?;
+    let certbound_bin = program::certbound_binary(args.certbound.as_deref())?;
     let mut subjects = Vec::new();
     let mut server = setup::start_certbound(&certbound_bin, dir.path(), &pki, "").await?;
     let target = Target::new(server.addr, Expect::Token, connector.clone());
@@ -179,9 +151,7 @@ async fn run(args: Args, threads: usize) -> Result<()> {
         target,
         negotiated,
     });
-    let nginx_bin = args.nginx.clone().unwrap_or_else(setup::find_nginx);
-    let nginx_bin = std::path::absolute(&nginx_bin)
-        .with_context(|| format!("locating {}", nginx_bin.display()))?;
+    let nginx_bin = program::nginx_binary(args.nginx.as_deref())?;
     if !args.no_nginx {
         let mut server = setup::start_nginx(&nginx_bin, dir.path(), cores())?;
         let target = Target::new(server.addr, Expect::Fixed, connector.clone());

@@ -36,6 +36,7 @@ use hyper::header::{AUTHORIZATION, HeaderValue};
 
 use certbound_bench::load::{self, Expect, Groups, Measured, Negotiated, Target};
 use certbound_bench::procfs::{self, Procs, RssSampler};
+use certbound_bench::program::{self, cores};
 use certbound_bench::setup::{self, Pki, Server};
 use certbound_bench::upstream::{self, Upstream};
 
@@ -181,28 +182,7 @@ impl Row {
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let threads = args.client_threads.unwrap_or_else(cores);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args, threads)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    program::main_with(threads, run(args, threads))
 }
 
 async fn run(args: Args, threads: usize) -> Result<()> {
@@ -216,18 +196,8 @@ async fn run(args: Args, threads: usize) -> Result<()> {
     let connector = load::connector(&pki, args.groups)?;
     let upstream = Upstream::start()?;
 
-    let certbound_bin = match &args.certbound {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()
-            .context("locating this program")?
-            .with_file_name("certbound"),
-    };
-    // The servers run in the temporary directory: a relative path would not resolve there.
-    let certbound_bin = std::path::absolute(&certbound_bin)
-        .with_context(|| format!("locating {}", certbound_bin.display()))?;
-    let nginx_bin = args.nginx.clone().unwrap_or_else(setup::find_nginx);
-    let nginx_bin = std::path::absolute(&nginx_bin)
-        .with_context(|| format!("locating {}", nginx_bin.display()))?;
+    let certbound_bin = program::certbound_binary(args.certbound.as_deref())?;
+    let nginx_bin = program::nginx_binary(args.nginx.as_deref())?;
 
     let route = format!(
         r#"
