@@ -128,6 +128,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Why an update of client `id` changed no row: the client is gone, or
+    /// (when the update named the version it expected) it is at `current`.
+    pub(crate) fn not_updated(id: &str, expected: Option<i64>, current: Option<i64>) -> Self {
+        match (current, expected) {
+            (Some(current), Some(expected)) => Self::VersionMismatch {
+                id: id.to_owned(),
+                expected,
+                current,
+            },
+            _ => Self::NotFound { id: id.to_owned() },
+        }
+    }
+
     /// Wraps a sqlx error met while doing `operation`.
     pub(crate) fn database(operation: &'static str, error: &sqlx::Error) -> Self {
         Self::Database {

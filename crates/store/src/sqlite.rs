@@ -387,14 +387,7 @@ impl Store for SqliteStore {
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(E::during("updating a client"))?;
-            return Err(match (current, expected_version) {
-                (Some(current), Some(expected)) => E::VersionMismatch {
-                    id: id.to_owned(),
-                    expected,
-                    current,
-                },
-                _ => E::NotFound { id: id.to_owned() },
-            });
+            return Err(E::not_updated(id, expected_version, current));
         };
         let record = client_from_row(&row)?;
         let generation = bump(&mut tx, Change::Clients).await?;
