@@ -101,20 +101,6 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         .map(|p| p.display().to_string())
         .unwrap_or_default();
 
-    let given: Vec<&Path> = [Some(&args.cert), args.ca.as_ref(), args.chain.as_ref()]
-        .into_iter()
-        .flatten()
-        .map(PathBuf::as_path)
-        .collect();
-    let nearby_files = args
-        .ca
-        .as_deref()
-        .map(|ca| nearby_certificates(ca, &given))
-        .unwrap_or_default();
-    let nearby: Vec<Named<'_>> = nearby_files
-        .iter()
-        .map(|(name, bytes)| Named { name, bytes })
-        .collect();
     let input = CheckInput {
         cert: Named {
             name: &cert_name,
@@ -139,9 +125,33 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         host: args.host.as_deref(),
         now,
         warn_days: args.warn_days,
-        nearby: &nearby,
+        nearby: &[],
     };
-    let report = check::run(&input);
+    let mut report = check::run(&input);
+    // A broken chain: look beside the CA file for the missing intermediate
+    // (read only now, never when the chain verifies) and check again with it.
+    let chain_failed = report
+        .checks
+        .iter()
+        .any(|c| c.id == "chain" && c.status == Status::Fail);
+    if let (true, Some(ca)) = (chain_failed, args.ca.as_deref()) {
+        let given: Vec<&Path> = [Some(&args.cert), args.ca.as_ref(), args.chain.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::as_path)
+            .collect();
+        let files = nearby_certificates(ca, &given);
+        let nearby: Vec<Named<'_>> = files
+            .iter()
+            .map(|(name, bytes)| Named { name, bytes })
+            .collect();
+        if !nearby.is_empty() {
+            report = check::run(&CheckInput {
+                nearby: &nearby,
+                ..input
+            });
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
