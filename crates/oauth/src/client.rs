@@ -12,6 +12,7 @@ use certbound_pki::bundle::pem_blocks;
 use certbound_pki::dn::DistinguishedName;
 use certbound_pki::inspect::CertInfo;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 /// The resource type every record carries.
@@ -146,7 +147,62 @@ pub fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
+/// Fields of a ClientApplication that hold text (`null` allowed where the
+/// field is optional).
+const TEXT_FIELDS: [(&str, bool); 10] = [
+    ("resourceType", false),
+    ("id", true),
+    ("name", false),
+    ("certificateTrustStore", true),
+    ("tls_client_auth_subject_dn", true),
+    ("tls_client_auth_san_dns", true),
+    ("tls_client_auth_san_uri", true),
+    ("tls_client_auth_san_ip", true),
+    ("tls_client_auth_san_email", true),
+    ("scope", true),
+];
+
 impl ClientApplication {
+    /// Every field of `doc` whose JSON type is wrong, all at once: checked
+    /// before the document is deserialized, which would stop at the first
+    /// and in serde's words rather than the field's name.
+    pub fn type_errors(obj: &serde_json::Map<String, Value>) -> Vec<FieldError> {
+        let kind = |v: &Value| match v {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        };
+        let mut errors = Vec::new();
+        for (field, optional) in TEXT_FIELDS {
+            match obj.get(field) {
+                None | Some(Value::String(_)) => {}
+                Some(Value::Null) if optional => {}
+                Some(other) => errors.push(FieldError {
+                    field,
+                    message: format!("must be a string, not {}", kind(other)),
+                }),
+            }
+        }
+        match obj.get("access_token_lifetime") {
+            None | Some(Value::Null) => {}
+            Some(Value::Number(n)) if n.as_u64().is_some() => {}
+            Some(other) => errors.push(FieldError {
+                field: "access_token_lifetime",
+                message: format!(
+                    "must be a whole number of seconds ({MIN_TOKEN_LIFETIME} to {MAX_TOKEN_LIFETIME}), not {}",
+                    match other {
+                        Value::Number(n) => n.to_string(),
+                        v => kind(v).to_string(),
+                    }
+                ),
+            }),
+        }
+        errors
+    }
+
     /// Check every field; compile the trust store and constraint.
     pub fn validate(
         &self,

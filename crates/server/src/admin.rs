@@ -18,9 +18,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use certbound_oauth::client::{
-    ClientApplication, FieldError, MAX_TOKEN_LIFETIME, MIN_TOKEN_LIFETIME, RESOURCE_TYPE, valid_id,
-};
+use certbound_oauth::client::{ClientApplication, FieldError, RESOURCE_TYPE, valid_id};
 use certbound_store::{AuditEvent, AuditResult, ClientRecord, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -435,7 +433,7 @@ pub(crate) async fn prepare(
             )));
         }
     };
-    let wrong_types = type_errors(obj);
+    let wrong_types = ClientApplication::type_errors(obj);
     if !wrong_types.is_empty() {
         let mut err = AdminError::bad_request(
             wrong_types
@@ -489,61 +487,6 @@ pub(crate) async fn prepare(
             err
         })?;
     Ok((app, validated.warnings))
-}
-
-/// Fields of a ClientApplication that hold text (`null` allowed where the
-/// field is optional).
-const TEXT_FIELDS: [(&str, bool); 10] = [
-    ("resourceType", false),
-    ("id", true),
-    ("name", false),
-    ("certificateTrustStore", true),
-    ("tls_client_auth_subject_dn", true),
-    ("tls_client_auth_san_dns", true),
-    ("tls_client_auth_san_uri", true),
-    ("tls_client_auth_san_ip", true),
-    ("tls_client_auth_san_email", true),
-    ("scope", true),
-];
-
-/// Every field whose JSON type is wrong, checked before the document is
-/// read, so that each is named (reading would stop at the first, in serde's
-/// words).
-fn type_errors(obj: &serde_json::Map<String, Value>) -> Vec<FieldError> {
-    let kind = |v: &Value| match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    };
-    let mut errors = Vec::new();
-    for (field, optional) in TEXT_FIELDS {
-        match obj.get(field) {
-            None | Some(Value::String(_)) => {}
-            Some(Value::Null) if optional => {}
-            Some(other) => errors.push(FieldError {
-                field,
-                message: format!("must be a string, not {}", kind(other)),
-            }),
-        }
-    }
-    match obj.get("access_token_lifetime") {
-        None | Some(Value::Null) => {}
-        Some(Value::Number(n)) if n.as_u64().is_some() => {}
-        Some(other) => errors.push(FieldError {
-            field: "access_token_lifetime",
-            message: format!(
-                "must be a whole number of seconds ({MIN_TOKEN_LIFETIME} to {MAX_TOKEN_LIFETIME}), not {}",
-                match other {
-                    Value::Number(n) => n.to_string(),
-                    v => kind(v).to_string(),
-                }
-            ),
-        }),
-    }
-    errors
 }
 
 fn field_error(field: &'static str, message: &str) -> AdminError {

@@ -190,3 +190,41 @@ fn ids() {
     assert!(!valid_id("a/b"));
     assert!(!valid_id(&"x".repeat(65)));
 }
+
+#[test]
+fn fields_of_the_wrong_json_type_are_all_named() {
+    let doc = serde_json::json!({
+        "resourceType": "ClientApplication",
+        "name": null,
+        "scope": ["read"],
+        "tls_client_auth_san_dns": 7,
+        "access_token_lifetime": -1,
+        "id": null,
+    });
+    let errors = ClientApplication::type_errors(doc.as_object().unwrap());
+    let named: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.field, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("name", "must be a string, not null"),
+            ("tls_client_auth_san_dns", "must be a string, not a number"),
+            ("scope", "must be a string, not an array"),
+            (
+                "access_token_lifetime",
+                "must be a whole number of seconds (60 to 86400), not -1"
+            ),
+        ]
+    );
+    // A document they pass is one serde reads: every text field as text.
+    let mut good = serde_json::Map::new();
+    for (field, _) in TEXT_FIELDS {
+        good.insert(field.into(), "x".into());
+    }
+    good.insert("access_token_lifetime".into(), 600.into());
+    assert!(ClientApplication::type_errors(&good).is_empty());
+    let read: ClientApplication = serde_json::from_value(Value::Object(good)).unwrap();
+    assert_eq!(read.access_token_lifetime, Some(600));
+}
