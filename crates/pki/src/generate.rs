@@ -20,6 +20,8 @@ use crate::CertDer;
 use crate::chain::Usage;
 use crate::inspect::CertInfo;
 
+pub mod csr;
+
 /// Default lifetime of a root CA: ten years.
 pub const ROOT_DAYS: u32 = 3650;
 /// Default lifetime of an intermediate CA: five years (never past its root).
@@ -289,15 +291,26 @@ pub fn leaf(
 ) -> Result<Issued, GenerateError> {
     signer.check_valid(now)?;
     let key = spec.key_type.generate()?;
-    let mut params = leaf_params(spec, now)?;
+    let params = leaf_params(spec, now)?;
+    let (cert_der, capped) = sign_leaf(signer, params, &key)?;
+    Ok(finish(cert_der, &key, capped))
+}
+
+/// Sign leaf `params` for `key` (a new key pair, or the key of a CSR): the
+/// lifetime ends with the signer's, and the AKI names the signer.
+fn sign_leaf(
+    signer: &Signer,
+    mut params: CertificateParams,
+    key: &impl rcgen::PublicKeyData,
+) -> Result<(CertDer, Option<OffsetDateTime>), GenerateError> {
     let (not_after, capped) = cap(params.not_after, signer.info.not_after);
     params.not_after = not_after;
     params.use_authority_key_identifier_extension = true;
     let issuer = signer.issuer()?;
     let cert = params
-        .signed_by(&key, &issuer)
+        .signed_by(key, &issuer)
         .map_err(rcgen_err("sign the certificate"))?;
-    Ok(finish(cert.der().clone(), &key, capped))
+    Ok((cert.der().clone(), capped))
 }
 
 /// A new self-signed leaf certificate (a client certificate to register as-is
