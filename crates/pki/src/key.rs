@@ -1,4 +1,5 @@
-//! Private keys as users have them (PKCS#8, PKCS#1 RSA, SEC1 EC; PEM or DER)
+//! Private keys as users have them (PKCS#8, PKCS#1 RSA, SEC1 EC; PEM or DER;
+//! encrypted with a password, or inside a PKCS#12 file)
 //! and the question `openssl x509 -modulus | md5` answers by eye: does this key
 //! belong to this certificate? Here it is answered by comparing public keys, for
 //! RSA, ECDSA and Ed25519 alike.
@@ -12,10 +13,18 @@ use crate::bundle::{BundleError, pem_blocks};
 pub enum KeyError {
     #[error("the key file is empty")]
     Empty,
-    #[error(
-        "the private key is encrypted ({label}): decrypt it first, e.g. `openssl pkey -in KEY -out key.pem`, and keep the result mode 0600"
-    )]
+    #[error("the private key is encrypted ({label}): {PASSWORD_HINT}")]
     Encrypted { label: String },
+    #[error(
+        "the password is wrong: the key does not decrypt with it (the password file's first line is the password)"
+    )]
+    WrongPassword,
+    #[error(
+        "the key is encrypted with {scheme}, which certbound cannot decrypt: convert it with `openssl pkcs8 -topk8 -v2 aes256 -in KEY -out key.p8`"
+    )]
+    UnsupportedEncryption { scheme: String },
+    #[error("the PKCS#12 file cannot be used: {reason}")]
+    Pkcs12 { reason: String },
     #[error("this is {found}, not a private key")]
     NotAKey { found: String },
     #[error(
@@ -24,6 +33,30 @@ pub enum KeyError {
     Unsupported { format: &'static str },
     #[error("the key file is not PEM or DER: {0}")]
     Pem(#[from] BundleError),
+}
+
+/// How a user gives the password of an encrypted key or PKCS#12 file.
+pub const PASSWORD_HINT: &str = "give its password with --key-password-file FILE or CERTBOUND_KEY_PASSWORD (key_password_file in a [tls.NAME] profile)";
+
+impl KeyError {
+    /// The error as a sentence about the key file `name`: "NAME is
+    /// encrypted: …", "the password for NAME is wrong …", "the key NAME: …".
+    pub fn describe(&self, name: &str) -> String {
+        match self {
+            KeyError::Encrypted { label } => {
+                format!("{name} is encrypted ({label}): {PASSWORD_HINT}")
+            }
+            KeyError::WrongPassword => format!(
+                "the password for {name} is wrong: it does not decrypt with it (the password file's first line is the password)"
+            ),
+            other => format!("the key {name}: {other}"),
+        }
+    }
+
+    /// Whether a password (or another one) would help.
+    pub fn is_password(&self) -> bool {
+        matches!(self, KeyError::Encrypted { .. } | KeyError::WrongPassword)
+    }
 }
 
 /// The encoding a key came in.
@@ -93,10 +126,26 @@ impl PrivateKey {
 
 /// Read a private key from PEM or DER bytes.
 pub fn parse_private_key(input: &[u8]) -> Result<PrivateKey, KeyError> {
+    parse_private_key_with_password(input, None)
+}
+
+/// Read a private key from PEM or DER bytes, decrypting it with `password`
+/// when it is encrypted (PKCS#8 `ENCRYPTED PRIVATE KEY`, legacy
+/// `Proc-Type: 4,ENCRYPTED` PEM, or a PKCS#12 file holding one key).
+pub fn parse_private_key_with_password(
+    input: &[u8],
+    password: Option<&str>,
+) -> Result<PrivateKey, KeyError> {
     if input.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(KeyError::Empty);
     }
     if !input.windows(11).any(|w| w == b"-----BEGIN ") {
+        if crate::pkcs12::is_pkcs12(input) {
+            return crate::pkcs12::read_pkcs12(input, password).map(|p| p.key);
+        }
+        if crate::encrypted::looks_like_encrypted_pkcs8(input) {
+            return decrypt_pkcs8(input, password);
+        }
         return parse_der_any(input);
     }
     let blocks = pem_blocks(input)?;
@@ -109,25 +158,49 @@ pub fn parse_private_key(input: &[u8]) -> Result<PrivateKey, KeyError> {
         };
         return Err(KeyError::NotAKey { found });
     };
-    if block.label == "ENCRYPTED PRIVATE KEY" || block.encrypted_header {
-        return Err(KeyError::Encrypted {
-            label: block.label.clone(),
-        });
+    if block.label == "ENCRYPTED PRIVATE KEY" {
+        return decrypt_pkcs8(&block.der, password);
     }
-    let der = block.der.clone();
-    let (format, key) = match block.label.as_str() {
-        "RSA PRIVATE KEY" => (
-            KeyFormat::Pkcs1,
-            PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der)),
-        ),
-        "EC PRIVATE KEY" => (
-            KeyFormat::Sec1,
-            PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(der)),
-        ),
-        _ => (
-            KeyFormat::Pkcs8,
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der)),
-        ),
+    let format = match block.label.as_str() {
+        "RSA PRIVATE KEY" => KeyFormat::Pkcs1,
+        "EC PRIVATE KEY" => KeyFormat::Sec1,
+        _ => KeyFormat::Pkcs8,
+    };
+    if block.encrypted_header {
+        let label = format!("{}, Proc-Type: 4,ENCRYPTED", block.label);
+        let Some(password) = password else {
+            return Err(KeyError::Encrypted { label });
+        };
+        let dek = crate::encrypted::dek_info(input, block.line).ok_or(
+            KeyError::UnsupportedEncryption {
+                scheme: "a legacy PEM header without DEK-Info".to_string(),
+            },
+        )?;
+        let plain = crate::encrypted::decrypt_legacy(&dek, &block.der, password)?;
+        // Plain text that is not a key: the padding happened to fit, the
+        // password is still wrong.
+        return parse_der(&plain, format).map_err(|_| KeyError::WrongPassword);
+    }
+    parse_der(&block.der, format)
+}
+
+fn decrypt_pkcs8(der: &[u8], password: Option<&str>) -> Result<PrivateKey, KeyError> {
+    let Some(password) = password else {
+        return Err(KeyError::Encrypted {
+            label: "ENCRYPTED PRIVATE KEY".to_string(),
+        });
+    };
+    let plain = crate::encrypted::decrypt_pkcs8(der, password)?;
+    parse_der(&plain, KeyFormat::Pkcs8).map_err(|_| KeyError::WrongPassword)
+}
+
+/// A key of a known format from its DER.
+pub(crate) fn parse_der(der: &[u8], format: KeyFormat) -> Result<PrivateKey, KeyError> {
+    let der = der.to_vec();
+    let key = match format {
+        KeyFormat::Pkcs1 => PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der)),
+        KeyFormat::Sec1 => PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(der)),
+        KeyFormat::Pkcs8 => PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der)),
     };
     rcgen::KeyPair::try_from(&key)
         .map(|key_pair| PrivateKey { format, key_pair })

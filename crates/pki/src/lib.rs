@@ -11,12 +11,14 @@ pub mod bundle;
 pub mod chain;
 pub mod check;
 pub mod dn;
+mod encrypted;
 pub mod forwarded;
 pub mod generate;
 pub mod host;
 pub mod inspect;
 pub mod key;
 pub mod oid;
+pub mod pkcs12;
 pub mod thumbprint;
 pub mod time_fmt;
 

@@ -27,14 +27,18 @@ pub enum Error {
         path: PathBuf,
         source: BundleError,
     },
-    #[error("the key {}: {source}", path.display())]
+    /// "the key PATH: …", or for a password "PATH is encrypted: give its
+    /// password …" and "the password for PATH is wrong".
+    #[error("{}", source.describe(&path.display().to_string()))]
     Key { path: PathBuf, source: KeyError },
     #[error(
         "the key {} does not belong to the certificate {}: pass the key made with that certificate (`certbound check CERT --key KEY` compares them)",
         key.display(), cert.display()
     )]
     KeyMismatch { cert: PathBuf, key: PathBuf },
-    #[error("a client certificate needs both --cert and --key; {missing} is missing")]
+    #[error(
+        "a client certificate needs both --cert and --key (or a PKCS#12 file as --cert); {missing} is missing"
+    )]
     HalfIdentity { missing: &'static str },
     #[error("{0}")]
     Profile(#[from] ProfileError),

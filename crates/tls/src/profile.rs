@@ -12,7 +12,8 @@
 //! ```toml
 //! [tls.partner]
 //! cert = "certs/client.crt"   # leaf, then intermediates
-//! key = "certs/client.key"
+//! key = "certs/client.key"   # or none when cert is a PKCS#12 (.p12/.pfx) file
+//! key_password_file = "certs/client.pass" # when the key (or .p12) is encrypted
 //! ca = "certs/partner-ca.crt" # CAs to verify the server; default: system roots
 //! min_version = "1.2"         # "1.2" (default) or "1.3"
 //! ```
@@ -24,7 +25,7 @@ use std::path::{Path, PathBuf};
 use certbound_pki::CertDer;
 use serde::{Deserialize, Serialize};
 
-use crate::material::{Identity, load_certificates};
+use crate::material::{Identity, KeyPassword, load_certificates};
 
 /// The name of the top-level table that holds the profiles.
 pub const TLS_TABLE: &str = "tls";
@@ -33,6 +34,7 @@ pub const TLS_TABLE: &str = "tls";
 pub const PROFILE_KEYS: &[&str] = &[
     "cert",
     "key",
+    "key_password_file",
     "ca",
     "min_version",
     "client_auth",
@@ -50,6 +52,10 @@ pub struct RawProfile {
     pub cert: Option<PathBuf>,
     /// Private key file of `cert`.
     pub key: Option<PathBuf>,
+    /// File whose first line is the password of an encrypted `key` or of a
+    /// PKCS#12 `cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_password_file: Option<PathBuf>,
     /// CA certificates that verify the peer server; absent: the system roots.
     pub ca: Option<PathBuf>,
     /// "1.2" or "1.3".
@@ -274,6 +280,7 @@ impl RawProfile {
             match key.as_str() {
                 "cert" => raw.cert = Some(s.into()),
                 "key" => raw.key = Some(s.into()),
+                "key_password_file" => raw.key_password_file = Some(s.into()),
                 "ca" => raw.ca = Some(s.into()),
                 "min_version" => raw.min_version = Some(s),
                 "client_auth" => raw.client_auth = Some(s),
@@ -310,12 +317,42 @@ impl TlsProfile {
         };
         let at = |p: &Path| base_dir.join(p);
 
+        let password = match &raw.key_password_file {
+            None => KeyPassword::none(),
+            Some(p) => KeyPassword::from_file(&at(p)).unwrap_or_else(|e| {
+                problem("key_password_file", e.to_string());
+                KeyPassword::none()
+            }),
+        };
         let identity = match (&raw.cert, &raw.key) {
-            (Some(c), Some(k)) => match Identity::load(&at(c), &at(k)) {
+            (Some(c), None) if !is_pkcs12_file(&at(c)) => {
+                problem(
+                    "key",
+                    "missing: a profile with `cert` needs its `key` (unless cert is a PKCS#12 file)"
+                        .into(),
+                );
+                None
+            }
+            (Some(c), k) => match Identity::load_with_password(
+                &at(c),
+                k.as_deref().map(at).as_deref(),
+                &password,
+            ) {
                 Ok(id) => Some(id),
+                Err(crate::Error::HalfIdentity { .. }) => {
+                    problem(
+                        "key",
+                        "missing: a profile with `cert` needs its `key` (unless cert is a PKCS#12 file)".into(),
+                    );
+                    None
+                }
                 Err(e) => {
                     let which = match &e {
-                        crate::Error::Key { .. } | crate::Error::KeyMismatch { .. } => "key",
+                        crate::Error::Key { .. } | crate::Error::KeyMismatch { .. }
+                            if k.is_some() =>
+                        {
+                            "key"
+                        }
                         crate::Error::Read { what, .. } if *what == "the key" => "key",
                         _ => "cert",
                     };
@@ -323,13 +360,6 @@ impl TlsProfile {
                     None
                 }
             },
-            (Some(_), None) => {
-                problem(
-                    "key",
-                    "missing: a profile with `cert` needs its `key`".into(),
-                );
-                None
-            }
             (None, Some(_)) => {
                 problem(
                     "cert",
@@ -395,6 +425,11 @@ impl TlsProfile {
             client_ca,
         })
     }
+}
+
+/// Whether a file can be read and holds PKCS#12 (which needs no `key`).
+fn is_pkcs12_file(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| certbound_pki::pkcs12::is_pkcs12(&b))
 }
 
 /// Every profile of a config file, resolved; problems of all profiles at once.

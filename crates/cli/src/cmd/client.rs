@@ -4,11 +4,12 @@
 //! errors to exit codes, and the text rendering of a connection report.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use certbound_pki::time_fmt::{days_between, rfc3339};
+use certbound_tls::material::{KEY_PASSWORD_ENV, KeyPassword};
 use certbound_tls::report::{ConnectReport, HandshakeStatus, PostHandshake};
 use certbound_tls::{ClientTls, Identity, material, profile};
 use clap::Args;
@@ -50,8 +51,12 @@ impl ClientTlsArgs {
             let profile = profile::load_profile(config, name).map_err(|e| tls_error(e.into()))?;
             return Ok(ClientTls::from_profile(profile));
         }
-        let identity =
-            Identity::from_flags(self.cert.as_deref(), self.key.as_deref()).map_err(tls_error)?;
+        let identity = Identity::from_flags(
+            self.cert.as_deref(),
+            self.key.as_deref(),
+            &key_password(self.key_password_file.as_deref())?,
+        )
+        .map_err(tls_error)?;
         let ca = self
             .ca
             .as_deref()
@@ -71,6 +76,12 @@ impl ClientTlsArgs {
         }
         Ok(Duration::from_secs(self.timeout))
     }
+}
+
+/// The password of an encrypted key or PKCS#12 file: the first line of
+/// `--key-password-file`, else `$CERTBOUND_KEY_PASSWORD`, else none.
+pub fn key_password(file: Option<&Path>) -> Result<KeyPassword> {
+    KeyPassword::from_sources(file, std::env::var_os(KEY_PASSWORD_ENV)).map_err(tls_error)
 }
 
 /// A certbound-tls error for `main`: exit code 2 when the input is at fault.

@@ -356,6 +356,7 @@ impl Registry {
             let tls = ClientTlsArgs {
                 cert: target.cert.clone(),
                 key: target.key.clone(),
+                key_password_file: None,
                 ca: target.ca.clone(),
                 tls: target.tls.clone(),
                 config: target.config.clone(),
