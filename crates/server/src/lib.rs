@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod registry;
 pub mod reload;
 pub mod reply;
+pub mod request_check;
 pub mod revocations;
 pub mod sidecar;
 pub mod state;
@@ -218,6 +219,7 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
     let mtls_url = mtls()
         .find_map(|(l, _)| l.public_url.clone())
         .or_else(|| derived.then(|| mtls().next().map(|(_, b)| url_of(b)))?);
+    warn_without_mtls_alias(config, &bound, &issuer, mtls_url.is_some());
     let audience = if derived {
         vec![issuer.clone()]
     } else {
@@ -290,6 +292,29 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         tasks,
         audit_task,
     })
+}
+
+/// Without an mTLS alias in the metadata, clients are sent to the issuer's
+/// token endpoint; when a listener that asks for no certificate may be
+/// what answers there, certificate-authenticated clients fail with
+/// `invalid_client`. Say so at start, with the fix.
+fn warn_without_mtls_alias(config: &Config, bound: &[Bound], issuer: &str, alias: bool) {
+    let mtls = config.listeners.iter().zip(bound).find(|(_, b)| b.mtls);
+    let open = config
+        .listeners
+        .iter()
+        .zip(bound)
+        .find(|(l, b)| !b.mtls && l.forwarded.is_none());
+    if let (false, Some((mtls, _)), Some((open, _))) = (alias, mtls, open) {
+        tracing::warn!(
+            mtls_listener = %mtls.name,
+            listener = %open.name,
+            "no mTLS listener has a public_url, so the metadata names no mtls_endpoint_aliases: clients are sent to {issuer}{}, and if listener '{}' (which asks for no client certificate) answers there, clients that authenticate by certificate get invalid_client; set public_url on listener '{}' to the URL clients reach it at",
+            meta::TOKEN_PATH,
+            open.name,
+            mtls.name,
+        );
+    }
 }
 
 fn url_of(b: &Bound) -> String {

@@ -19,6 +19,7 @@ use tower::ServiceExt;
 use crate::app;
 use crate::forwarded::{Forwarded, ForwardedConfig};
 use crate::identity::{ClientIdentity, Connection};
+use crate::request_check;
 use crate::state::AppState;
 use certbound_store::{AuditEvent, AuditResult};
 
@@ -101,9 +102,17 @@ pub async fn serve(
                         None => connection.clone(),
                         Some(fw) => per_request_identity(fw, &mut req, &connection, &state),
                     };
-                    let route_only = app::route_only(&state.gateway, req.uri().path());
+                    // From here on the path is the normalized one: routing,
+                    // the routes' rules and the upstream all see it.
+                    let refused = request_check::check(&mut req).err();
+                    let route_only =
+                        refused.is_none() && app::route_only(&state.gateway, req.uri().path());
                     let (router, state) = (router.clone(), Arc::clone(&state));
                     async move {
+                        if let Some(refusal) = refused {
+                            tracing::info!(listener = %conn.0.listener, peer = %conn.0.peer, path = ?req.uri().path(), reason = refusal.code(), "request refused before routing: {refusal}");
+                            return Ok(refusal.response());
+                        }
                         let req = req.map(axum::body::Body::new);
                         if route_only {
                             Ok(app::gateway_request(&state, req, Some(&conn.0)).await)

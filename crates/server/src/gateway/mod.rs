@@ -4,6 +4,10 @@
 //! bound to the certificate on this request (RFC 8705 §3), a valid token, or an
 //! allowed client certificate — and is then proxied, streaming, to the
 //! upstream with the client's identity in headers the client cannot forge.
+//!
+//! Paths arrive normalized (dot segments, encoded slashes and the like were
+//! refused by [`crate::request_check`] before routing); a route is chosen on
+//! segment boundaries and the upstream gets the very path that chose it.
 
 mod guard;
 mod pool;
@@ -94,11 +98,36 @@ impl RouteConfig {
         let mut problems: Vec<(String, String)> = Vec::new();
         let mut problem = |k: String, r: String| problems.push((k, r));
         let prefix = match r.prefix.as_deref() {
-            Some(p) if p.starts_with('/') => p.to_string(),
-            Some(p) => {
+            Some(p) if !p.starts_with('/') => {
                 problem(format!("{key}.prefix"), format!("`{p}` must start with /"));
                 String::new()
             }
+            Some(p) if p.contains(['?', '#']) => {
+                problem(
+                    format!("{key}.prefix"),
+                    format!("`{p}` is a path prefix: it cannot hold `?` or `#`"),
+                );
+                String::new()
+            }
+            Some(p) => match crate::request_check::normalize(p) {
+                Ok(std::borrow::Cow::Borrowed(_)) => p.to_string(),
+                Ok(std::borrow::Cow::Owned(normal)) => {
+                    problem(
+                        format!("{key}.prefix"),
+                        format!(
+                            "`{p}` is not in normal form: write it `{normal}` (requests are matched after normalization)"
+                        ),
+                    );
+                    String::new()
+                }
+                Err(e) => {
+                    problem(
+                        format!("{key}.prefix"),
+                        format!("`{p}` can never match a request: {e}"),
+                    );
+                    String::new()
+                }
+            },
             None => {
                 problem(
                     format!("{key}.prefix"),
@@ -317,16 +346,23 @@ impl Gateway {
         })
     }
 
+    /// The route for `path`, a normalized path (see [`crate::request_check`]):
+    /// the longest prefix that covers it.
     fn find(&self, path: &str) -> Option<&guard::Route> {
-        self.routes
-            .iter()
-            .find(|r| path.starts_with(&r.config.prefix))
+        self.routes.iter().find(|r| covers(&r.config.prefix, path))
     }
 
     /// Whether a route serves `path` (certbound's own endpoints aside).
     pub fn serves(&self, path: &str) -> bool {
         self.find(path).is_some()
     }
+}
+
+/// Whether `prefix` covers `path` on segment boundaries: `/api/` covers
+/// `/api/x`; `/api` covers `/api` and `/api/x`, never `/apiX`.
+fn covers(prefix: &str, path: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'))
 }
 
 /// The router's fallback: a route, or 404.
@@ -352,5 +388,23 @@ pub async fn serve(
     match route.admit(state, token, identity) {
         Ok(admitted) => proxy::forward(route, request, identity, admitted).await,
         Err(rejection) => rejection.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    #[test]
+    fn a_prefix_covers_paths_on_segment_boundaries() {
+        assert!(covers("/api/", "/api/x"));
+        assert!(covers("/api/", "/api/"));
+        assert!(!covers("/api/", "/api"));
+        assert!(!covers("/api/", "/apiX/y"));
+        assert!(covers("/api", "/api"));
+        assert!(covers("/api", "/api/x"));
+        assert!(!covers("/api", "/apiX"));
+        assert!(!covers("/api", "/api.json"));
+        assert!(covers("/", "/anything"));
     }
 }

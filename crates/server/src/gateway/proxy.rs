@@ -4,10 +4,23 @@
 //! pool, an `https://` one through hyper-util's client), with the client's
 //! identity in headers the client cannot set itself (`X-Client-Id`,
 //! `X-Client-Cert-Subject`, `X-Client-Cert-Thumbprint`, RFC 9440 `Client-Cert`
-//! / `Client-Cert-Chain`): any incoming copies are removed first. An
-//! unreachable upstream is a 502 with a JSON body, a slow one a 504.
+//! / `Client-Cert-Chain`): any incoming copies are removed first, and so is
+//! every header whose name a CGI/WSGI/Rack upstream would read as one of them
+//! (`X_Client_Id` becomes `HTTP_X_CLIENT_ID` too). `X-Forwarded-For` is built
+//! afresh (the peer's address alone); incoming `Forwarded`, `X-Forwarded-*`,
+//! `X-Real-IP` and forwarded-certificate headers are dropped.
+//!
+//! Hop-by-hop headers (RFC 9110 §7.6.1), `Transfer-Encoding` among them, are
+//! removed both ways and hyper frames each body once (`Content-Length` when
+//! known, chunked otherwise): the upstream never sees a framing header the
+//! gateway did not write. A request body the client framed badly (a broken
+//! chunk) is a 400, the client's fault; an unreachable upstream is a 502 with
+//! a JSON body, a slow one a 504.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -24,7 +37,7 @@ use hyper_util::rt::TokioExecutor;
 use super::RouteConfig;
 use super::guard::{Admitted, Route};
 use super::pool::Http1Pool;
-use crate::identity::ClientIdentity;
+use crate::identity::{ClientIdentity, Source};
 use crate::reply::json_response;
 
 /// Idle upstream connections are closed after this long.
@@ -37,25 +50,52 @@ const CLIENT_CERT: HeaderName = HeaderName::from_static("client-cert");
 const CLIENT_CERT_CHAIN: HeaderName = HeaderName::from_static("client-cert-chain");
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
-/// Identity headers certbound sets for the upstream; never taken from a client.
-pub const IDENTITY_HEADERS: [HeaderName; 5] = [
-    X_CLIENT_ID,
-    X_CLIENT_CERT_SUBJECT,
-    X_CLIENT_CERT_THUMBPRINT,
-    CLIENT_CERT,
-    CLIENT_CERT_CHAIN,
-];
-
-/// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded.
-const HOP_BY_HOP: [HeaderName; 7] = [
+/// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded: hyper writes
+/// the framing of each hop itself.
+const HOP_BY_HOP: [HeaderName; 9] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
     header::PROXY_AUTHENTICATE,
     header::PROXY_AUTHORIZATION,
     header::TE,
     header::TRAILER,
+    header::TRANSFER_ENCODING,
     header::UPGRADE,
 ];
+
+/// Headers the upstream gets only from certbound: the identity headers,
+/// the forwarding headers and the headers in which proxies forward client
+/// certificates. An incoming header whose name equals one of these once `_`
+/// is read as `-` is dropped (names are lower case already).
+const RESERVED: [&str; 16] = [
+    "x-client-id",
+    "x-client-cert-subject",
+    "x-client-cert-thumbprint",
+    "client-cert",
+    "client-cert-chain",
+    "x-forwarded-for",
+    "forwarded",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-real-ip",
+    "x-amzn-mtls-clientcert",
+    "x-amzn-mtls-clientcert-leaf",
+    "x-forwarded-client-cert",
+    "x-forwarded-tls-client-cert",
+];
+
+/// Whether `name` reads as `reserved` to an upstream that maps `-` and `_`
+/// alike (CGI, WSGI, Rack); both are lower case.
+fn reads_as(name: &str, reserved: &str) -> bool {
+    name.len() == reserved.len()
+        && name
+            .bytes()
+            .zip(reserved.bytes())
+            .all(|(n, r)| n == r || (n == b'_' && r == b'-'))
+}
 
 /// A pooled HTTP(S) client for one route's upstream, with the parts of the
 /// upstream URL every request reuses.
@@ -186,17 +226,23 @@ pub async fn forward(
         }
     };
     strip_hop_by_hop(&mut parts.headers);
-    if parts.headers.keys().any(|k| IDENTITY_HEADERS.contains(k)) {
-        for name in IDENTITY_HEADERS {
-            parts.headers.remove(name);
-        }
-    }
+    drop_reserved(&mut parts.headers, identity);
     set_identity(&mut parts.headers, identity, admitted);
     if let Some(host) = &upstream.host {
         parts.headers.insert(header::HOST, host.clone());
     }
     parts.uri = uri;
     parts.version = Version::HTTP_11;
+    // A body still to come is watched, so that its failure is told apart from the upstream's.
+    let client_body_failed = Arc::new(AtomicBool::new(false));
+    let body = if hyper::body::Body::is_end_stream(&body) {
+        body
+    } else {
+        Body::new(Watched {
+            body,
+            failed: Arc::clone(&client_body_failed),
+        })
+    };
     let request = Request::from_parts(parts, body);
     match tokio::time::timeout(route.config.timeout, route.client.send(request)).await {
         Err(_) => bad_gateway(
@@ -214,10 +260,27 @@ pub async fn forward(
                 reason.push_str(&s.to_string());
                 source = s.source();
             }
+            if client_body_failed.load(Ordering::Relaxed) {
+                let peer = identity.map(|i| i.peer.to_string()).unwrap_or_default();
+                tracing::info!(route = %route.config.prefix, %peer, %reason, "the client's request body is malformed");
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    r#"{"error":"invalid_request","error_description":"the request body could not be read: it is not validly framed"}"#.into(),
+                );
+            }
             tracing::warn!(route = %route.config.prefix, upstream = %route.config.upstream, %reason, "upstream request failed");
             bad_gateway(StatusCode::BAD_GATEWAY, "the upstream cannot be reached")
         }
         Ok(Ok(mut response)) => {
+            // hyper removed the chunking; any other coding would reach the
+            // client unlabeled once the header is gone.
+            if !crate::request_check::single_chunked(response.headers()) {
+                tracing::warn!(route = %route.config.prefix, upstream = %route.config.upstream, transfer_encoding = ?response.headers().get_all(header::TRANSFER_ENCODING).iter().collect::<Vec<_>>(), "the upstream answered with a transfer coding other than chunked");
+                return bad_gateway(
+                    StatusCode::BAD_GATEWAY,
+                    "the upstream answered with a transfer coding other than chunked",
+                );
+            }
             strip_hop_by_hop(response.headers_mut());
             response
         }
@@ -254,8 +317,61 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Drop the incoming headers that read as one certbound sets (see
+/// [`RESERVED`]), or as the forwarded-certificate header the identity came in.
+fn drop_reserved(headers: &mut HeaderMap, identity: Option<&ClientIdentity>) {
+    let forwarded_in = match identity.map(|i| &i.source) {
+        Some(Source::Header { name }) => Some(name.as_str()),
+        _ => None,
+    };
+    let reserved = |name: &HeaderName| {
+        let name = name.as_str();
+        RESERVED.iter().any(|r| reads_as(name, r))
+            || forwarded_in.is_some_and(|f| reads_as(name, f))
+    };
+    // Most requests carry none: one look at each name, removals only when needed.
+    if !headers.keys().any(reserved) {
+        return;
+    }
+    let names: Vec<HeaderName> = headers.keys().filter(|n| reserved(n)).cloned().collect();
+    for name in names {
+        headers.remove(name);
+    }
+}
+
+/// A request body on its way to the upstream that records whether reading
+/// it from the client failed.
+struct Watched {
+    body: Body,
+    failed: Arc<AtomicBool>,
+}
+
+impl hyper::body::Body for Watched {
+    type Data = hyper::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if let Poll::Ready(Some(Err(_))) = &polled {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// The identity headers: the connection's are encoded once per connection
-/// and shared by its requests.
+/// and shared by its requests. `X-Forwarded-For` is the peer's address alone.
 fn set_identity(headers: &mut HeaderMap, identity: Option<&ClientIdentity>, admitted: Admitted) {
     if let Some(id) = admitted.client_id {
         headers.insert(X_CLIENT_ID, id);
@@ -274,14 +390,8 @@ fn set_identity(headers: &mut HeaderMap, identity: Option<&ClientIdentity>, admi
             headers.insert(name, v.clone());
         }
     }
-    let forwarded_for = match headers.get(&X_FORWARDED_FOR).map(HeaderValue::to_str) {
-        None => values.peer_ip.clone(),
-        Some(Ok(prev)) => HeaderValue::from_str(&format!("{prev}, {}", identity.peer.ip())).ok(),
-        // Not text: replaced by the peer's address, as before.
-        Some(Err(_)) => values.peer_ip.clone(),
-    };
-    if let Some(v) = forwarded_for {
-        headers.insert(X_FORWARDED_FOR, v);
+    if let Some(v) = &values.peer_ip {
+        headers.insert(X_FORWARDED_FOR, v.clone());
     }
 }
 
@@ -315,4 +425,50 @@ pub async fn fetch(uri: &str, ca: Option<&[certbound_pki::CertDer]>) -> Result<V
         .await
         .map_err(|e| e.to_string())?;
     Ok(body.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn look_alike_names_of_reserved_headers_are_dropped() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("x_client_id", "admin"),
+            ("x-client_id", "admin"),
+            ("x-forwarded-for", "10.9.9.9"),
+            ("x_forwarded_for", "10.9.9.9"),
+            ("forwarded", "for=10.9.9.9"),
+            ("x_amzn_mtls_clientcert", "forged"),
+            ("my-proxy-cert", "forged"),
+            ("x-client-idx", "kept"),
+            ("accept", "kept"),
+        ] {
+            headers.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let identity = ClientIdentity::forwarded(
+            Ok(Vec::new()),
+            "127.0.0.1:1".parse().unwrap(),
+            "l".into(),
+            "my-proxy-cert",
+        );
+        drop_reserved(&mut headers, Some(&identity));
+        let mut left: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["accept", "x-client-idx"]);
+        for name in [
+            X_CLIENT_ID,
+            X_CLIENT_CERT_SUBJECT,
+            X_CLIENT_CERT_THUMBPRINT,
+            CLIENT_CERT,
+            CLIENT_CERT_CHAIN,
+            X_FORWARDED_FOR,
+        ] {
+            assert!(RESERVED.contains(&name.as_str()), "{name} must be reserved");
+        }
+    }
 }
