@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use certbound_pki::chain::Usage;
-use certbound_pki::generate::{self, CaSpec, Issued, KeyType, LeafSpec, Signer};
-use certbound_pki::inspect::CertInfo;
+use certbound_pki::generate::{self, CaSpec, Issued, KeyType, LeafSpec, Signer, csr};
+use certbound_pki::inspect::{CertInfo, SanEntry};
 use certbound_pki::time_fmt::date;
 use clap::{Args, Subcommand, ValueEnum};
 use time::OffsetDateTime;
@@ -37,6 +37,12 @@ enum PkiCommand {
     Issue(IssueCommand),
     /// Make a self-signed certificate (what `openssl req -x509` makes, with the right EKU).
     SelfSigned(SelfSignedArgs),
+    /// Make a key and a certificate signing request (CSR) for it: the key stays here,
+    /// the CSR goes to the CA.
+    Csr(CsrArgs),
+    /// Sign a CSR made anywhere (certbound, openssl, keytool, certreq) with a CA made by
+    /// `pki init`, after checking its signature.
+    Sign(SignArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,6 +213,84 @@ struct SelfSignedArgs {
     out: PathBuf,
 }
 
+#[derive(Debug, Args)]
+struct CsrArgs {
+    /// Base name of the files written: NAME.csr and NAME.key.
+    #[arg(long, value_name = "NAME")]
+    name: String,
+    /// Common name.
+    #[arg(long, value_name = "CN")]
+    cn: String,
+    /// Organization (O).
+    #[arg(long, value_name = "ORG")]
+    org: Option<String>,
+    /// URI SAN, e.g. spiffe://example.org/partner (repeatable).
+    #[arg(long, value_name = "URI")]
+    uri: Vec<String>,
+    /// DNS SAN (repeatable).
+    #[arg(long, value_name = "HOST")]
+    dns: Vec<String>,
+    /// IP SAN (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    ip: Vec<IpAddr>,
+    /// E-mail SAN (repeatable).
+    #[arg(long, value_name = "E")]
+    email: Vec<String>,
+    /// Key algorithm.
+    #[arg(long, value_enum, default_value_t)]
+    key_type: KeyTypeArg,
+    /// Directory to write to.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+    /// Replace existing files.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, Args)]
+struct SignArgs {
+    /// CA directory made by `certbound pki init`.
+    #[arg(long, value_name = "DIR")]
+    ca: PathBuf,
+    /// The certificate signing request, PEM or DER.
+    #[arg(long, value_name = "FILE")]
+    csr: PathBuf,
+    /// What the certificate is for: sets the EKU.
+    #[arg(long, value_enum)]
+    usage: UsageArg,
+    /// Base name of the certificate file, NAME.crt [default: the CSR's CN made
+    /// file-safe, or the CSR file's name].
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Common name, in place of the CSR's.
+    #[arg(long, value_name = "CN")]
+    cn: Option<String>,
+    /// Organization (O), in place of the CSR's.
+    #[arg(long, value_name = "ORG")]
+    org: Option<String>,
+    /// URI SAN (repeatable). Any SAN flag replaces all the CSR's SANs.
+    #[arg(long, value_name = "URI")]
+    uri: Vec<String>,
+    /// DNS SAN (repeatable).
+    #[arg(long, value_name = "HOST")]
+    dns: Vec<String>,
+    /// IP SAN (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    ip: Vec<IpAddr>,
+    /// E-mail SAN (repeatable).
+    #[arg(long, value_name = "E")]
+    email: Vec<String>,
+    /// Lifetime in days (default 365 for client, 397 for server).
+    #[arg(long, value_name = "N")]
+    days: Option<u32>,
+    /// Directory to write to (defaults to the CA directory).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Replace an existing certificate file.
+    #[arg(long)]
+    force: bool,
+}
+
 pub fn run(args: PkiArgs) -> Result<ExitCode> {
     let now = OffsetDateTime::now_utc();
     match args.command {
@@ -214,6 +298,8 @@ pub fn run(args: PkiArgs) -> Result<ExitCode> {
         PkiCommand::Issue(IssueCommand::Server(a)) => issue_server(a, now),
         PkiCommand::Issue(IssueCommand::Client(a)) => issue_client(a, now),
         PkiCommand::SelfSigned(a) => self_signed(a, now),
+        PkiCommand::Csr(a) => make_csr(a),
+        PkiCommand::Sign(a) => sign_csr(a, now),
     }?;
     Ok(ExitCode::SUCCESS)
 }
@@ -512,7 +598,251 @@ fn describe_file(file: &str, der: &certbound_pki::CertDer, now: OffsetDateTime) 
 }
 
 fn note_cap(issued: &Issued) {
-    if let Some(limit) = issued.capped_at {
+    note_cap_at(issued.capped_at);
+}
+
+fn make_csr(a: CsrArgs) -> Result<()> {
+    let spec = csr::RequestSpec {
+        common_name: a.cn,
+        organization: a.org,
+        dns: a.dns,
+        ips: a.ip,
+        uris: a.uri,
+        emails: a.email,
+        key_type: a.key_type.into(),
+    };
+    let csr_path = a.out.join(format!("{}.csr", a.name));
+    let key_path = a.out.join(format!("{}.key", a.name));
+    files::ensure_writable(&[&csr_path, &key_path], a.force)?;
+    let made = csr::make(&spec)?;
+    files::ensure_dir(&a.out)?;
+    files::write_all(
+        &[
+            Output::cert(csr_path.clone(), made.csr_pem.clone()),
+            Output::key(key_path.clone(), made.key_pem.clone()),
+        ],
+        a.force,
+    )?;
+    // Read back what was written, so what is printed is what the CA will see.
+    let request = csr::parse(&made.csr_der)?;
+    println!(
+        "Made a key and a certificate signing request for '{}':",
+        request.subject
+    );
+    println!(
+        "  {:<18} certificate signing request ({}), holds no secret",
+        format!("{}.csr", a.name),
+        request.key
+    );
+    if !request.sans.is_empty() {
+        println!(
+            "  {:<18} SANs: {}",
+            "",
+            request
+                .sans
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    println!(
+        "  {:<18} private key, mode 0600: it never leaves this machine",
+        format!("{}.key", a.name)
+    );
+    println!(
+        "\nNext: send {} to the CA. It checks and signs it with",
+        csr_path.display()
+    );
+    println!(
+        "  certbound pki sign --ca CA_DIR --csr {}.csr --usage client",
+        a.name
+    );
+    println!(
+        "(or --usage server) and sends back {}.crt, to use with {}.",
+        a.name,
+        key_path.display()
+    );
+    Ok(())
+}
+
+fn sign_csr(a: SignArgs, now: OffsetDateTime) -> Result<()> {
+    let input = files::read_input(&a.csr, "the CSR")?;
+    let request =
+        csr::parse(&input).with_context(|| format!("{} was not signed", a.csr.display()))?;
+    let usage = match a.usage {
+        UsageArg::Client => Usage::Client,
+        UsageArg::Server => Usage::Server,
+    };
+    let spec = csr::SignSpec {
+        usage,
+        days: a.days.unwrap_or(if usage == Usage::Server {
+            generate::SERVER_DAYS
+        } else {
+            generate::CLIENT_DAYS
+        }),
+        common_name: a.cn.clone(),
+        organization: a.org.clone(),
+        dns: a.dns.clone(),
+        ips: a.ip.clone(),
+        uris: a.uri.clone(),
+        emails: a.email.clone(),
+    };
+    let own_sans = !(a.dns.is_empty() && a.ip.is_empty() && a.uri.is_empty() && a.email.is_empty());
+    let host = if own_sans {
+        a.dns
+            .first()
+            .cloned()
+            .or_else(|| a.ip.first().map(ToString::to_string))
+    } else {
+        request.sans.iter().find_map(|s| match s {
+            SanEntry::Dns(h) => Some(h.clone()),
+            SanEntry::Ip(ip) => Some(ip.to_string()),
+            _ => None,
+        })
+    };
+    if usage == Usage::Server && host.is_none() {
+        return Err(crate::cmd::usage(format!(
+            "a server certificate needs at least one DNS or IP SAN and {} has none: add --dns or --ip",
+            if own_sans {
+                "the SANs given"
+            } else {
+                "the CSR"
+            }
+        )));
+    }
+    let name = match &a.name {
+        Some(name) => name.clone(),
+        None => default_name(&request, a.cn.as_deref(), &a.csr)?,
+    };
+    let ca = load_ca(&a.ca)?;
+    let out = a.out.clone().unwrap_or_else(|| a.ca.clone());
+    let cert_path = out.join(format!("{name}.crt"));
+    files::ensure_writable(&[&cert_path], a.force)?;
+    let signed = csr::sign(&ca.signer, &request, &spec, now)?;
+    let mut cert_text = signed.cert_pem.clone();
+    if let Some(chain) = &ca.chain {
+        cert_text.push_str(chain);
+    }
+    files::ensure_dir(&out)?;
+    files::write_all(&[Output::cert(cert_path.clone(), cert_text)], a.force)?;
+
+    for line in &signed.not_carried {
+        eprintln!("note: the CSR asked for {line}: not carried into the certificate");
+    }
+    println!(
+        "Verified the signature of {} ({}, {}) and issued a {usage} certificate signed by '{}':",
+        a.csr.display(),
+        request.key,
+        request.signature_algorithm,
+        ca.signer.info().display_name()
+    );
+    describe_file(&format!("{name}.crt"), &signed.cert_der, now);
+    if ca.chain.is_some() {
+        println!(
+            "  {:<18} (followed by the intermediate, as servers and clients should send it)",
+            ""
+        );
+    }
+    println!(
+        "The private key stayed with the requester: send them {}.",
+        cert_path.display()
+    );
+    println!("\nCheck it:");
+    match usage {
+        Usage::Server => println!(
+            "  certbound check {} --ca {} --usage server --host {}",
+            shell_quote(&cert_path.display().to_string()),
+            shell_quote(&ca.root_path.display().to_string()),
+            shell_quote(host.as_deref().unwrap_or_default())
+        ),
+        _ => {
+            println!(
+                "  certbound check {} --ca {} --usage client",
+                shell_quote(&cert_path.display().to_string()),
+                shell_quote(&ca.root_path.display().to_string())
+            );
+            println!("\nRegister it (where the authorization server keeps its clients):");
+            println!(
+                "  certbound client add --name {} --trust-store {}{} --config certbound.toml",
+                shell_quote(&name),
+                shell_quote(&ca.root_path.display().to_string()),
+                client_constraint(&signed.cert_der)
+            );
+        }
+    }
+    note_cap_at(signed.capped_at);
+    Ok(())
+}
+
+/// `--name` by default: the certificate's CN made file-safe, else the CSR
+/// file's stem.
+fn default_name(request: &csr::Request, cn: Option<&str>, csr_path: &Path) -> Result<String> {
+    let from_cn = cn
+        .or(request.common_name.as_deref())
+        .map(file_safe)
+        .filter(|n| !n.is_empty());
+    let from_file = csr_path
+        .file_stem()
+        .map(|s| file_safe(&s.to_string_lossy()))
+        .filter(|n| !n.is_empty());
+    from_cn.or(from_file).ok_or_else(|| {
+        crate::cmd::usage("cannot make a file name from the CSR: give one with --name")
+    })
+}
+
+/// Letters, digits, `.`, `_` and `-`; any run of other characters becomes one `-`.
+fn file_safe(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches(|c| c == '-' || c == '.').to_string()
+}
+
+/// The subject constraint that makes a CA in a trust store authenticate only
+/// this certificate's holder: its subject DN when it reads back exactly,
+/// else its first URI or DNS SAN.
+fn client_constraint(cert_der: &certbound_pki::CertDer) -> String {
+    let Ok(info) = CertInfo::from_der(cert_der) else {
+        return String::new();
+    };
+    let reads_back = certbound_pki::dn::DistinguishedName::parse(&info.subject)
+        .ok()
+        .zip(certbound_pki::dn::DistinguishedName::subject_of(cert_der))
+        .is_some_and(|(written, actual)| written.matches(&actual));
+    if reads_back {
+        return format!(" --subject-dn {}", shell_quote(&info.subject));
+    }
+    info.subject_alt_names
+        .iter()
+        .find_map(|san| match san {
+            SanEntry::Uri(u) => Some(format!(" --san-uri {}", shell_quote(u))),
+            SanEntry::Dns(d) => Some(format!(" --san-dns {}", shell_quote(d))),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// A word as a POSIX shell reads it back unchanged.
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+fn note_cap_at(capped_at: Option<OffsetDateTime>) {
+    if let Some(limit) = capped_at {
         println!(
             "\nNote: the lifetime was shortened to end with the CA, on {}.",
             date(limit)

@@ -307,6 +307,10 @@ impl Request {
                 }
                 self.dropped.push(name);
             }
+            ParsedExtension::SubjectKeyIdentifier(_) => self.dropped.push(
+                "subjectKeyIdentifier (the certificate has its own, computed from the key)"
+                    .to_string(),
+            ),
             ParsedExtension::NameConstraints(_) => self
                 .dropped
                 .push("nameConstraints (only a CA may carry it)".to_string()),
