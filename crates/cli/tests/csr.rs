@@ -496,6 +496,23 @@ fn weak_and_wrong_inputs_are_refused_clearly() {
     sign(d, "ok.csr", "client", &["--days", "0"])
         .code(2)
         .stderr_has("--days");
+    // A requester's CN never names a CA file, even with --force.
+    openssl_csr(
+        d,
+        "mimic",
+        &["-newkey", "rsa:2048"],
+        "/CN=intermediate",
+        &[],
+    );
+    let before = std::fs::read(d.join("pki/intermediate.crt")).unwrap();
+    sign(d, "mimic.csr", "client", &["--force"])
+        .code(2)
+        .stderr_has("intermediate.crt is the name of a CA file");
+    assert_eq!(
+        std::fs::read(d.join("pki/intermediate.crt")).unwrap(),
+        before
+    );
+    sign(d, "mimic.csr", "client", &["--name", "mimic"]).code(0);
 }
 
 #[test]

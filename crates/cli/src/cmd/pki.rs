@@ -715,6 +715,12 @@ fn sign_csr(a: SignArgs, now: OffsetDateTime) -> Result<()> {
         Some(name) => name.clone(),
         None => default_name(&request, a.cn.as_deref(), &a.csr)?,
     };
+    // The name may come from the requester's CN: never let it be a CA file.
+    if [CA_CERT, INTERMEDIATE_CERT].contains(&format!("{name}.crt").as_str()) {
+        return Err(crate::cmd::usage(format!(
+            "{name}.crt is the name of a CA file in a CA directory: give the certificate another name with --name"
+        )));
+    }
     let ca = load_ca(&a.ca)?;
     let out = a.out.clone().unwrap_or_else(|| a.ca.clone());
     let cert_path = out.join(format!("{name}.crt"));
