@@ -666,3 +666,85 @@ fn output_into_a_closed_pipe_ends_quietly() {
     assert_eq!(out.status.code(), Some(141), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+/// The seed's `openssl req -x509` certificate (OpenSSL 3: CA:TRUE, no
+/// keyUsage) checked for the client role against itself: pinned, with the
+/// true story (no "the CA belongs in --ca"). One made with keyUsage
+/// keyCertSign is a root, and still pinned as itself.
+#[test]
+fn an_openssl_self_signed_certificate_is_pinned_for_the_client_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl(d, &["genrsa", "-out", "client.key", "2048"]).code(0);
+    openssl(
+        d,
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            "client.key",
+            "-out",
+            "client.crt",
+            "-days",
+            "365",
+            "-subj",
+            "/CN=My Integration Client/O=My Organization",
+        ],
+    )
+    .code(0);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+    let run = check(
+        d,
+        &[
+            "client.crt",
+            "--key",
+            "client.key",
+            "--ca",
+            "client.crt",
+            "--usage",
+            "client",
+            "--at",
+            &now,
+        ],
+    );
+    run.code(0)
+        .stdout_has("pinned")
+        .stdout_has("CA:TRUE without keyUsage keyCertSign")
+        .stdout_lacks("belongs in --ca");
+    // Another self-signed certificate with the same name is not pinned by it.
+    openssl(d, &["genrsa", "-out", "twin.key", "2048"]).code(0);
+    openssl(
+        d,
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            "twin.key",
+            "-out",
+            "twin.crt",
+            "-days",
+            "365",
+            "-subj",
+            "/CN=My Integration Client/O=My Organization",
+        ],
+    )
+    .code(0);
+    check(
+        d,
+        &[
+            "twin.crt",
+            "--key",
+            "twin.key",
+            "--ca",
+            "client.crt",
+            "--usage",
+            "client",
+            "--at",
+            &now,
+        ],
+    )
+    .code(1)
+    .stdout_lacks("pinned");
+}

@@ -66,6 +66,9 @@ pub enum AuthFailure {
     NotInTrustStore {
         presented: String,
         registered: Vec<String>,
+        /// A registered self-signed certificate, not a CA by RFC 5280, whose
+        /// name is the presented certificate's issuer.
+        pinned_issuer: Option<String>,
     },
     /// The registered self-signed certificate was presented outside its validity.
     ExactCertNotValid {
@@ -101,10 +104,19 @@ impl fmt::Display for AuthFailure {
             }
             AuthFailure::NotInTrustStore {
                 presented,
-                registered,
+                pinned_issuer: Some(issuer),
+                ..
             } => write!(
                 f,
-                "the presented certificate '{presented}' is not in the client's trust store (which holds the self-signed {})",
+                "the presented certificate '{presented}' was issued by '{issuer}', which is in the client's trust store as a self-signed certificate that vouches only for itself: it has no keyUsage keyCertSign (RFC 5280 §4.2.1.3), as `openssl req -x509` makes them; re-make it as a CA with `-addext keyUsage=critical,keyCertSign,cRLSign`, or put the presented certificate itself in the trust store"
+            ),
+            AuthFailure::NotInTrustStore {
+                presented,
+                registered,
+                pinned_issuer: None,
+            } => write!(
+                f,
+                "the presented certificate '{presented}' is not in the client's trust store (which holds the self-signed {}; a self-signed certificate authenticates only when presented byte for byte)",
                 registered
                     .iter()
                     .map(|r| format!("'{r}'"))
@@ -209,10 +221,19 @@ pub fn authenticate_certificate(
         return Ok(Method::SelfSignedTlsClientAuth);
     }
     if store.anchors.is_empty() {
+        let presented = CertInfo::from_der(leaf).ok();
+        let pinned_issuer = presented.as_ref().filter(|p| !p.self_issued).and_then(|p| {
+            store
+                .certs
+                .iter()
+                .find(|c| c.is_ca && c.self_signed && c.subject_raw == p.issuer_raw)
+                .map(|c| c.display_name().to_string())
+        });
         return Err(AuthFailure::NotInTrustStore {
-            presented: CertInfo::from_der(leaf)
-                .map_or_else(|_| "(unreadable)".into(), |i| i.display_name().to_string()),
+            presented: presented
+                .map_or_else(|| "(unreadable)".into(), |i| i.display_name().to_string()),
             registered: store.exact.iter().map(|e| e.name.clone()).collect(),
+            pinned_issuer,
         });
     }
     store

@@ -10,7 +10,7 @@ use certbound_pki::CertDer;
 use certbound_pki::anchors::AnchorSet;
 use certbound_pki::bundle::pem_blocks;
 use certbound_pki::dn::DistinguishedName;
-use certbound_pki::inspect::CertInfo;
+use certbound_pki::inspect::{CertInfo, TrustRole};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -417,20 +417,28 @@ pub fn parse_trust_store(
                 certbound_pki::time_fmt::date(info.not_before)
             ));
         }
-        if info.is_ca {
-            anchors.push(der);
-        } else if info.self_signed {
+        let role = info.trust_role();
+        if role.pins() {
             exact.push(ExactCert {
-                der,
+                der: der.clone(),
                 not_before: info.not_before,
                 not_after: info.not_after,
-                name,
+                name: name.clone(),
             });
-        } else {
-            errors.push(format!(
-                "{at} ('{name}', issued by '{}') is neither a CA nor self-signed: put the CA certificate that issued it in the trust store instead (or the client's own self-signed certificate)",
-                info.issuer_display_name()
-            ));
+        }
+        if role.vouches() {
+            anchors.push(der);
+        }
+        if role == TrustRole::Neither {
+            errors.push(match info.refused_self_signature() {
+                Some(what) => format!(
+                    "{at} ('{name}') is self-signed with {what}, which certbound refuses (as TLS libraries do): make a new one with an RSA 2048+ or EC key and SHA-256, e.g. `certbound pki self-signed --cn '{name}'`"
+                ),
+                None => format!(
+                    "{at} ('{name}', issued by '{}') is neither a CA nor self-signed: put the CA certificate that issued it in the trust store instead (or the client's own self-signed certificate)",
+                    info.issuer_display_name()
+                ),
+            });
         }
         certs.push(info);
     }

@@ -91,49 +91,57 @@ impl AnchorSet {
         if self.anchors.is_empty() {
             return Err(ChainError::NoAnchors);
         }
-        let fast = EndEntityCert::try_from(leaf).ok().and_then(|ee| {
-            let time = unix_time(now);
-            let path = match usage {
-                Usage::Client => ee.verify_for_usage(
-                    SUPPORTED_SIG_ALGS,
-                    &self.anchors,
-                    intermediates,
-                    time,
-                    webpki::KeyUsage::client_auth(),
-                    None,
-                    None,
-                ),
-                Usage::Server => ee.verify_for_usage(
-                    SUPPORTED_SIG_ALGS,
-                    &self.anchors,
-                    intermediates,
-                    time,
-                    webpki::KeyUsage::server_auth(),
-                    None,
-                    None,
-                ),
-                Usage::Any => return None,
-            };
-            let path = path.ok()?;
-            let reached = path.anchor();
-            self.anchors.iter().position(|a| {
-                a.subject_public_key_info == reached.subject_public_key_info
-                    && a.subject == reached.subject
-            })
-        });
-        match fast {
+        let intermediates = &chain::screen_intermediates(leaf, intermediates)?[..];
+        let ku = match usage {
+            Usage::Client => webpki::KeyUsage::client_auth(),
+            Usage::Server => webpki::KeyUsage::server_auth(),
+            // No EKU policy on the fast path: the full verification applies it.
+            Usage::Any => return self.verify_slowly(leaf, intermediates, usage, now),
+        };
+        let Ok(ee) = EndEntityCert::try_from(leaf) else {
+            return self.verify_slowly(leaf, intermediates, usage, now);
+        };
+        let reached = match ee.verify_for_usage(
+            SUPPORTED_SIG_ALGS,
+            &self.anchors,
+            intermediates,
+            unix_time(now),
+            ku,
+            None,
+            None,
+        ) {
+            Ok(path) => {
+                let reached = path.anchor();
+                self.anchors.iter().position(|a| {
+                    a.subject_public_key_info == reached.subject_public_key_info
+                        && a.subject == reached.subject
+                })
+            }
+            // A search that ran out of budget is never run a second time to explain it.
+            Err(e) if chain::is_budget_error(&e) => return Err(ChainError::TooComplex),
+            Err(_) => None,
+        };
+        match reached {
             Some(i) if now <= self.not_after[i] => Ok(&self.names[i]),
             Some(i) => Err(ChainError::AnchorExpired {
                 anchor: self.names[i].clone(),
                 not_after: self.not_after[i],
                 now,
             }),
-            // Slow path: the full verification explains why.
-            None => match chain::verify(leaf, intermediates, &self.certs, usage, now) {
-                Ok(v) => Ok(&self.names[v.anchor.min(self.names.len() - 1)]),
-                Err(e) => Err(e),
-            },
+            None => self.verify_slowly(leaf, intermediates, usage, now),
         }
+    }
+
+    /// The full verification, which explains a failure.
+    fn verify_slowly(
+        &self,
+        leaf: &CertDer,
+        intermediates: &[CertDer],
+        usage: Usage,
+        now: OffsetDateTime,
+    ) -> Result<&str, ChainError> {
+        let v = chain::verify(leaf, intermediates, &self.certs, usage, now)?;
+        Ok(&self.names[v.anchor.min(self.names.len() - 1)])
     }
 }
 
@@ -186,6 +194,26 @@ mod tests {
             .verify(&[owned(&leaf.cert)], Usage::Client, NOW)
             .unwrap_err();
         assert!(matches!(e, ChainError::AnchorExpired { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_ring_of_same_name_cas_is_refused_on_the_fast_path() {
+        let pki = TestPki::new();
+        let set = AnchorSet::new(vec![owned(&pki.root.cert)]).unwrap();
+        for n in [3, 12, 51] {
+            let (leaf, ring) = certbound_testkit::same_name_ring(n);
+            let mut chain = vec![owned(&leaf.cert)];
+            chain.extend(ring);
+            let e = set.verify(&chain, Usage::Client, NOW).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    ChainError::SameNameIntermediates { .. }
+                        | ChainError::TooManyIntermediates { .. }
+                ),
+                "{n}: {e:?}"
+            );
+        }
     }
 
     #[test]

@@ -169,6 +169,19 @@ pub enum ChainError {
     },
     PathLenExceeded,
     NameConstraintViolation,
+    /// More intermediates were presented than a path search considers.
+    TooManyIntermediates {
+        presented: usize,
+        max: usize,
+    },
+    /// More presented intermediates share one subject name than a real chain has.
+    SameNameIntermediates {
+        name: String,
+        count: usize,
+        max: usize,
+    },
+    /// The path search ran out of its budget (a chain built to make it search).
+    TooComplex,
     /// Anything else webpki reported.
     Other {
         reason: String,
@@ -285,10 +298,24 @@ impl fmt::Display for ChainError {
                     "a name in the certificate is outside a CA's name constraints"
                 )
             }
+            ChainError::TooManyIntermediates { presented, max } => write!(
+                f,
+                "the chain carries {presented} intermediate certificates; at most {max} are considered"
+            ),
+            ChainError::SameNameIntermediates { name, count, max } => write!(
+                f,
+                "{count} intermediate certificates in the chain are named '{name}'; at most {max} may share a name (a CA and its cross-signed twin)"
+            ),
+            ChainError::TooComplex => write!(
+                f,
+                "the chain is too tangled to verify within the path-building budget"
+            ),
             ChainError::Other { reason } => write!(f, "the chain does not verify: {reason}"),
         }
     }
 }
+
+impl std::error::Error for ChainError {}
 
 impl ChainError {
     /// A one-line fix.
@@ -334,6 +361,11 @@ impl ChainError {
             ChainError::PathLenExceeded | ChainError::NameConstraintViolation => {
                 "issue the certificate from a CA whose constraints allow it".into()
             }
+            ChainError::TooManyIntermediates { .. }
+            | ChainError::SameNameIntermediates { .. }
+            | ChainError::TooComplex => {
+                "send the leaf and only the intermediates between it and the CA (usually one or two), each once".into()
+            }
             ChainError::Other { .. } => {
                 "inspect the chain with `openssl verify -CAfile CA -untrusted CHAIN CERT`".into()
             }
@@ -358,6 +390,9 @@ impl ChainError {
             ChainError::UnsupportedSignature { .. } => "unsupported_signature",
             ChainError::PathLenExceeded => "path_len_exceeded",
             ChainError::NameConstraintViolation => "name_constraint_violation",
+            ChainError::TooManyIntermediates { .. } => "too_many_intermediates",
+            ChainError::SameNameIntermediates { .. } => "same_name_intermediates",
+            ChainError::TooComplex => "too_complex",
             ChainError::Other { .. } => "other",
         }
     }
@@ -378,6 +413,73 @@ pub fn unix_time(t: OffsetDateTime) -> UnixTime {
     ))
 }
 
+/// Most intermediates a presented chain may carry once duplicates are
+/// removed. Real chains carry one to three; rustls-webpki tries every order of
+/// same-named candidates, so each one more multiplies what a peer can make the
+/// server search.
+pub const MAX_INTERMEDIATES: usize = 8;
+
+/// Most presented intermediates that may share one subject name: a CA and its
+/// cross-signed twin.
+pub const MAX_SAME_NAME: usize = 2;
+
+/// The presented intermediates worth a path search: duplicates and copies of
+/// the leaf removed, refused when more than [`MAX_INTERMEDIATES`] remain or
+/// more than [`MAX_SAME_NAME`] share a subject name. This bounds the work a
+/// peer can cause before any signature is checked.
+pub fn screen_intermediates<'a>(
+    leaf: &[u8],
+    intermediates: &[CertificateDer<'a>],
+) -> Result<Vec<CertificateDer<'a>>, ChainError> {
+    let mut kept: Vec<CertificateDer<'a>> =
+        Vec::with_capacity(intermediates.len().min(MAX_INTERMEDIATES));
+    for c in intermediates {
+        if c.as_ref() == leaf || kept.iter().any(|k| k.as_ref() == c.as_ref()) {
+            continue;
+        }
+        if kept.len() == MAX_INTERMEDIATES {
+            return Err(ChainError::TooManyIntermediates {
+                presented: intermediates.len(),
+                max: MAX_INTERMEDIATES,
+            });
+        }
+        kept.push(c.clone());
+    }
+    if kept.len() > MAX_SAME_NAME {
+        let parsed: Vec<_> = kept
+            .iter()
+            .filter_map(|c| x509_parser::parse_x509_certificate(c).ok().map(|(_, p)| p))
+            .collect();
+        for p in &parsed {
+            let name = p.tbs_certificate.subject.as_raw();
+            let count = parsed
+                .iter()
+                .filter(|q| q.tbs_certificate.subject.as_raw() == name)
+                .count();
+            if count > MAX_SAME_NAME {
+                return Err(ChainError::SameNameIntermediates {
+                    name: crate::dn::DistinguishedName::from_x509(&p.tbs_certificate.subject)
+                        .to_string(),
+                    count,
+                    max: MAX_SAME_NAME,
+                });
+            }
+        }
+    }
+    Ok(kept)
+}
+
+/// Whether webpki gave up on its path-building budget rather than judging the chain.
+pub(crate) fn is_budget_error(e: &webpki::Error) -> bool {
+    matches!(
+        e,
+        webpki::Error::MaximumPathBuildCallsExceeded
+            | webpki::Error::MaximumSignatureChecksExceeded
+            | webpki::Error::MaximumNameConstraintComparisonsExceeded
+            | webpki::Error::MaximumPathDepthExceeded
+    )
+}
+
 /// Verify `leaf` (with `intermediates`) to one of `anchors` at `now` for `usage`.
 pub fn verify(
     leaf: &CertDer,
@@ -389,6 +491,7 @@ pub fn verify(
     if anchors.is_empty() {
         return Err(ChainError::NoAnchors);
     }
+    let intermediates = &screen_intermediates(leaf, intermediates)?[..];
     let leaf_info = info(leaf)?;
     let anchor_infos: Vec<CertInfo> = anchors
         .iter()
@@ -572,6 +675,7 @@ fn diagnose(
                 algorithm: cert.signature_algorithm.clone(),
             }
         }
+        e if is_budget_error(e) => ChainError::TooComplex,
         E::PathLenConstraintViolated => ChainError::PathLenExceeded,
         E::NameConstraintViolation => ChainError::NameConstraintViolation,
         E::EndEntityUsedAsCa => {

@@ -115,6 +115,44 @@ pub struct CertInfo {
     pub extension_errors: Vec<String>,
 }
 
+/// What a certificate in a client's trust store stands for (RFC 8705 §2.1, §2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustRole {
+    /// A CA: it vouches for the certificates it issued (`tls_client_auth`).
+    Ca,
+    /// A self-signed certificate: it authenticates exactly itself, byte for
+    /// byte, whatever its basicConstraints say (`self_signed_tls_client_auth`).
+    /// `openssl req -x509` makes these with CA:TRUE and no keyUsage.
+    Pinned,
+    /// A self-signed CA with keyUsage keyCertSign: itself, and what it issued.
+    PinnedCa,
+    /// Neither a CA nor self-signed: it cannot be in a trust store.
+    Neither,
+}
+
+impl TrustRole {
+    /// Whether the certificate authenticates a client presenting it byte for byte.
+    pub fn pins(self) -> bool {
+        matches!(self, TrustRole::Pinned | TrustRole::PinnedCa)
+    }
+
+    /// Whether the certificate vouches for the certificates it issued.
+    pub fn vouches(self) -> bool {
+        matches!(self, TrustRole::Ca | TrustRole::PinnedCa)
+    }
+
+    /// In words, for listings: "CA", "self-signed", "self-signed CA".
+    pub fn label(self) -> &'static str {
+        match self {
+            TrustRole::Ca => "CA",
+            TrustRole::Pinned => "self-signed",
+            TrustRole::PinnedCa => "self-signed CA",
+            TrustRole::Neither => "issued certificate",
+        }
+    }
+}
+
 /// A certificate that x509-parser could not read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a valid X.509 certificate: {reason}")]
@@ -214,6 +252,44 @@ impl CertInfo {
         }
         info.self_signed = info.self_issued && crate::chain::signed_by(der, der);
         info
+    }
+
+    /// What this certificate stands for in a trust store. A self-signed
+    /// certificate always authenticates itself; it also vouches for what it
+    /// issued only when it is a CA by RFC 5280's rules, CA:TRUE and keyUsage
+    /// keyCertSign (§4.2.1.3, §4.2.1.9). A certificate that is not
+    /// self-signed vouches for what it issued when it is CA:TRUE.
+    pub fn trust_role(&self) -> TrustRole {
+        let signs_certs = self
+            .key_usage
+            .as_ref()
+            .is_some_and(|ku| ku.iter().any(|k| k == "keyCertSign"));
+        if self.refused_self_signature().is_some() {
+            // Its key or signature algorithm can verify nothing certbound accepts.
+            return TrustRole::Neither;
+        }
+        match (self.self_signed, self.is_ca) {
+            (true, true) if signs_certs => TrustRole::PinnedCa,
+            (true, _) => TrustRole::Pinned,
+            (false, true) => TrustRole::Ca,
+            (false, false) => TrustRole::Neither,
+        }
+    }
+
+    /// Whether the subject and issuer are the same but the self-signature
+    /// could not be checked because its algorithm or key is refused (SHA-1,
+    /// MD5, RSA under 2048 bits): the algorithm in words, then.
+    pub fn refused_self_signature(&self) -> Option<String> {
+        if !self.self_issued || self.self_signed {
+            return None;
+        }
+        if self.weak_signature {
+            return Some(self.signature_algorithm.clone());
+        }
+        match self.key {
+            KeyKind::Rsa { bits } if bits < 2048 => Some(format!("an RSA key of {bits} bits")),
+            _ => None,
+        }
     }
 
     /// The first common name, or the whole subject when it has none.

@@ -1,4 +1,5 @@
-//! Certificate authentications that succeeded, shared across connections.
+//! Certificate authentications, shared across connections: verified off the
+//! async workers behind a limit, and remembered.
 //!
 //! A client that opens a new connection for every token request presents the
 //! same chain each time; verifying it again with webpki (a signature check per
@@ -6,17 +7,25 @@
 //! server's CPU per request in `bench-token`. The per-connection cache in
 //! [`crate::identity`] cannot help there, so this one is keyed by what decides
 //! the outcome: the client, the registry generation its trust store was read
-//! at, and the SHA-256 of every certificate presented. An entry is good until
+//! at, and the SHA-256 of every certificate presented. A success is good until
 //! the earliest `notAfter` of the presented chain (webpki does not check the
 //! dates of trust anchors), and a registry change makes every entry miss.
-//! Failures are never cached, so a bad chain is always judged afresh.
+//!
+//! A failure is remembered for [`FAILURE_AGE`] only: a peer repeating a chain
+//! built to make the path search expensive pays for it once, and a client
+//! that fixes its chain presents another one, which misses. A verification
+//! that is not cached runs on the blocking pool, at most [`VERIFY_SLOTS`] per
+//! core at once, so that no chain, however tangled, holds up the async workers
+//! that serve everyone else.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use certbound_oauth::auth::Method;
+use certbound_oauth::auth::{AuthFailure, Method, authenticate_certificate};
+use certbound_oauth::client::CompiledClient;
 use certbound_pki::CertDer;
 use time::OffsetDateTime;
+use tokio::sync::Semaphore;
 
 use crate::identity::ClientIdentity;
 
@@ -26,8 +35,12 @@ pub const CAPACITY: usize = 4096;
 /// anchor can expire (webpki does not check anchor dates; certbound does on a
 /// full verification) without the registry changing.
 pub const MAX_AGE: time::Duration = time::Duration::minutes(5);
+/// How long a failed authentication is remembered for the same chain.
+pub const FAILURE_AGE: time::Duration = time::Duration::seconds(10);
+/// Verifications running at once, per core.
+pub const VERIFY_SLOTS: usize = 1;
 
-/// What a successful authentication depended on.
+/// What an authentication depended on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     client_id: String,
@@ -58,37 +71,89 @@ impl Key {
     }
 }
 
-/// The cache, held in the server's state.
-#[derive(Debug, Default)]
+type Outcome = Result<Method, AuthFailure>;
+
+/// The cache and the verification limit, held in the server's state.
+#[derive(Debug)]
 pub struct ChainCache {
-    entries: Mutex<HashMap<Key, (Method, OffsetDateTime)>>,
+    entries: Mutex<HashMap<Key, (Outcome, OffsetDateTime)>>,
+    slots: Semaphore,
+}
+
+impl Default for ChainCache {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self {
+            entries: Mutex::default(),
+            slots: Semaphore::new(cores * VERIFY_SLOTS),
+        }
+    }
 }
 
 impl ChainCache {
-    /// The method of a cached success still good at `now`.
-    pub fn get(&self, key: &Key, now: OffsetDateTime) -> Option<Method> {
+    /// Authenticate `client` by `chain`: from the cache under `key` when it
+    /// holds an outcome still good at `now`, else verified on the blocking
+    /// pool and remembered.
+    pub async fn authenticate(
+        &self,
+        key: Option<Key>,
+        client: &Arc<CompiledClient>,
+        chain: &[CertDer],
+        now: OffsetDateTime,
+    ) -> Outcome {
+        if let Some(outcome) = key.as_ref().and_then(|k| self.get(k, now)) {
+            return outcome;
+        }
+        let outcome = match self.slots.acquire().await {
+            Ok(_slot) => {
+                let (c, owned) = (Arc::clone(client), chain.to_vec());
+                tokio::task::spawn_blocking(move || authenticate_certificate(&c, &owned, now))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(AuthFailure::UnreadableCertificate {
+                            reason: format!("verification did not finish: {e}"),
+                        })
+                    })
+            }
+            // Never closed; verify here rather than fail if it were.
+            Err(_) => authenticate_certificate(client, chain, now),
+        };
+        if let Some(key) = key {
+            self.put(key, &outcome, chain, now);
+        }
+        outcome
+    }
+
+    /// The outcome of an authentication still good at `now`.
+    pub fn get(&self, key: &Key, now: OffsetDateTime) -> Option<Outcome> {
         let entries = self.entries.lock().ok()?;
-        let (method, until) = entries.get(key)?;
-        (now <= *until).then_some(*method)
+        let (outcome, until) = entries.get(key)?;
+        (now <= *until).then(|| outcome.clone())
     }
 
     /// Remember a success until the first certificate of `chain` expires, or
-    /// for [`MAX_AGE`] from `now`, whichever comes first.
-    pub fn put(&self, key: Key, method: Method, chain: &[CertDer], now: OffsetDateTime) {
-        // `None` sorts first: a certificate whose date cannot be read is not cached.
-        let until = chain
-            .iter()
-            .map(|c| certbound_pki::inspect::not_after(c))
-            .min()
-            .flatten();
-        let Some(until) = until.map(|u| u.min(now + MAX_AGE)) else {
-            return;
+    /// for [`MAX_AGE`] from `now`, whichever comes first; a failure for
+    /// [`FAILURE_AGE`].
+    pub fn put(&self, key: Key, outcome: &Outcome, chain: &[CertDer], now: OffsetDateTime) {
+        let until = if outcome.is_ok() {
+            // `None` sorts first: a certificate whose date cannot be read is not cached.
+            let until = chain
+                .iter()
+                .map(|c| certbound_pki::inspect::not_after(c))
+                .min()
+                .flatten();
+            let Some(until) = until.map(|u| u.min(now + MAX_AGE)) else {
+                return;
+            };
+            until
+        } else {
+            now + FAILURE_AGE
         };
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= CAPACITY {
                 entries.clear();
             }
-            entries.insert(key, (method, until));
+            entries.insert(key, (outcome.clone(), until));
         }
     }
 }
@@ -112,8 +177,8 @@ mod tests {
         let cache = ChainCache::default();
         let chain = vec![a.cert.clone()];
         let key = Key::new("client-a", 7, &identity(chain.clone())).unwrap();
-        cache.put(key.clone(), Method::TlsClientAuth, &chain, now);
-        assert_eq!(cache.get(&key, now), Some(Method::TlsClientAuth));
+        cache.put(key.clone(), &Ok(Method::TlsClientAuth), &chain, now);
+        assert_eq!(cache.get(&key, now), Some(Ok(Method::TlsClientAuth)));
         // Another client, another registry generation, another chain: not found.
         let other = |id: &str, generation, chain: Vec<CertDer>| {
             Key::new(id, generation, &identity(chain)).unwrap()
@@ -128,18 +193,30 @@ mod tests {
         let key2 = other("client-a", 7, with_intermediate.clone());
         assert_ne!(key2, other("client-a", 7, vec![via.cert.clone()]));
         // Good for MAX_AGE at most, and never past the chain's first notAfter.
-        assert_eq!(cache.get(&key, now + MAX_AGE), Some(Method::TlsClientAuth));
+        assert_eq!(
+            cache.get(&key, now + MAX_AGE),
+            Some(Ok(Method::TlsClientAuth))
+        );
         assert_eq!(
             cache.get(&key, now + MAX_AGE + time::Duration::seconds(1)),
             None
         );
         let near_end = certbound_testkit::NOT_AFTER - time::Duration::minutes(1);
-        cache.put(key.clone(), Method::TlsClientAuth, &chain, near_end);
+        cache.put(key.clone(), &Ok(Method::TlsClientAuth), &chain, near_end);
         assert_eq!(
             cache.get(
                 &key,
                 certbound_testkit::NOT_AFTER + time::Duration::seconds(1)
             ),
+            None
+        );
+        // A failure is remembered briefly.
+        let failure = Err(AuthFailure::NoCertificate);
+        let key3 = other("client-c", 7, chain.clone());
+        cache.put(key3.clone(), &failure, &chain, now);
+        assert_eq!(cache.get(&key3, now + FAILURE_AGE), Some(failure));
+        assert_eq!(
+            cache.get(&key3, now + FAILURE_AGE + time::Duration::seconds(1)),
             None
         );
         // No certificate, no key.

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use certbound_oauth::OAuthError;
-use certbound_oauth::auth::{AuthFailure, Method, authenticate_certificate, authenticate_secret};
+use certbound_oauth::auth::{AuthFailure, Method, authenticate_secret};
 use certbound_oauth::client::CompiledClient;
 use certbound_oauth::request::ClientAuthentication;
 use certbound_store::{AuditEvent, AuditResult};
@@ -89,17 +89,10 @@ pub async fn authenticate(
                 Some(method) => Ok(method),
                 None => {
                     let key = identity.and_then(|i| Key::new(client_id, snapshot.generation, i));
-                    let cached = key.as_ref().and_then(|k| state.chain_cache.get(k, now));
-                    let result = match cached {
-                        Some(method) => Ok(method),
-                        None => {
-                            let result = authenticate_certificate(&client, chain, now);
-                            if let (Ok(method), Some(key)) = (&result, key) {
-                                state.chain_cache.put(key, *method, chain, now);
-                            }
-                            result
-                        }
-                    };
+                    let result = state
+                        .chain_cache
+                        .authenticate(key, &client, chain, now)
+                        .await;
                     if let (Ok(method), Some(identity)) = (&result, identity) {
                         identity.remember_auth(client_id, snapshot.generation, *method);
                     }

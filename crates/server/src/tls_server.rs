@@ -68,7 +68,9 @@ pub fn server_config(profile: &TlsProfile) -> Result<Arc<ServerConfig>, TlsSetup
             if mode == ClientAuth::Optional {
                 v = v.allow_unauthenticated();
             }
-            builder.with_client_cert_verifier(v.build().map_err(|e| err(e.to_string()))?)
+            builder.with_client_cert_verifier(Arc::new(ScreenedVerifier {
+                inner: v.build().map_err(|e| err(e.to_string()))?,
+            }))
         }
         (mode, _) => builder.with_client_cert_verifier(Arc::new(DeferredTrustVerifier {
             mandatory: mode == ClientAuth::Required,
@@ -82,6 +84,65 @@ pub fn server_config(profile: &TlsProfile) -> Result<Arc<ServerConfig>, TlsSetup
     config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
     config.ticketer = rustls::crypto::aws_lc_rs::Ticketer::new().map_err(|e| err(e.to_string()))?;
     Ok(Arc::new(config))
+}
+
+/// The webpki verifier of a `client_ca` listener, given only the presented
+/// intermediates worth a path search (`certbound_pki::chain::screen_intermediates`):
+/// a chain built to make the search explode is refused before it starts.
+#[derive(Debug)]
+struct ScreenedVerifier {
+    inner: Arc<dyn ClientCertVerifier>,
+}
+
+impl ClientCertVerifier for ScreenedVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let screened = certbound_pki::chain::screen_intermediates(end_entity, intermediates)
+            .map_err(|e| {
+                rustls::Error::InvalidCertificate(rustls::CertificateError::Other(
+                    rustls::OtherError(Arc::new(e)),
+                ))
+            })?;
+        self.inner.verify_client_cert(end_entity, &screened, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 /// Accepts any client chain at the handshake, leaving trust to the token

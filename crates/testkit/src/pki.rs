@@ -241,6 +241,21 @@ impl Ca {
         }
     }
 
+    /// A self-signed certificate as `openssl req -x509` makes one with OpenSSL 3's
+    /// defaults: basicConstraints critical CA:TRUE, key identifiers, no keyUsage.
+    pub fn openssl_style(cn: &str) -> Self {
+        let key = KeyPair::generate().expect("P-256 key generation works");
+        let mut params = ca_params(cn, "My Organization", None, ROOT_NOT_AFTER);
+        params.key_usages = Vec::new();
+        let cert = params.self_signed(&key).expect("rcgen self-signs");
+        Self {
+            name: cn.to_string(),
+            cert: cert.der().clone(),
+            key,
+            params,
+        }
+    }
+
     /// An intermediate CA (pathlen 0) issued by `self`.
     pub fn intermediate(&self, cn: &str, org: &str) -> Self {
         self.intermediate_with(cn, org, NOT_BEFORE, ROOT_NOT_AFTER)
@@ -306,6 +321,40 @@ impl Ca {
     pub fn key_pem(&self) -> String {
         self.key.serialize_pem()
     }
+}
+
+/// A chain built to make a verifier search: `n` CA certificates that all bear
+/// the name "Ring CA", each signed by the next one's key (a ring of
+/// cross-signatures), and a client leaf issued under that name. No path from
+/// it reaches any real anchor. Returns the leaf and the ring, as a client
+/// would send them (leaf first, then the ring).
+pub fn same_name_ring(n: usize) -> (Leaf, Vec<CertificateDer<'static>>) {
+    let keys: Vec<KeyPair> = (0..n)
+        .map(|_| KeyPair::generate().expect("P-256 key generation works"))
+        .collect();
+    let params = ca_params("Ring CA", "Ring", None, ROOT_NOT_AFTER);
+    let ring = (0..n)
+        .map(|i| {
+            let issuer = Issuer::from_params(&params, &keys[(i + 1) % n]);
+            params
+                .signed_by(&keys[i], &issuer)
+                .expect("rcgen signs a ring CA")
+                .der()
+                .clone()
+        })
+        .collect();
+    let key = KeyPair::generate().expect("P-256 key generation works");
+    let leaf = LeafOptions::client("ring-leaf")
+        .params()
+        .signed_by(&key, &Issuer::from_params(&params, &keys[0]))
+        .expect("rcgen signs a leaf");
+    (
+        Leaf {
+            cert: leaf.der().clone(),
+            key_pem: key.serialize_pem(),
+        },
+        ring,
+    )
 }
 
 /// A self-signed leaf (for `self_signed_tls_client_auth`).

@@ -143,9 +143,19 @@ pub fn explain_error(code: &str, description: Option<&str>, ctx: &TokenContext<'
                 format!(
                     "the server did not accept the certificate for client_id '{id}'{said}.{cert}"
                 ),
-                format!(
-                    "check client '{id}' on the server: its certificateTrustStore must hold this certificate (self-signed) or the CA that issued it; the certificate needs EKU clientAuth; intermediates must follow the leaf in the certificate file"
-                ),
+                match ctx.leaf {
+                    Some(l) if l.self_signed => format!(
+                        "client '{id}''s certificateTrustStore must hold this exact self-signed certificate (x5t#S256 {}): one made again since, even with the same name and key, does not match; the server's audit trail names the precise cause (`certbound audit --client {id} --result fail`)",
+                        l.x5t_s256
+                    ),
+                    Some(l) => format!(
+                        "client '{id}''s certificateTrustStore must hold the CA that issued this certificate ('{}') or a CA above it, with the intermediates after the leaf in the certificate file; the certificate needs EKU clientAuth (or none), and must match the client's subject constraint if it has one; the server's audit trail names the precise cause (`certbound audit --client {id} --result fail`)",
+                        l.issuer_display_name()
+                    ),
+                    None => format!(
+                        "check client '{id}' on the server: its certificateTrustStore must hold this certificate (self-signed) or the CA that issued it; the server's audit trail names the precise cause (`certbound audit --client {id} --result fail`)"
+                    ),
+                },
             )
         }
         "invalid_request" => (

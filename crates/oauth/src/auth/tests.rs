@@ -19,6 +19,45 @@ fn compile(store: String, f: impl FnOnce(&mut ClientApplication)) -> CompiledCli
     c.validate(Policy::default(), NOW).unwrap().client
 }
 
+/// The seed's recipe (`openssl req -x509`, OpenSSL 3: CA:TRUE, no keyUsage):
+/// the certificate authenticates as itself, and vouches for nothing it signed.
+#[test]
+fn an_openssl_style_self_signed_certificate_authenticates_as_itself_only() {
+    let mine = certbound_testkit::Ca::openssl_style("My Integration Client");
+    let client = compile(mine.cert_pem(), |_| {});
+    assert_eq!(
+        authenticate_certificate(&client, &[owned(&mine.cert)], NOW),
+        Ok(Method::SelfSignedTlsClientAuth)
+    );
+    // Another self-signed certificate with the same subject.
+    let twin = certbound_testkit::Ca::openssl_style("My Integration Client");
+    let e = authenticate_certificate(&client, &[owned(&twin.cert)], NOW).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            AuthFailure::NotInTrustStore {
+                pinned_issuer: None,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // A certificate its key signed: refused, and the message says why.
+    let issued = mine.issue(&LeafOptions::client("issued"));
+    let e = authenticate_certificate(&client, &[owned(&issued.cert)], NOW).unwrap_err();
+    assert!(
+        matches!(&e, AuthFailure::NotInTrustStore { pinned_issuer: Some(i), .. } if i == "My Integration Client"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("keyCertSign"), "{e}");
+    // Expired.
+    let late = datetime!(2040-01-01 0:00 UTC);
+    assert!(matches!(
+        authenticate_certificate(&client, &[owned(&mine.cert)], late),
+        Err(AuthFailure::ExactCertNotValid { .. })
+    ));
+}
+
 #[test]
 fn self_signed_matches_exactly() {
     let mine = self_signed(&LeafOptions::client("mine"));

@@ -72,8 +72,71 @@ fn several_cas_and_self_signed_certs_in_one_store() {
     let v = client(Some(text)).validate(Policy::default(), NOW).unwrap();
     let store = v.client.trust_store.unwrap();
     assert_eq!(store.anchors.len(), 2);
-    assert_eq!(store.exact.len(), 1);
+    // The roots are self-signed too: each also authenticates as itself.
+    assert_eq!(store.exact.len(), 3);
     assert_eq!(store.certs.len(), 3);
+}
+
+/// What `openssl req -x509` makes (OpenSSL 3: CA:TRUE, no keyUsage) is a
+/// pinned certificate, not a CA: it authenticates exactly itself, vouches for
+/// nothing it signed, and needs no subject constraint.
+#[test]
+fn a_self_signed_ca_true_without_key_cert_sign_is_pinned_not_a_ca() {
+    let mut opts = LeafOptions::client("My Integration Client");
+    opts.is_ca = true;
+    opts.key_usages = Vec::new();
+    let openssl_style = self_signed(&opts);
+    let v = client(Some(openssl_style.cert_pem()))
+        .validate(Policy::default(), NOW)
+        .unwrap();
+    assert!(v.warnings.is_empty(), "{:?}", v.warnings);
+    let store = v.client.trust_store.as_ref().unwrap();
+    assert!(store.anchors.is_empty());
+    assert_eq!(store.exact.len(), 1);
+    assert_eq!(
+        store.certs[0].trust_role(),
+        certbound_pki::inspect::TrustRole::Pinned
+    );
+    // Required constraints do not apply to a pinned certificate.
+    let strict = Policy {
+        require_constraints: true,
+    };
+    assert!(
+        client(Some(openssl_style.cert_pem()))
+            .validate(strict, NOW)
+            .is_ok()
+    );
+}
+
+#[test]
+fn weak_self_signed_certificates_are_refused_for_what_they_are() {
+    // RSA-1024, and SHA-1: made by openssl, as no Rust library makes them any more.
+    for (args, what) in [
+        (
+            &["-newkey", "rsa:1024", "-sha256"][..],
+            "RSA key of 1024 bits",
+        ),
+        (&["-newkey", "rsa:2048", "-sha1"][..], "sha1"),
+    ] {
+        let out = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-nodes", "-keyout", "/dev/null"])
+            .args(args)
+            .args(["-subj", "/CN=legacy", "-days", "3650"])
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let weak = String::from_utf8(out.stdout).unwrap();
+        let e = client(Some(weak))
+            .validate(Policy::default(), time::OffsetDateTime::now_utc())
+            .unwrap_err();
+        let text = format!("{e:?}").to_lowercase();
+        assert!(text.contains(&what.to_lowercase()), "{text}");
+        assert!(!text.contains("neither a ca nor self-signed"), "{text}");
+    }
 }
 
 #[test]

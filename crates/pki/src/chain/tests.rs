@@ -251,6 +251,16 @@ fn every_error_has_a_code_message_and_hint() {
             cert: "x".into(),
             algorithm: "sha1WithRSAEncryption".into(),
         },
+        ChainError::TooManyIntermediates {
+            presented: 9,
+            max: 8,
+        },
+        ChainError::SameNameIntermediates {
+            name: "CN=x".into(),
+            count: 3,
+            max: 2,
+        },
+        ChainError::TooComplex,
         ChainError::Other { reason: "r".into() },
     ];
     for e in errors {
@@ -258,4 +268,57 @@ fn every_error_has_a_code_message_and_hint() {
         assert!(!e.hint().is_empty());
         assert!(!e.code().is_empty());
     }
+}
+
+#[test]
+fn a_ring_of_same_name_cas_is_refused_before_any_path_search() {
+    let pki = TestPki::new();
+    let anchors = [der(&pki.root.cert)];
+    // Twelve: more than a chain may carry.
+    let (leaf, ring) = certbound_testkit::same_name_ring(12);
+    let e = verify(&leaf.cert, &ring, &anchors, Usage::Client, NOW).unwrap_err();
+    assert_eq!(
+        e,
+        ChainError::TooManyIntermediates {
+            presented: 12,
+            max: MAX_INTERMEDIATES
+        }
+    );
+    // Three with one name: more than a CA and its cross-signed twin.
+    let (leaf, ring) = certbound_testkit::same_name_ring(3);
+    let e = verify(&leaf.cert, &ring, &anchors, Usage::Client, NOW).unwrap_err();
+    assert!(
+        matches!(&e, ChainError::SameNameIntermediates { count: 3, max: 2, name } if name.contains("Ring CA")),
+        "{e:?}"
+    );
+    assert_eq!(e.code(), "same_name_intermediates");
+    // Two with one name are considered (and lead nowhere here).
+    let (leaf, ring) = certbound_testkit::same_name_ring(2);
+    let e = verify(&leaf.cert, &ring, &anchors, Usage::Client, NOW).unwrap_err();
+    assert!(
+        !matches!(
+            e,
+            ChainError::SameNameIntermediates { .. } | ChainError::TooManyIntermediates { .. }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn duplicates_and_copies_of_the_leaf_do_not_count_against_the_cap() {
+    let pki = TestPki::new();
+    let leaf = pki.intermediate.issue(&LeafOptions::client("alice"));
+    let mut presented = vec![der(&leaf.cert)];
+    presented.extend(std::iter::repeat_n(der(&pki.intermediate.cert), 40));
+    let screened = screen_intermediates(&leaf.cert, &presented).unwrap();
+    assert_eq!(screened, [der(&pki.intermediate.cert)]);
+    let v = verify(
+        &leaf.cert,
+        &presented,
+        &[der(&pki.root.cert)],
+        Usage::Client,
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(v.path.len(), 3);
 }

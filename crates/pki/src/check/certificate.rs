@@ -101,6 +101,14 @@ pub(super) fn purpose(ctx: &Context<'_>) -> Check {
                 .hint("pass --usage client or --usage server to check it is fit for that role");
         }
     };
+    if c.is_ca && c.self_signed && ctx.usage == Usage::Client {
+        return Check::new(
+            "purpose",
+            Status::Warn,
+            "self-signed and marked CA:TRUE (OpenSSL 3's default for `req -x509`): certbound and most servers authenticate it as itself when its trust store holds it, but verifiers that refuse a CA certificate as a client's (rustls-webpki) will not",
+        )
+        .hint("when you make the next one, add `-addext basicConstraints=critical,CA:FALSE -addext extendedKeyUsage=clientAuth` (or use `certbound pki self-signed`)");
+    }
     if c.is_ca {
         return Check::new(
             "purpose",
@@ -327,12 +335,22 @@ pub(super) fn self_signed(ctx: &Context<'_>) -> Check {
             format!("issued by '{}'", c.issuer_display_name()),
         );
     }
-    if c.is_ca {
-        return Check::new(
-            "self-signed",
-            Status::Info,
-            "self-signed CA certificate (a root): it belongs in trust stores, not on a client or server",
-        );
+    match c.trust_role() {
+        crate::inspect::TrustRole::PinnedCa => {
+            return Check::new(
+                "self-signed",
+                Status::Info,
+                "self-signed CA certificate (a root): in a trust store it vouches for the certificates it issued, and for itself",
+            );
+        }
+        crate::inspect::TrustRole::Pinned if c.is_ca => {
+            return Check::new(
+                "self-signed",
+                Status::Info,
+                "self-signed, marked CA:TRUE without keyUsage keyCertSign (as `openssl req -x509` makes them): in a certificateTrustStore it authenticates exactly itself, and vouches for no other certificate",
+            );
+        }
+        _ => {}
     }
     let message = match ctx.usage {
         Usage::Server => {

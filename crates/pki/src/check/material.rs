@@ -84,6 +84,24 @@ pub(super) fn chain(
             };
         }
     };
+    // A self-signed certificate that --ca holds byte for byte is pinned: it
+    // authenticates as itself, CA:TRUE or not (RFC 8705 §2.2).
+    if ctx.leaf.self_signed
+        && ctx.usage == Usage::Client
+        && anchors.iter().any(|a| a.as_ref() == ctx.leaf_der.as_ref())
+    {
+        return ChainOutcome {
+            check: Check::new(
+                "chain",
+                Status::Pass,
+                format!(
+                    "pinned: {} holds this exact self-signed certificate, which authenticates as itself (self_signed_tls_client_auth)",
+                    ca.name
+                ),
+            ),
+            path: Some(vec![ctx.leaf.display_name().to_string()]),
+        };
+    }
     match verify_for(ctx, intermediates, &anchors) {
         Ok(v) => {
             let anchor_is_root =

@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use certbound_oauth::client::{ClientApplication, Policy};
+use certbound_pki::inspect::TrustRole;
 use certbound_store::ClientRecord;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -61,12 +62,20 @@ fn summarize(r: &ClientRecord, policy: Policy, now: OffsetDateTime) -> Row {
         if !store.anchors.is_empty() {
             methods.push("tls_client_auth");
         }
-        if !store.exact.is_empty() {
+        if store
+            .certs
+            .iter()
+            .any(|c| c.trust_role() == TrustRole::Pinned)
+        {
             methods.push("self_signed_tls_client_auth");
         }
         row.method = methods.join(", ");
-        let cas = store.certs.iter().filter(|c| c.is_ca).count();
-        let selfs = store.certs.iter().filter(|c| !c.is_ca).count();
+        let cas = store
+            .certs
+            .iter()
+            .filter(|c| c.trust_role().vouches())
+            .count();
+        let selfs = store.certs.len() - cas;
         let mut parts = Vec::new();
         if cas > 0 {
             parts.push(format!("{cas} CA{}", if cas == 1 { "" } else { "s" }));

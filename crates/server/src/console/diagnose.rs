@@ -9,7 +9,7 @@ use certbound_oauth::client::{ClientApplication, MAX_TRUST_STORE_LEN, Policy, RE
 use certbound_pki::bundle::pem_blocks;
 use certbound_pki::chain::Usage;
 use certbound_pki::check::{self, CheckInput, DEFAULT_WARN_DAYS, Named, Status};
-use certbound_pki::inspect::CertInfo;
+use certbound_pki::inspect::{CertInfo, TrustRole};
 use certbound_pki::time_fmt;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -340,17 +340,16 @@ fn report(
     info: &CertInfo,
     now: OffsetDateTime,
 ) -> CertReport {
-    let kind = if info.is_ca {
-        Kind::Ca
-    } else if info.self_signed {
-        Kind::SelfSigned
-    } else {
-        Kind::Leaf
+    let role = info.trust_role();
+    let kind = match role {
+        TrustRole::Ca | TrustRole::PinnedCa => Kind::Ca,
+        TrustRole::Pinned => Kind::SelfSigned,
+        TrustRole::Neither => Kind::Leaf,
     };
     let name = info.display_name().to_string();
     let title = format!("'{name}'");
     // A CA in a trust store is not itself a client certificate: check it for any use.
-    let usage = if info.is_ca {
+    let usage = if role.vouches() {
         Usage::Any
     } else {
         Usage::Client

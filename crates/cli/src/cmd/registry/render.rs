@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use certbound_oauth::client::{ClientApplication, Policy};
 use certbound_pki::CertInfo;
 use certbound_pki::bundle::pem_blocks;
+use certbound_pki::inspect::TrustRole;
 use certbound_pki::time_fmt::{date, days_between, rfc3339};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -102,8 +103,8 @@ fn summarize(resource: &Value, now: OffsetDateTime) -> Summary {
             .filter_map(|w| w.as_str().map(str::to_string))
             .collect();
     }
-    let ca = certs.iter().any(|c| c.is_ca);
-    let exact = certs.iter().any(|c| !c.is_ca && c.self_signed);
+    let ca = certs.iter().any(|c| c.trust_role().vouches());
+    let exact = certs.iter().any(|c| c.trust_role() == TrustRole::Pinned);
     let method = match (ca, exact, has_secret) {
         (true, true, _) => "tls_client_auth, self_signed_tls_client_auth",
         (true, false, _) => "tls_client_auth",
@@ -161,12 +162,9 @@ fn expiry(now: OffsetDateTime, not_after: OffsetDateTime) -> String {
 }
 
 fn kind(c: &CertInfo) -> &'static str {
-    if c.is_ca {
-        "CA"
-    } else if c.self_signed {
-        "self-signed"
-    } else {
-        "neither a CA nor self-signed"
+    match c.trust_role() {
+        TrustRole::Neither => "neither a CA nor self-signed",
+        role => role.label(),
     }
 }
 
@@ -187,7 +185,7 @@ fn fields(out: &mut String, s: &Summary, resource: &Value) {
         .collect::<Vec<_>>();
     if !constraint.is_empty() {
         row(out, "constraint", &constraint.join("; "));
-    } else if s.certs.iter().any(|c| c.is_ca) {
+    } else if s.certs.iter().any(|c| c.trust_role().vouches()) {
         row(
             out,
             "constraint",
@@ -247,13 +245,13 @@ fn cert_block(out: &mut String, i: usize, c: &CertInfo, now: OffsetDateTime, ful
         );
         let _ = writeln!(out, "       SHA-256   {}", c.sha256_fingerprint);
     } else {
-        if !c.is_ca && !c.self_signed {
+        if c.trust_role() == TrustRole::Neither {
             line.push_str(&format!(" (issued by {})", c.issuer));
         }
         let _ = writeln!(out, "    {}. {}", i + 1, c.subject);
         let _ = writeln!(out, "       {line}");
     }
-    if full || (c.self_signed && !c.is_ca) {
+    if full || c.trust_role() == TrustRole::Pinned {
         let _ = writeln!(out, "       x5t#S256  {}", c.x5t_s256);
     }
 }
@@ -306,7 +304,7 @@ pub fn added(resource: &Value, hints: &Hints<'_>, now: OffsetDateTime, color: bo
         return out;
     }
     // A single self-signed certificate is the client's own: name its files.
-    let own = (s.certs.len() == 1 && s.certs[0].self_signed && !s.certs[0].is_ca)
+    let own = (s.certs.len() == 1 && s.certs[0].trust_role() == TrustRole::Pinned)
         .then_some(hints.trust_store)
         .flatten();
     let (cert, key) = match own {
