@@ -163,6 +163,12 @@ pub struct RawListener {
     /// Peers whose forwarded-certificate header is believed (CIDR blocks).
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// Seconds to send a whole request head (default 10).
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a connection may stay open with no request in progress (default 60).
+    pub idle_timeout_secs: Option<u64>,
+    /// Most connections open at once (default 10000); more wait in the backlog.
+    pub max_connections: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -241,6 +247,7 @@ pub struct ListenerConfig {
     pub tls_source: Option<crate::reload::TlsSource>,
     pub public_url: Option<String>,
     pub forwarded: Option<crate::forwarded::ForwardedConfig>,
+    pub limits: crate::listener::Limits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -431,6 +438,13 @@ impl RawConfig {
                 check_url(&mut problem, format!("{key}.public_url"), url);
             }
             let forwarded = forwarded_config(&key, l, &mut problem);
+            let limits = crate::listener::Limits::validate(
+                &key,
+                l.header_read_timeout_secs,
+                l.idle_timeout_secs,
+                l.max_connections,
+                &mut problem,
+            );
             if let Some(bind) = bind {
                 let tls_source =
                     l.tls
@@ -448,6 +462,7 @@ impl RawConfig {
                     tls_source,
                     public_url: l.public_url.clone(),
                     forwarded,
+                    limits,
                 });
             }
         }

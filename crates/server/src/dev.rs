@@ -116,6 +116,7 @@ pub async fn prepare(
             }),
             public_url: None,
             forwarded: None,
+            limits: crate::listener::Limits::default(),
         })
     };
     let config = Config {

@@ -203,6 +203,7 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
             tcp,
             tls,
             forwarded: l.forwarded.clone().map(Arc::new),
+            limits: l.limits,
         });
     }
 

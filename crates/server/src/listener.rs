@@ -2,14 +2,27 @@
 //! logged with their reason), capture the client's certificate chain as the
 //! connection's identity, and serve HTTP/1.1 and HTTP/2 on it until shutdown,
 //! when open connections are drained gracefully.
+//!
+//! A connection cannot hold its resources for nothing: a request head must
+//! arrive whole within `header_read_timeout_secs` (hyper's HTTP/1 timer,
+//! counted from the connection's start and, kept alive, from the end of the
+//! previous response: so it also bounds an idle HTTP/1.1 connection); a
+//! connection with no request in progress is closed after
+//! `idle_timeout_secs` (HTTP/2 too, whose keep-alive pings detect dead
+//! peers); and at most `max_connections` are open per listener: when that
+//! many are, the listener stops accepting and new connections wait in the
+//! kernel's accept backlog until one closes.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -31,6 +44,95 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// How long shutdown waits for open connections to finish.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `header_read_timeout_secs`: time to send a whole request head.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `idle_timeout_secs`: a connection with no request in progress
+/// this long is closed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default `max_connections` per listener: far below a typical file
+/// descriptor limit of 65536 for the whole process (each proxied request
+/// may hold an upstream connection too).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// How often an HTTP/2 connection is pinged to tell a dead peer from an idle one.
+pub const HTTP2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(20);
+/// How long an HTTP/2 ping may go unanswered before the connection is closed.
+pub const HTTP2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Largest accepted `header_read_timeout_secs` and `idle_timeout_secs`.
+pub const MAX_TIMEOUT_SECS: u64 = 3600;
+
+/// What one connection may hold, per listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+impl Limits {
+    /// The limits of `[[listener]]` `key`; problems go to `problem`.
+    pub fn validate(
+        key: &str,
+        header_read_timeout_secs: Option<u64>,
+        idle_timeout_secs: Option<u64>,
+        max_connections: Option<u64>,
+        problem: &mut impl FnMut(String, String),
+    ) -> Limits {
+        let mut limits = Limits::default();
+        let mut secs = |name: &str, value: Option<u64>, default: Duration| match value {
+            None => default,
+            Some(s) if (1..=MAX_TIMEOUT_SECS).contains(&s) => Duration::from_secs(s),
+            Some(s) => {
+                problem(
+                    format!("{key}.{name}"),
+                    format!("{s} is out of range: write 1 to {MAX_TIMEOUT_SECS} seconds"),
+                );
+                default
+            }
+        };
+        limits.header_read_timeout = secs(
+            "header_read_timeout_secs",
+            header_read_timeout_secs,
+            DEFAULT_HEADER_READ_TIMEOUT,
+        );
+        limits.idle_timeout = secs("idle_timeout_secs", idle_timeout_secs, DEFAULT_IDLE_TIMEOUT);
+        match max_connections {
+            None => {}
+            Some(n) if (1..=1_000_000).contains(&n) => limits.max_connections = n as usize,
+            Some(n) => problem(
+                format!("{key}.max_connections"),
+                format!("{n} is out of range: write 1 to 1000000"),
+            ),
+        }
+        limits
+    }
+
+    /// hyper's connection builder with these limits.
+    pub(crate) fn builder(&self) -> hyper_util::server::conn::auto::Builder<TokioExecutor> {
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout)
+            .max_buf_size(MAX_HEADER_BYTES);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .keep_alive_interval(HTTP2_KEEP_ALIVE_INTERVAL)
+            .keep_alive_timeout(HTTP2_KEEP_ALIVE_TIMEOUT)
+            .max_header_list_size(MAX_HEADER_BYTES as u32);
+        builder
+    }
+}
 
 /// A bound listener, ready to serve.
 pub struct BoundListener {
@@ -40,6 +142,7 @@ pub struct BoundListener {
     pub tls: Option<Arc<ArcSwap<rustls::ServerConfig>>>,
     /// Forwarded client-certificate header settings.
     pub forwarded: Option<Arc<ForwardedConfig>>,
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for BoundListener {
@@ -60,13 +163,20 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder.http1().max_buf_size(MAX_HEADER_BYTES);
-    builder
-        .http2()
-        .max_header_list_size(MAX_HEADER_BYTES as u32);
-    let builder = Arc::new(builder);
+    let limits = listener.limits;
+    let builder = Arc::new(limits.builder());
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
+        // At the cap, accept nothing: new connections wait in the backlog.
+        if slots.available_permits() == 0 {
+            state.metrics.connection_limit_reached(&listener.name);
+            tracing::warn!(listener = %listener.name, max_connections = limits.max_connections, "connection limit reached: new connections wait until one closes");
+        }
+        let slot = tokio::select! {
+            s = Arc::clone(&slots).acquire_owned() => s,
+            _ = shutdown.changed() => break,
+        };
+        let Ok(slot) = slot else { break };
         let accepted = tokio::select! {
             a = listener.tcp.accept() => a,
             _ = shutdown.changed() => break,
@@ -90,14 +200,18 @@ pub async fn serve(
         let state = Arc::clone(&state);
         let forwarded = listener.forwarded.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let Some((io, identity)) = handshake(stream, peer, &name, tls, &state).await else {
                 return;
             };
             state.metrics.connection_opened();
             let _open = OpenConnection(Arc::clone(&state));
             let connection = Connection(Arc::new(identity));
+            let activity = Arc::new(Activity::new());
+            let requests = Arc::clone(&activity);
             let service = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    let in_progress = InProgress::start(&requests);
                     let conn = match &forwarded {
                         None => connection.clone(),
                         Some(fw) => per_request_identity(fw, &mut req, &connection, &state),
@@ -109,24 +223,37 @@ pub async fn serve(
                         refused.is_none() && app::route_only(&state.gateway, req.uri().path());
                     let (router, state) = (router.clone(), Arc::clone(&state));
                     async move {
-                        if let Some(refusal) = refused {
+                        let response = if let Some(refusal) = refused {
                             tracing::info!(listener = %conn.0.listener, peer = %conn.0.peer, path = ?req.uri().path(), reason = refusal.code(), "request refused before routing: {refusal}");
-                            return Ok(refusal.response());
-                        }
-                        let req = req.map(axum::body::Body::new);
-                        if route_only {
-                            Ok(app::gateway_request(&state, req, Some(&conn.0)).await)
+                            refusal.response()
                         } else {
-                            let mut req = req;
-                            req.extensions_mut().insert(conn);
-                            router.oneshot(req).await
-                        }
+                            let req = req.map(axum::body::Body::new);
+                            if route_only {
+                                app::gateway_request(&state, req, Some(&conn.0)).await
+                            } else {
+                                let mut req = req;
+                                req.extensions_mut().insert(conn);
+                                match router.oneshot(req).await {
+                                    Ok(r) => r,
+                                    Err(never) => match never {},
+                                }
+                            }
+                        };
+                        Ok::<_, std::convert::Infallible>(response.map(|body| Tracked {
+                            body,
+                            _in_progress: in_progress,
+                        }))
                     }
                 },
             );
             let conn = builder.serve_connection(io, service).into_owned();
-            if let Err(e) = watcher.watch(conn).await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            tokio::select! {
+                ended = watcher.watch(conn) => if let Err(e) = ended {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                },
+                () = activity.idle(limits.idle_timeout) => {
+                    tracing::debug!(%peer, "connection closed after {}s without a request", limits.idle_timeout.as_secs());
+                }
             }
         });
     }
@@ -177,6 +304,89 @@ fn per_request_identity<B>(
                 fw.header.as_str(),
             )))
         }
+    }
+}
+
+/// Whether a connection has requests in progress, and since when it has none.
+#[derive(Debug)]
+struct Activity {
+    start: Instant,
+    in_progress: AtomicUsize,
+    /// Milliseconds from `start` to when the last request in progress ended.
+    idle_since: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            in_progress: AtomicUsize::new(0),
+            idle_since: AtomicU64::new(0),
+        }
+    }
+
+    /// Resolves once the connection has had no request in progress for `limit`.
+    async fn idle(&self, limit: Duration) {
+        loop {
+            let deadline = if self.in_progress.load(Ordering::Acquire) > 0 {
+                // Busy: look again after a full period.
+                Instant::now() + limit
+            } else {
+                let since =
+                    self.start + Duration::from_millis(self.idle_since.load(Ordering::Acquire));
+                if since.elapsed() >= limit {
+                    return;
+                }
+                since + limit
+            };
+            tokio::time::sleep_until(deadline.into()).await;
+        }
+    }
+}
+
+/// One request in progress, from its head until its response body is done
+/// (or dropped).
+struct InProgress(Arc<Activity>);
+
+impl InProgress {
+    fn start(activity: &Arc<Activity>) -> Self {
+        activity.in_progress.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(activity))
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        let activity = &self.0;
+        let now = activity.start.elapsed().as_millis() as u64;
+        activity.idle_since.fetch_max(now, Ordering::AcqRel);
+        activity.in_progress.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that keeps its request counted as in progress.
+struct Tracked {
+    body: axum::body::Body,
+    _in_progress: InProgress,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = hyper::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -303,5 +513,36 @@ impl tokio::io::AsyncWrite for IoStream {
             Io::Plain(s) => s.is_write_vectored(),
             Io::Tls(s) => s.is_write_vectored(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_default_and_out_of_range_values_are_reported() {
+        let mut problems = Vec::new();
+        let mut problem = |k: String, r: String| problems.push(format!("{k}: {r}"));
+        let limits = Limits::validate("listener[0]", None, None, None, &mut problem);
+        assert_eq!(limits, Limits::default());
+        let limits = Limits::validate("listener[0]", Some(1), Some(2), Some(3), &mut problem);
+        assert_eq!(
+            (
+                limits.header_read_timeout,
+                limits.idle_timeout,
+                limits.max_connections
+            ),
+            (Duration::from_secs(1), Duration::from_secs(2), 3)
+        );
+        Limits::validate("listener[1]", Some(0), Some(3601), Some(0), &mut problem);
+        assert_eq!(
+            problems,
+            [
+                "listener[1].header_read_timeout_secs: 0 is out of range: write 1 to 3600 seconds",
+                "listener[1].idle_timeout_secs: 3601 is out of range: write 1 to 3600 seconds",
+                "listener[1].max_connections: 0 is out of range: write 1 to 1000000",
+            ]
+        );
     }
 }

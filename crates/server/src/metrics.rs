@@ -52,6 +52,7 @@ pub struct Metrics {
     auth_failures: Mutex<BTreeMap<String, u64>>,
     handshake_failures: Mutex<BTreeMap<String, u64>>,
     forwarded_ignored: Mutex<BTreeMap<String, u64>>,
+    connection_limit: Mutex<BTreeMap<String, u64>>,
     latency: [Histogram; ENDPOINTS.len()],
     open_connections: AtomicI64,
     connections: AtomicU64,
@@ -85,6 +86,11 @@ impl Metrics {
     /// A forwarded-certificate header arrived from a peer that is not a trusted proxy.
     pub fn forwarded_header_ignored(&self, listener: &str) {
         bump(&self.forwarded_ignored, listener);
+    }
+
+    /// A listener holds its `max_connections` and stops accepting until one closes.
+    pub fn connection_limit_reached(&self, listener: &str) {
+        bump(&self.connection_limit, listener);
     }
 
     pub fn observe(&self, endpoint: &str, d: Duration) {
@@ -141,6 +147,13 @@ impl Metrics {
             "Forwarded client-certificate headers ignored because the peer is not a trusted proxy.",
             "listener",
             &self.forwarded_ignored,
+        );
+        labelled(
+            &mut out,
+            "certbound_connection_limit_reached_total",
+            "Times a listener held max_connections open and stopped accepting until one closed.",
+            "listener",
+            &self.connection_limit,
         );
         header(
             &mut out,

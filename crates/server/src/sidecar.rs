@@ -21,7 +21,7 @@ use http_body_util::BodyExt;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, watch};
 
@@ -217,7 +217,17 @@ pub async fn start(config: SidecarConfig) -> Result<Sidecar, SidecarError> {
 }
 
 async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    // A listener's defaults: the header read timeout (which also closes an
+    // idle HTTP/1.1 connection), HTTP/2 pings and the connection cap.
+    let limits = crate::listener::Limits::default();
+    let builder = Arc::new(limits.builder());
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
+        let slot = tokio::select! {
+            s = Arc::clone(&slots).acquire_owned() => s,
+            _ = shutdown.changed() => return,
+        };
+        let Ok(slot) = slot else { return };
         let (stream, _) = tokio::select! {
             a = listener.accept() => match a {
                 Ok(a) => a,
@@ -229,15 +239,16 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::
             },
             _ = shutdown.changed() => return,
         };
-        let shared = Arc::clone(&shared);
+        let (shared, builder) = (Arc::clone(&shared), Arc::clone(&builder));
         tokio::spawn(async move {
+            let _slot = slot;
             let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                 let shared = Arc::clone(&shared);
                 async move {
                     Ok::<_, std::convert::Infallible>(handle(&shared, req.map(Body::new)).await)
                 }
             });
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+            let _ = builder
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
@@ -245,6 +256,11 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::
 }
 
 async fn handle(shared: &Shared, request: Request<Body>) -> Response<Body> {
+    // Hop-by-hop headers are not forwarded: a coding other than the chunking
+    // hyper removes would reach the upstream unlabeled.
+    if !crate::request_check::single_chunked(request.headers()) {
+        return crate::request_check::Refusal::TransferEncoding.response();
+    }
     let (parts, body) = request.into_parts();
     let body = match read_prefix(body).await {
         Ok(body) => body,

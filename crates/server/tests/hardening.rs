@@ -435,3 +435,128 @@ async fn a_badly_framed_chunk_is_the_clients_fault() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(s.upstream.seen().pop().unwrap().body, b"hello");
 }
+
+/// Read one response with a `Content-Length` body off a kept-alive connection.
+async fn read_response(stream: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let read = async {
+        let end = read_until(stream, &mut buf, b"\r\n\r\n")
+            .await
+            .expect("a response head");
+        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map_or(0, |v| v.trim().parse().unwrap());
+        while buf.len() < end + 4 + len {
+            assert!(read_more(stream, &mut buf).await, "the body ended early");
+        }
+    };
+    tokio::time::timeout(LIMIT, read).await.expect("a response");
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Wait, at most [`LIMIT`], for the server to close `stream`; how long it took.
+async fn closed(stream: &mut TcpStream) -> Duration {
+    let start = std::time::Instant::now();
+    let mut sink = [0u8; 1024];
+    let wait = async {
+        loop {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(LIMIT, wait)
+        .await
+        .expect("the server closes the connection");
+    start.elapsed()
+}
+
+const HEALTH: &[u8] = b"GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n";
+
+#[tokio::test]
+async fn a_half_sent_head_is_closed_after_the_header_read_timeout() {
+    let s = setup("header_read_timeout_secs = 1\nidle_timeout_secs = 30").await;
+    let plain = s.h.addr("plain");
+    // Accepted beside it: a whole head in time is answered.
+    let mut whole = TcpStream::connect(plain).await.unwrap();
+    whole.write_all(HEALTH).await.unwrap();
+    assert!(read_response(&mut whole).await.starts_with("HTTP/1.1 200"));
+
+    // Half a head, then nothing.
+    let mut half = TcpStream::connect(plain).await.unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nhost: loc")
+        .await
+        .unwrap();
+    let took = closed(&mut half).await;
+    assert!(took >= Duration::from_millis(900), "closed after {took:?}");
+
+    // A head trickled a byte at a time is closed as well: the time counts from its start.
+    let mut slow = TcpStream::connect(plain).await.unwrap();
+    let (mut reader, mut writer) = slow.split();
+    let trickle = async {
+        for b in HEALTH.iter().cycle() {
+            if writer.write_all(&[*b]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let mut sink = [0u8; 64];
+    let start = std::time::Instant::now();
+    tokio::select! {
+        () = trickle => {}
+        r = tokio::time::timeout(LIMIT, reader.read(&mut sink)) => {
+            assert!(matches!(r, Ok(Ok(0) | Err(_))), "closed without an answer: {r:?}");
+        }
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
+    let s = setup("header_read_timeout_secs = 30\nidle_timeout_secs = 1").await;
+    let mut stream = TcpStream::connect(s.h.addr("plain")).await.unwrap();
+    // Kept alive: a second request right after the first is served on it.
+    for _ in 0..2 {
+        stream.write_all(HEALTH).await.unwrap();
+        assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 200"));
+    }
+    let took = closed(&mut stream).await;
+    assert!(took >= Duration::from_millis(900), "closed after {took:?}");
+}
+
+#[tokio::test]
+async fn beyond_max_connections_a_connection_waits_until_one_closes() {
+    let s = setup("max_connections = 2").await;
+    let plain = s.h.addr("plain");
+    let mut first = TcpStream::connect(plain).await.unwrap();
+    let mut second = TcpStream::connect(plain).await.unwrap();
+    for stream in [&mut first, &mut second] {
+        stream.write_all(HEALTH).await.unwrap();
+        assert!(read_response(stream).await.starts_with("HTTP/1.1 200"));
+    }
+    // The third is left in the backlog: its request is not answered...
+    let mut third = TcpStream::connect(plain).await.unwrap();
+    third.write_all(HEALTH).await.unwrap();
+    let mut byte = [0u8; 1];
+    let early = tokio::time::timeout(Duration::from_millis(500), third.read(&mut byte)).await;
+    assert!(early.is_err(), "served beyond the cap: {early:?}");
+    let metrics = s.h.running.state.metrics.render(0, 0);
+    assert!(
+        metrics.contains("certbound_connection_limit_reached_total{listener=\"plain\"}"),
+        "{metrics}"
+    );
+    // ...until one closes.
+    drop(first);
+    assert!(read_response(&mut third).await.starts_with("HTTP/1.1 200"));
+    // The second still works.
+    second.write_all(HEALTH).await.unwrap();
+    assert!(read_response(&mut second).await.starts_with("HTTP/1.1 200"));
+}
