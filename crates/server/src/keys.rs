@@ -23,6 +23,23 @@ pub enum KeysError {
     },
     #[error("the signing key {} is not usable: {reason}", path.display())]
     Invalid { path: PathBuf, reason: String },
+    #[error(
+        "the token signing key {} is missing, but the store has been used ({history}): a new key would make every token issued so far stop verifying, and other instances sharing the store would not publish it. Restore the key file (from a backup, or copy it from another instance of this store, mode 0600); if it is truly lost, create a new one deliberately with `{create}` and chmod 600 it",
+        path.display()
+    )]
+    Lost {
+        path: PathBuf,
+        history: String,
+        create: &'static str,
+    },
+}
+
+/// Whether a missing signing key may be created: only on a first start, when
+/// the store has no history. `history` says what the store holds, if anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirstStart {
+    Yes,
+    No { history: String },
 }
 
 /// The current key and every key published in the JWKS.
@@ -32,8 +49,25 @@ pub struct Keys {
     pub verifying: VerifyingKeys,
 }
 
-/// Load the signing key (creating it if absent) and the previous keys.
-pub fn load(path: &Path, algorithm: Algorithm, previous: &[PathBuf]) -> Result<Keys, KeysError> {
+/// Load the signing key (creating it if absent on a first start) and the previous keys.
+pub fn load(
+    path: &Path,
+    algorithm: Algorithm,
+    previous: &[PathBuf],
+    first: &FirstStart,
+) -> Result<Keys, KeysError> {
+    if let (FirstStart::No { history }, false) = (first, path.exists()) {
+        return Err(KeysError::Lost {
+            path: path.to_path_buf(),
+            history: history.clone(),
+            create: match algorithm {
+                Algorithm::Es256 => {
+                    "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out KEYFILE"
+                }
+                Algorithm::EdDsa => "openssl genpkey -algorithm ed25519 -out KEYFILE",
+            },
+        });
+    }
     let current = load_or_create(path, algorithm)?;
     let mut old = Vec::new();
     for p in previous {

@@ -147,6 +147,37 @@ impl Running {
     }
 }
 
+/// Whether the store has never been used: no client, no change ever made to
+/// the registry or the revocations, no audit event. Only then may a missing
+/// signing key be created.
+async fn first_start(store: &dyn certbound_store::Store) -> Result<keys::FirstStart, ServerError> {
+    let mut history = Vec::new();
+    let clients = store.count_clients().await?;
+    if clients > 0 {
+        history.push(format!("{clients} clients"));
+    }
+    if store.registry_generation().await? > 0 {
+        history.push("registry changes".to_string());
+    }
+    if store.revocation_generation().await? > 0 {
+        history.push("token revocations".to_string());
+    }
+    let filter = certbound_store::AuditFilter {
+        limit: Some(1),
+        ..Default::default()
+    };
+    if !store.query_audit(&filter).await?.is_empty() {
+        history.push("audit events".to_string());
+    }
+    Ok(if history.is_empty() {
+        keys::FirstStart::Yes
+    } else {
+        keys::FirstStart::No {
+            history: history.join(", "),
+        }
+    })
+}
+
 /// Start the server described by `config`.
 pub async fn bind(config: &Config) -> Result<Running, ServerError> {
     ensure_data_dir(&config.data_dir)?;
@@ -156,10 +187,16 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
     };
     let registry = registry::Registry::load(Arc::clone(&store), policy).await?;
     let revocations = revocations::Revocations::load(Arc::clone(&store)).await?;
+    let first = if config.issuer.signing_key.exists() {
+        keys::FirstStart::Yes
+    } else {
+        first_start(store.as_ref()).await?
+    };
     let keys = keys::load(
         &config.issuer.signing_key,
         config.issuer.algorithm,
         &config.issuer.previous_keys,
+        &first,
     )?;
 
     let mut bound = Vec::new();
