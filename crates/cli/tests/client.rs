@@ -802,3 +802,58 @@ fn an_admin_client_certificate_is_enough() {
     .code(1)
     .stderr_has("wants credentials (401 unauthorized");
 }
+
+#[test]
+fn add_through_a_server_prints_its_mtls_alias() {
+    let add = |f: &Fixture, url: &str, id: &str| {
+        f.client(&[
+            "add",
+            "--name",
+            "Partner",
+            "--id",
+            id,
+            "--trust-store",
+            "partner.crt",
+            "--server",
+            url,
+            "--cacert",
+            "root.crt",
+            "--admin-token-file",
+            "admin-token",
+        ])
+    };
+    // The mTLS listener has a public URL: the metadata names it, and so does `add`.
+    let f = Fixture::new("");
+    let config = std::fs::read_to_string(f.path().join("certbound.toml")).unwrap();
+    let with_alias = config.replace(
+        "tls = \"mtls\"\n",
+        "tls = \"mtls\"\npublic_url = \"https://mtls.auth.example.test:8443\"\n",
+    );
+    assert_ne!(config, with_alias);
+    std::fs::write(f.path().join("certbound.toml"), with_alias).unwrap();
+    let server = f.serve();
+    let url = format!("https://{}", server.addr("tls"));
+    let meta = f.run(&[
+        "request",
+        &format!("{url}/.well-known/oauth-authorization-server"),
+        "--ca",
+        "root.crt",
+    ]);
+    assert_eq!(
+        meta.code(0).json()["mtls_endpoint_aliases"]["token_endpoint"],
+        "https://mtls.auth.example.test:8443/oauth2/token"
+    );
+    add(&f, &url, "partner")
+        .code(0)
+        .stdout_has(
+            "--token-url https://mtls.auth.example.test:8443/oauth2/token --client-id partner",
+        )
+        .stdout_lacks("https://auth.example.test/oauth2/token");
+    // Without one, the issuer's token endpoint.
+    let f = Fixture::new("");
+    let server = f.serve();
+    add(&f, &format!("https://{}", server.addr("tls")), "partner")
+        .code(0)
+        .stdout_has("--token-url https://auth.example.test/oauth2/token --client-id partner")
+        .stdout_lacks("mtls.auth.example.test");
+}

@@ -495,3 +495,225 @@ fn without_ca_the_system_roots_are_used_and_do_not_trust_a_test_ca() {
         run.stderr
     );
 }
+
+#[test]
+fn cacert_is_an_alias_of_ca() {
+    let f = Files::new();
+    let server = rustls_mtls(&f, &[&TLS13]);
+    let d = f.path();
+    let addr = server.addr();
+    let alice = ["--cert", "alice.crt", "--key", "alice.key"];
+    let with = |ca_flag: &str, file: &str| {
+        let mut args = vec!["connect", &addr, ca_flag, file];
+        args.extend_from_slice(&alice);
+        certbound(d, &args)
+    };
+    with("--cacert", "root.crt")
+        .code(0)
+        .stdout_has("Verification ok");
+    with("--cacert", "other.crt")
+        .code(1)
+        .stdout_has("Verification FAILED");
+    // It parses as --ca, before any connection.
+    certbound(d, &["connect", "--cacert", "x", "host:443"])
+        .code(2)
+        .stderr_has("cannot read the CA file x");
+    // Commands without --ca never suggest --cert for it.
+    for args in [
+        &["serve", "--cacert", "x"][..],
+        &["audit", "--cacert", "x"],
+        &["pki", "init", "--out", "ca", "--cacert", "x"],
+        &[
+            "pki",
+            "self-signed",
+            "--name",
+            "x",
+            "--cn",
+            "x",
+            "--cacert",
+            "x",
+        ],
+    ] {
+        let run = certbound(d, args);
+        run.code(2).stderr_has("unexpected argument '--cacert'");
+        assert!(!run.stderr.contains("'--cert'"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn an_https_url_is_a_target_and_http_is_refused() {
+    let f = Files::new();
+    let server = rustls_mtls(&f, &[&TLS13]);
+    let port = server.addr.port();
+    let run = connect(
+        &f,
+        &format!("https://localhost:{port}/oauth2/token?x=1"),
+        Some("alice"),
+        &[],
+    );
+    run.code(0)
+        .stdout_has(&format!("certbound connect localhost:{port}"))
+        .stdout_has("(server name localhost)")
+        .stderr_has("note: the path /oauth2/token?x=1 is ignored");
+    let run = connect(
+        &f,
+        &format!("https://localhost:{port}/"),
+        Some("alice"),
+        &[],
+    );
+    run.code(0);
+    assert!(!run.stderr.contains("note:"), "{}", run.stderr);
+    // Without a port: 443.
+    connect(&f, "https://no-such-host.invalid", None, &[])
+        .code(1)
+        .stdout_has("certbound connect no-such-host.invalid:443");
+    connect(&f, &format!("http://localhost:{port}/"), Some("alice"), &[])
+        .code(2)
+        .stderr_has("http:// is plain HTTP, with no TLS handshake to test: use https://");
+    connect(&f, &format!("ftp://localhost:{port}"), None, &[])
+        .code(2)
+        .stderr_has("the scheme `ftp` is not https");
+    connect(&f, "https://localhost:99999/", None, &[])
+        .code(2)
+        .stderr_has("the port must be a number from 1 to 65535");
+    assert_eq!(server.wait_events(2).len(), 2);
+}
+
+/// The certificates of a PEM file, read back as DER.
+fn pem_file(f: &Files, name: &str) -> Vec<rustls_pki_types::CertificateDer<'static>> {
+    f.certs(name)
+}
+
+#[test]
+fn save_chain_writes_what_the_server_sent_even_when_it_is_not_trusted() {
+    let f = Files::new();
+    let d = f.path();
+    let root = "CN=certbound Test Root CA, O=certbound tests";
+    for versions in [&[&TLS13][..], &[&TLS12]] {
+        let server = rustls_mtls(&f, versions);
+        let _ = std::fs::remove_file(d.join("chain.pem"));
+        // Trusted: the chain is written, the report as usual.
+        connect(
+            &f,
+            &server.addr(),
+            Some("alice"),
+            &["--save-chain", "chain.pem"],
+        )
+        .code(0)
+        .stdout_has("Verification ok")
+        .stderr_has("saved the server's chain to chain.pem (2 certificates, leaf first)")
+        .stderr_has("  0 CN=localhost")
+        .stderr_has("  1 CN=certbound Test Intermediate CA")
+        .stderr_has(&format!(
+            "pass as --ca, is the issuer of the last one: {root}"
+        ));
+        assert_eq!(pem_file(&f, "chain.pem"), f.server_chain);
+        util::openssl(d, &["x509", "-in", "chain.pem", "-noout", "-subject"])
+            .code(0)
+            .stdout_has("CN = localhost");
+        util::openssl(d, &["storeutl", "-noout", "-certs", "chain.pem"])
+            .code(0)
+            .stdout_has("Total found: 2");
+        assert_eq!(util::mode(&d.join("chain.pem")), 0o644);
+
+        // Not trusted (the CA file is another CA's): written all the same,
+        // and --json keeps stdout one JSON object.
+        let run = certbound(
+            d,
+            &[
+                "connect",
+                &server.addr(),
+                "--ca",
+                "other.crt",
+                "--cert",
+                "alice.crt",
+                "--key",
+                "alice.key",
+                "--save-chain",
+                "untrusted.pem",
+                "--json",
+            ],
+        );
+        run.code(1)
+            .stderr_has(&format!("is the issuer of the last one: {root}"));
+        assert_eq!(run.json()["verification"]["ok"], false);
+        assert_eq!(pem_file(&f, "untrusted.pem"), f.server_chain);
+        std::fs::remove_file(d.join("untrusted.pem")).unwrap();
+    }
+}
+
+#[test]
+fn save_chain_never_overwrites_without_force() {
+    let f = Files::new();
+    let d = f.path();
+    let server = rustls_mtls(&f, &[&TLS13]);
+    std::fs::write(d.join("chain.pem"), "keep me").unwrap();
+    connect(
+        &f,
+        &server.addr(),
+        Some("alice"),
+        &["--save-chain", "chain.pem"],
+    )
+    .code(1)
+    .stderr_has("chain.pem already exists")
+    .stderr_has("pass --force to replace it");
+    assert_eq!(
+        std::fs::read_to_string(d.join("chain.pem")).unwrap(),
+        "keep me"
+    );
+    connect(
+        &f,
+        &server.addr(),
+        Some("alice"),
+        &["--save-chain", "chain.pem", "--force"],
+    )
+    .code(0);
+    assert_eq!(pem_file(&f, "chain.pem"), f.server_chain);
+    // --force alone is a usage error; nothing to save when nothing answered.
+    connect(&f, &server.addr(), Some("alice"), &["--force"]).code(2);
+    let port = free_port();
+    connect(
+        &f,
+        &format!("127.0.0.1:{port}"),
+        None,
+        &["--save-chain", "none.pem"],
+    )
+    .code(1)
+    .stderr_has("the server sent no certificate, so nothing was written to none.pem");
+    assert!(!d.join("none.pem").exists());
+}
+
+#[test]
+fn save_chain_of_a_self_signed_server_names_it_the_ca() {
+    let f = Files::new();
+    let d = f.path();
+    let (nb, na) = servers::current();
+    certbound_testkit::pki::self_signed(
+        &certbound_testkit::pki::LeafOptions::server("selfie")
+            .dns(&["localhost"])
+            .validity(nb, na),
+    )
+    .write(d, "selfie", &[]);
+    let chain = f.certs("selfie.crt");
+    let key = certbound_pki::key::parse_private_key(&std::fs::read(d.join("selfie.key")).unwrap())
+        .unwrap()
+        .to_der();
+    let server = RustlsServer::start(
+        server_config(chain.clone(), key, None, &[&TLS13], &[]),
+        Mode::Hold,
+    );
+    let fingerprint = certbound_pki::CertInfo::from_der(&chain[0])
+        .unwrap()
+        .sha256_fingerprint;
+    connect(
+        &f,
+        &format!("localhost:{}", server.addr.port()),
+        None,
+        &["--save-chain", "selfie-chain.pem"],
+    )
+    .code(1)
+    .stderr_has("(1 certificate, leaf first)")
+    .stderr_has("the last certificate is self-signed: it is the CA itself")
+    .stderr_has(&fingerprint);
+    assert_eq!(pem_file(&f, "selfie-chain.pem"), chain);
+}

@@ -348,3 +348,83 @@ fn exit_code_2_for_usage_errors() {
     )
     .code(2);
 }
+
+#[test]
+fn include_puts_the_status_line_and_headers_before_the_body() {
+    let f = Files::new();
+    let server = https(&f, &[&TLS13]);
+    for flag in ["-i", "--include"] {
+        let run = request(&f, &url(&server, "/hello"), &alice(&[flag, "--http1.1"]));
+        run.code(0);
+        assert!(
+            run.stdout.starts_with("HTTP/1.1 200 OK\r\n"),
+            "{}",
+            run.stdout
+        );
+        let (head, body) = run.stdout.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains("\r\ncontent-type: text/plain\r\n"), "{head}");
+        assert!(
+            body.starts_with("GET /hello from alice over HTTP/1.1"),
+            "{body}"
+        );
+    }
+    let run = request(&f, &url(&server, "/missing"), &alice(&["-i", "--http2"]));
+    run.code(1)
+        .stdout_has("\r\ncontent-type: application/json\r\n")
+        .stdout_has("\r\n\r\n{\"error\":\"no such thing\"}");
+    assert!(run.stdout.starts_with("HTTP/2 404\r\n"), "{}", run.stdout);
+    // Without -i: the body alone.
+    let run = request(&f, &url(&server, "/hello"), &alice(&[]));
+    run.code(0).stdout_lacks("content-type: text/plain");
+    assert!(run.stdout.starts_with("GET /hello"), "{}", run.stdout);
+}
+
+#[test]
+fn json_prints_status_headers_and_body_as_one_object() {
+    let f = Files::new();
+    let server = https(&f, &[&TLS13]);
+    // A text body is a string; --cacert is --ca.
+    let run = request(
+        &f,
+        &url(&server, "/hello"),
+        &[
+            "--cert",
+            "alice.crt",
+            "--key",
+            "alice.key",
+            "--cacert",
+            "root.crt",
+            "--json",
+        ],
+    );
+    run.code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["headers"]["content-type"], "text/plain");
+    assert!(
+        v["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("GET /hello from alice over HTTP/2.0"),
+        "{v}"
+    );
+    // A JSON body is JSON; a non-2xx status still exits 1.
+    let run = request(&f, &url(&server, "/missing"), &alice(&["--json"]));
+    run.code(1).stderr_has("the server answered 404 Not Found");
+    let v = run.json();
+    assert_eq!(v["status"], 404);
+    assert_eq!(v["body"]["error"], "no such thing");
+    // -o takes the JSON; -i and --json do not mix.
+    request(
+        &f,
+        &url(&server, "/hello"),
+        &alice(&["--json", "-o", "out.json"]),
+    )
+    .code(0);
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(f.path().join("out.json")).unwrap()).unwrap();
+    assert_eq!(saved["status"], 200);
+    request(&f, &url(&server, "/hello"), &alice(&["--json", "-i"]))
+        .code(2)
+        .stderr_has("cannot be used with");
+}

@@ -590,3 +590,73 @@ fn a_connection_that_never_starts_the_handshake_is_closed_after_10_s() {
     served_certificate(&addr, &pki.root.cert).unwrap();
     assert!(serve.running());
 }
+
+/// A config with a TLS listener `api` and an mTLS listener `mtls` (with
+/// `mtls_extra` in its section), for the metadata's mTLS alias.
+fn two_listener_config(d: &std::path::Path, mtls_extra: &str) {
+    tls_config(d, "localhost");
+    let mut config = std::fs::read_to_string(d.join("certbound.toml")).unwrap();
+    config.push_str(&format!(
+        r#"
+[tls.mtls]
+cert = "server.crt"
+key = "server.key"
+client_auth = "required"
+[[listener]]
+name = "mtls"
+bind = "127.0.0.1:0"
+tls = "mtls"
+{mtls_extra}
+"#
+    ));
+    std::fs::write(d.join("certbound.toml"), config).unwrap();
+}
+
+const NO_ALIAS_WARNING: &str = "no mTLS listener has a public_url";
+
+#[test]
+fn serve_warns_when_mtls_clients_would_be_sent_to_a_listener_without_client_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_listener_config(d, "");
+    let serve = Serve::start(d, &["serve", "--config", "certbound.toml"]);
+    let line = serve
+        .wait_stderr(NO_ALIAS_WARNING, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no warning{}", serve.dump()));
+    assert!(line.contains("WARN"), "{line}");
+    assert!(
+        line.contains("clients are sent to https://localhost/oauth2/token"),
+        "{line}"
+    );
+    assert!(line.contains("listener 'api'"), "{line}");
+    assert!(line.contains("set public_url on listener 'mtls'"), "{line}");
+}
+
+#[test]
+fn serve_does_not_warn_when_the_mtls_listener_has_a_public_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_listener_config(d, "public_url = \"https://mtls.localhost:8443\"");
+    let serve = Serve::start(d, &["serve", "--config", "certbound.toml"]);
+    // A log line after start: once it is read, any start-up warning is too.
+    {
+        use std::io::{Read, Write};
+        let mut tcp = std::net::TcpStream::connect(serve.addr("api")).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        tcp.write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n")
+            .unwrap();
+        let _ = tcp.read(&mut [0u8; 256]);
+    }
+    assert!(
+        serve
+            .wait_stderr("TLS handshake failed", Duration::from_secs(5))
+            .is_some(),
+        "{}",
+        serve.dump()
+    );
+    assert!(
+        !serve.stderr().iter().any(|l| l.contains(NO_ALIAS_WARNING)),
+        "{}",
+        serve.dump()
+    );
+}

@@ -231,3 +231,75 @@ fn tls_profile_and_usage_errors() {
     .code(2)
     .stderr_has("HTTPS only");
 }
+
+#[test]
+fn print_access_token_prints_the_token_alone() {
+    let f = Files::new();
+    let server = endpoint(&f);
+    let run = token(
+        &f,
+        &server,
+        "partner",
+        "alice",
+        &["--print", "access-token"],
+    );
+    run.code(0);
+    let line = run.stdout.strip_suffix('\n').unwrap();
+    assert!(!line.contains('\n'), "{:?}", run.stdout);
+    let parts: Vec<&str> = line.split('.').collect();
+    assert_eq!(parts.len(), 3, "{line}");
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(claims["sub"], "partner");
+    // --print json: the response, on one line; summary: the response as before.
+    let run = token(&f, &server, "partner", "alice", &["--print", "json"]);
+    run.code(0);
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    assert_eq!(run.json()["token_type"], "Bearer");
+    assert!(
+        run.json()["access_token"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .count()
+            == 3
+    );
+    token(&f, &server, "partner", "alice", &["--print", "summary"])
+        .code(0)
+        .stdout_has("  \"token_type\": \"Bearer\"");
+}
+
+#[test]
+fn print_access_token_keeps_errors_off_stdout() {
+    let f = Files::new();
+    let server = endpoint(&f);
+    for what in ["access-token", "json"] {
+        let run = token(&f, &server, "partner", "bob", &["--print", what]);
+        run.code(1)
+            .stderr_has("answered 401 invalid_client")
+            .stderr_has(r#""error":"invalid_client""#);
+        assert_eq!(run.stdout, "", "{}", run.stderr);
+    }
+    // A TLS failure: the diagnosis on stderr, nothing on stdout.
+    let run = token(
+        &f,
+        &server,
+        "partner",
+        "expired",
+        &["--print", "access-token"],
+    );
+    run.code(1).stderr_has("Diagnosis: certificate_expired");
+    assert_eq!(run.stdout, "");
+    token(
+        &f,
+        &server,
+        "partner",
+        "alice",
+        &["--print", "access-token", "--claims"],
+    )
+    .code(2)
+    .stderr_has("--claims adds the decoded token to the summary");
+    token(&f, &server, "partner", "alice", &["--print", "token"])
+        .code(2)
+        .stderr_has("access-token");
+}

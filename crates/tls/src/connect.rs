@@ -85,6 +85,66 @@ impl Target {
     }
 }
 
+impl Target {
+    /// Parse what `certbound connect` takes: `HOST:PORT`, `[IPv6]:PORT`, or
+    /// `https://HOST[:PORT][/PATH]` (port 443 by default). The second value
+    /// is the URL's path and query, which a handshake does not use, when
+    /// there is one besides `/`. `http://` is refused: it has no TLS.
+    pub fn parse_arg(input: &str) -> Result<(Self, Option<String>), Error> {
+        let s = input.trim();
+        let Some((scheme, _)) = s.split_once("://") else {
+            return Ok((Self::parse(s)?, None));
+        };
+        let err = |reason: String| Error::Target {
+            input: s.to_string(),
+            reason,
+        };
+        if scheme.eq_ignore_ascii_case("http") {
+            return Err(err(
+                "http:// is plain HTTP, with no TLS handshake to test: use https:// or HOST:PORT"
+                    .into(),
+            ));
+        }
+        if !scheme.eq_ignore_ascii_case("https") {
+            return Err(err(format!(
+                "the scheme `{scheme}` is not https: use https://HOST[:PORT] or HOST:PORT"
+            )));
+        }
+        let uri: http::Uri = s
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| err(format!("it is not a valid URL ({e})")))?;
+        let host = uri
+            .host()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| err("the host is missing, e.g. https://example.com".into()))?;
+        // Read the port from the text: `Uri::port` drops one above 65535.
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+        let after_host = authority.rsplit_once(']').map_or(authority, |(_, a)| a);
+        let port = match after_host.split_once(':') {
+            None => 443,
+            Some((_, p)) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| err("the port must be a number from 1 to 65535".into()))?,
+        };
+        let path = uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .filter(|p| !p.is_empty() && *p != "/")
+            .map(str::to_string);
+        Ok((
+            Target {
+                host: host.to_string(),
+                port,
+            },
+            path,
+        ))
+    }
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.host.contains(':') {
@@ -512,6 +572,7 @@ impl Attempt {
             handshake,
             tls,
             server_certificates,
+            server_chain: trace.server_chain.clone(),
             verification,
             client_auth,
             post_handshake,
@@ -675,13 +736,46 @@ mod tests {
         assert_eq!(t.to_string(), "[::1]:8443");
         for bad in [
             "example.com",
+            "http://example.com",
+            "ftp://example.com",
+            "https://",
+            "https://example.com:0/",
+            "https://example.com:99999/",
             "::1:443",
             ":443",
             "host:0",
             "host:http",
             "[::1]443",
         ] {
-            assert!(Target::parse(bad).is_err(), "{bad}");
+            assert!(Target::parse_arg(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn https_urls_are_targets_too() {
+        let parsed = |s: &str| {
+            let (t, path) = Target::parse_arg(s).unwrap();
+            (t.to_string(), path)
+        };
+        assert_eq!(
+            parsed("example.com:8443"),
+            ("example.com:8443".into(), None)
+        );
+        assert_eq!(
+            parsed("https://example.com"),
+            ("example.com:443".into(), None)
+        );
+        assert_eq!(
+            parsed("HTTPS://example.com/"),
+            ("example.com:443".into(), None)
+        );
+        assert_eq!(
+            parsed("https://[::1]:8443/oauth2/token?x=1"),
+            ("[::1]:8443".into(), Some("/oauth2/token?x=1".into()))
+        );
+        let e = Target::parse_arg("http://example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("plain HTTP"), "{e}");
     }
 }

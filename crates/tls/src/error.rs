@@ -47,7 +47,7 @@ pub enum Error {
         if detail.is_empty() { String::new() } else { format!(" ({detail})") }
     )]
     NoSystemRoots { detail: String },
-    #[error("`{input}` is not HOST:PORT: {reason}")]
+    #[error("`{input}` is not HOST:PORT or an https:// URL: {reason}")]
     Target { input: String, reason: String },
     #[error("`{name}` cannot be used as a TLS server name: {reason}")]
     ServerName { name: String, reason: String },

@@ -23,6 +23,10 @@ pub struct ConnectReport {
     pub tls: Option<Negotiated>,
     /// The chain the server sent, leaf first.
     pub server_certificates: Vec<CertSummary>,
+    /// The same chain as DER, for `connect --save-chain`; captured even when
+    /// its verification failed. Not part of the JSON.
+    #[serde(skip)]
+    pub server_chain: Vec<certbound_pki::CertDer>,
     /// The verdict on the server's chain and name; `null` when it sent none.
     pub verification: Option<Verification>,
     pub client_auth: ClientAuthReport,

@@ -24,7 +24,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "KEY")]
     key: Option<PathBuf>,
     /// CA certificate(s) to verify the chain against.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, visible_alias = "cacert", value_name = "FILE")]
     ca: Option<PathBuf>,
     /// Intermediate certificates, if they are not in CERT.
     #[arg(long, value_name = "FILE")]

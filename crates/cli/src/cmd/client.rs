@@ -31,7 +31,12 @@ pub struct ClientTlsArgs {
     #[arg(long, value_name = "FILE", requires = "cert", conflicts_with = "tls")]
     pub key: Option<PathBuf>,
     /// CA certificate(s) that verify the server [default: the system's roots].
-    #[arg(long, value_name = "FILE", conflicts_with = "tls")]
+    #[arg(
+        long,
+        visible_alias = "cacert",
+        value_name = "FILE",
+        conflicts_with = "tls"
+    )]
     pub ca: Option<PathBuf>,
     /// Use the TLS profile [tls.NAME] of --config (cert, key, ca, min_version).
     #[arg(long, value_name = "NAME", requires = "config")]

@@ -76,7 +76,13 @@ struct Target {
     #[arg(long, value_name = "FILE", requires = "server")]
     admin_token_file: Option<PathBuf>,
     /// CA certificate(s) that verify --server [default: the system's roots].
-    #[arg(long, value_name = "FILE", requires = "server", conflicts_with = "tls")]
+    #[arg(
+        long,
+        visible_alias = "cacert",
+        value_name = "FILE",
+        requires = "server",
+        conflicts_with = "tls"
+    )]
     ca: Option<PathBuf>,
     /// An admin client certificate to present to --server (with --key).
     #[arg(long, value_name = "FILE", requires_all = ["server", "key"], conflicts_with = "tls")]

@@ -1,7 +1,9 @@
 //! `certbound request URL`: a small curl with a client certificate. The
 //! body goes to stdout (or `-o FILE`); `-v` prints the TLS report and the
-//! headers to stderr first. A failed connection prints the TLS diagnosis; a
-//! non-2xx status prints the body and exits 1 (curl `--fail-with-body`).
+//! headers to stderr first; `-i` puts the status line and headers before
+//! the body, `--json` prints status, headers and body as one JSON object. A
+//! failed connection prints the TLS diagnosis; a non-2xx status prints the
+//! body and exits 1 (curl `--fail-with-body`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -52,6 +54,13 @@ pub struct RequestArgs {
     /// Print the TLS report, request and response headers to stderr.
     #[arg(short = 'v', long)]
     verbose: bool,
+    /// Put the response's status line and headers before the body (curl -i).
+    #[arg(short = 'i', long, conflicts_with = "json")]
+    include: bool,
+    /// Print the response as one JSON object: {"status", "headers", "body"},
+    /// the body parsed when it is JSON, else a string.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(args: RequestArgs) -> Result<ExitCode> {
@@ -90,12 +99,23 @@ pub fn run(args: RequestArgs) -> Result<ExitCode> {
     if args.verbose {
         eprint!("{}", headers_text(&req, &resp));
     }
+    let out = if args.json {
+        let mut json = serde_json::to_vec_pretty(&response_json(&resp))?;
+        json.push(b'\n');
+        json
+    } else if args.include {
+        let mut out = head_text(&resp).into_bytes();
+        out.extend_from_slice(&resp.body);
+        out
+    } else {
+        resp.body.to_vec()
+    };
     match &args.output {
-        Some(path) => std::fs::write(path, &resp.body)
+        Some(path) => std::fs::write(path, &out)
             .map_err(|e| crate::cmd::usage(format!("cannot write {}: {e}", path.display())))?,
         None => {
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(&resp.body)?;
+            stdout.write_all(&out)?;
             stdout.flush()?;
         }
     }
@@ -132,6 +152,59 @@ pub fn exchange(
         }
         Err(e) => Err(tls_error(e)).context(format!("{} {}", req.method, req.url)),
     }
+}
+
+/// The status line as curl prints it: `HTTP/1.1 200 OK`, `HTTP/2 200`.
+fn status_line(resp: &HttpsResponse) -> String {
+    let version = match resp.version {
+        http::Version::HTTP_2 => "HTTP/2",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        _ => "HTTP/1.1",
+    };
+    let reason = match resp.version {
+        http::Version::HTTP_2 => None,
+        _ => resp.status.canonical_reason(),
+    };
+    match reason {
+        Some(r) => format!("{version} {} {r}", resp.status.as_str()),
+        None => format!("{version} {}", resp.status.as_str()),
+    }
+}
+
+/// `-i`: the status line, the headers and a blank line, CRLF-terminated as
+/// on the wire (curl does the same).
+fn head_text(resp: &HttpsResponse) -> String {
+    let mut out = format!("{}\r\n", status_line(resp));
+    for (k, v) in &resp.headers {
+        out.push_str(&format!(
+            "{k}: {}\r\n",
+            String::from_utf8_lossy(v.as_bytes())
+        ));
+    }
+    out.push_str("\r\n");
+    out
+}
+
+/// `--json`: headers by lower-case name (repeated ones joined with ", ", as
+/// RFC 9110 §5.3 allows), the body as JSON when it parses, else as text.
+fn response_json(resp: &HttpsResponse) -> serde_json::Value {
+    let mut headers = serde_json::Map::new();
+    for name in resp.headers.keys() {
+        let values: Vec<String> = resp
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        headers.insert(name.to_string(), values.join(", ").into());
+    }
+    let body = serde_json::from_slice::<serde_json::Value>(&resp.body)
+        .unwrap_or_else(|_| String::from_utf8_lossy(&resp.body).into_owned().into());
+    serde_json::json!({
+        "status": resp.status.as_u16(),
+        "headers": headers,
+        "body": body,
+    })
 }
 
 fn headers_text(req: &HttpsRequest, resp: &HttpsResponse) -> String {

@@ -36,7 +36,7 @@ pub struct SidecarArgs {
     #[arg(long, value_name = "FILE", requires = "cert")]
     key: Option<PathBuf>,
     /// CA certificates that verify the upstream (default: the system's roots).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, visible_alias = "cacert", value_name = "FILE")]
     ca: Option<PathBuf>,
     /// Token endpoint: fetch a certificate-bound token and attach it to every request.
     #[arg(long, value_name = "URL", requires = "client_id")]

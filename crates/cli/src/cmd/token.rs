@@ -1,8 +1,10 @@
 //! `certbound token`: an RFC 8705 `client_credentials` request authenticated
 //! only by the client certificate. Prints the token response JSON; with
 //! `--claims`, also the access token's decoded claims and whether it is
-//! bound to the certificate presented. An RFC 6749 error response is
-//! printed with a diagnosis and exits 1.
+//! bound to the certificate presented. `--print access-token` prints the
+//! token alone (for `TOKEN=$(certbound token ...)`), `--print json` the
+//! response alone. An RFC 6749 error response is printed with a diagnosis
+//! and exits 1.
 
 use std::process::ExitCode;
 
@@ -10,7 +12,7 @@ use anyhow::Result;
 use certbound_pki::CertInfo;
 use certbound_tls::ConnectOptions;
 use certbound_tls::token::{self, Binding, TokenContext, TokenOutcome};
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use crate::cmd::EXIT_FAILED;
 use crate::cmd::client::{ClientTlsArgs, tls_error};
@@ -37,9 +39,31 @@ pub struct TokenArgs {
     /// Print the TLS report to stderr before the response.
     #[arg(short = 'v', long)]
     verbose: bool,
+    /// What to print on stdout [default: summary]. Only a token goes to
+    /// stdout with access-token and json: an error response goes to stderr.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    print: Option<Print>,
+}
+
+/// What `token` prints on stdout. Errors go to stderr in every case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Print {
+    /// The token response, pretty-printed; with --claims, the decoded token
+    /// and the binding verdict after it.
+    Summary,
+    /// The access token alone, on one line.
+    AccessToken,
+    /// The token response alone, as JSON on one line.
+    Json,
 }
 
 pub fn run(args: TokenArgs) -> Result<ExitCode> {
+    let print = args.print.unwrap_or(Print::Summary);
+    if args.claims && print != Print::Summary {
+        return Err(crate::cmd::usage(
+            "--claims adds the decoded token to the summary: drop --claims, or --print",
+        ));
+    }
     let req = token::request(&args.token_url, &args.client_id, args.scope.as_deref())
         .map_err(tls_error)?;
     let tls = args.tls.load()?;
@@ -59,6 +83,16 @@ pub fn run(args: TokenArgs) -> Result<ExitCode> {
     };
     let color = color_stdout();
     match token::interpret(resp.status, &resp.body, &ctx) {
+        TokenOutcome::Issued { json } if print == Print::AccessToken => {
+            // `interpret` calls a response issued only when access_token is a string.
+            let access = json["access_token"].as_str().unwrap_or_default();
+            println!("{access}");
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenOutcome::Issued { json } if print == Print::Json => {
+            println!("{}", serde_json::to_string(&json)?);
+            Ok(ExitCode::SUCCESS)
+        }
         TokenOutcome::Issued { json } => {
             println!("{}", serde_json::to_string_pretty(&json)?);
             if !args.claims {
@@ -98,7 +132,12 @@ pub fn run(args: TokenArgs) -> Result<ExitCode> {
             json,
             diagnosis,
         } => {
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            // Only the summary has room for an error response on stdout.
+            if print == Print::Summary {
+                println!("{}", serde_json::to_string_pretty(&json)?);
+            } else {
+                eprintln!("{}", serde_json::to_string(&json)?);
+            }
             eprintln!(
                 "error: the token endpoint answered {} {}: {}",
                 status.as_str(),
@@ -111,7 +150,12 @@ pub fn run(args: TokenArgs) -> Result<ExitCode> {
         TokenOutcome::Unexpected {
             body, diagnosis, ..
         } => {
-            println!("{body}");
+            // Not a token response: never on stdout where a token is expected.
+            if print == Print::Summary {
+                println!("{body}");
+            } else {
+                eprintln!("{body}");
+            }
             eprintln!("error: {}", diagnosis.cause);
             eprintln!("  fix: {}", diagnosis.fix);
             Ok(ExitCode::from(EXIT_FAILED))
