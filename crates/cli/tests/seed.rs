@@ -7,6 +7,8 @@
 //! refusals: another self-signed certificate with the same subject, the same
 //! certificate with another key, an expired one.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod util;
 
 use std::path::Path;

@@ -253,19 +253,21 @@ impl Serialize for OAuthError {
 }
 
 /// RFC 6749 §5.2: `error_description` is limited to %x20-21 / %x23-5B /
-/// %x5D-7E. `"` becomes `'`, `\` becomes `/`, anything else outside the set
-/// (controls, non-ASCII) becomes `?`; the text is cut at
-/// [`MAX_DESCRIPTION_LEN`] characters.
+/// %x5D-7E. `"` becomes `'`, `\` becomes `/`, `§` becomes `section `,
+/// anything else outside the set (controls, non-ASCII) becomes `?`; the text
+/// is cut at [`MAX_DESCRIPTION_LEN`] characters.
 pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .take(MAX_DESCRIPTION_LEN)
-        .map(|c| match c {
-            '"' => '\'',
-            '\\' => '/',
-            ' '..='~' => c,
-            _ => '?',
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len().min(MAX_DESCRIPTION_LEN));
+    for c in text.chars() {
+        match c {
+            '"' => out.push('\''),
+            '\\' => out.push('/'),
+            '§' => out.push_str("section "),
+            ' '..='~' => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    out.chars().take(MAX_DESCRIPTION_LEN).collect()
 }
 
 impl From<JwtError> for OAuthError {
@@ -331,6 +333,12 @@ mod tests {
         );
         let json: serde_json::Value = serde_json::from_str(&e.to_json()).expect("valid JSON");
         assert_eq!(json["error_description"], "bad 'x' / caf???end");
+        // The section sign of an RFC reference is spelled out, not a '?'.
+        let e = OAuthError::invalid_request("client_id is required (RFC 8705 §2)");
+        assert_eq!(
+            e.sanitized_description().as_deref(),
+            Some("client_id is required (RFC 8705 section 2)")
+        );
         let long = OAuthError::invalid_request("x".repeat(2000));
         assert_eq!(
             long.sanitized_description().map(|d| d.len()),

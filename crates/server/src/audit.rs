@@ -2,9 +2,16 @@
 //! bounded channel and return; one task writes them to the store in batches.
 //! If the store falls far behind, events are dropped and counted rather than
 //! slowing down token issuance, and the drop is logged.
+//!
+//! While the store refuses writes (a database restart), the writer keeps the
+//! batch it holds and tries again with a growing pause (up to
+//! [`AUDIT_RETRY_MAX`]), and new events wait in the queue: nothing is lost
+//! unless the queue fills. The sender tells whether the last write failed, so
+//! that the token endpoint can refuse to issue unaudited tokens (`[audit]
+//! on_store_error = "refuse"`) and `/healthz` can say so.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use certbound_store::{AuditEvent, Store};
 use tokio::sync::mpsc;
@@ -15,12 +22,17 @@ pub const AUDIT_QUEUE: usize = 65_536;
 pub const AUDIT_BATCH: usize = 512;
 /// How long a partial batch waits for more events before it is written.
 pub const AUDIT_LINGER: std::time::Duration = std::time::Duration::from_millis(10);
+/// The first pause before a failed write is tried again; it doubles each time.
+pub const AUDIT_RETRY_MIN: std::time::Duration = std::time::Duration::from_millis(100);
+/// The longest pause between two tries of a failed write.
+pub const AUDIT_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Where handlers send events.
 #[derive(Debug, Clone)]
 pub struct AuditSender {
     tx: mpsc::Sender<AuditEvent>,
     dropped: Arc<AtomicU64>,
+    failing: Arc<AtomicBool>,
 }
 
 impl AuditSender {
@@ -38,13 +50,21 @@ impl AuditSender {
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
+
+    /// Whether the last write to the store failed (and is being retried).
+    pub fn store_failing(&self) -> bool {
+        self.failing.load(Ordering::Relaxed)
+    }
 }
 
 /// Start the writer. It stops, after writing everything queued, when every
 /// sender is gone.
 pub fn spawn_writer(store: Arc<dyn Store>) -> (AuditSender, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<AuditEvent>(AUDIT_QUEUE);
+    let failing = Arc::new(AtomicBool::new(false));
+    let writer_failing = Arc::clone(&failing);
     let task = tokio::spawn(async move {
+        let failing = writer_failing;
         let mut batch = Vec::with_capacity(AUDIT_BATCH);
         while rx.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
             // Let a partial batch fill for a moment: one transaction (and one
@@ -58,11 +78,24 @@ pub fn spawn_writer(store: Arc<dyn Store>) -> (AuditSender, tokio::task::JoinHan
                     }
                 }
             }
-            if let Err(e) = store.append_audit(&batch).await {
-                tracing::warn!(error = %e, events = batch.len(), "audit write failed; retrying once");
-                if let Err(e) = store.append_audit(&batch).await {
-                    tracing::error!(error = %e, events = batch.len(), "audit events lost");
+            let mut pause = AUDIT_RETRY_MIN;
+            while let Err(e) = store.append_audit(&batch).await {
+                if !failing.swap(true, Ordering::Relaxed) {
+                    tracing::error!(error = %e, events = batch.len(), "audit write failed; holding the events and retrying until the store is back");
                 }
+                // The queue is closed (shutdown) and the store is down: give up.
+                if rx.is_closed() && pause >= AUDIT_RETRY_MAX {
+                    tracing::error!(
+                        events = batch.len() + rx.len(),
+                        "audit events lost at shutdown: the store is unreachable"
+                    );
+                    return;
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(AUDIT_RETRY_MAX);
+            }
+            if failing.swap(false, Ordering::Relaxed) {
+                tracing::info!(events = batch.len(), "audit writes resumed");
             }
             batch.clear();
         }
@@ -71,6 +104,7 @@ pub fn spawn_writer(store: Arc<dyn Store>) -> (AuditSender, tokio::task::JoinHan
         AuditSender {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
+            failing,
         },
         task,
     )
@@ -103,4 +137,155 @@ pub fn spawn_purger(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use certbound_store::{
+        AuditFilter, AuditResult, Change, ClientRecord, Store as StoreTrait, StoreError,
+    };
+    use time::OffsetDateTime;
+
+    /// A real in-memory store whose audit writes fail while `down` is set.
+    #[derive(Debug)]
+    struct Flaky {
+        inner: Arc<dyn StoreTrait>,
+        down: AtomicBool,
+    }
+
+    #[async_trait]
+    impl StoreTrait for Flaky {
+        fn location(&self) -> &str {
+            self.inner.location()
+        }
+        async fn ping(&self) -> Result<(), StoreError> {
+            self.inner.ping().await
+        }
+        async fn create_client(
+            &self,
+            id: &str,
+            name: &str,
+            document: &serde_json::Value,
+        ) -> Result<ClientRecord, StoreError> {
+            self.inner.create_client(id, name, document).await
+        }
+        async fn get_client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+            self.inner.get_client(id).await
+        }
+        async fn list_clients(&self, name: Option<&str>) -> Result<Vec<ClientRecord>, StoreError> {
+            self.inner.list_clients(name).await
+        }
+        async fn update_client(
+            &self,
+            id: &str,
+            name: &str,
+            document: &serde_json::Value,
+            expected_version: Option<i64>,
+        ) -> Result<ClientRecord, StoreError> {
+            self.inner
+                .update_client(id, name, document, expected_version)
+                .await
+        }
+        async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+            self.inner.delete_client(id).await
+        }
+        async fn count_clients(&self) -> Result<u64, StoreError> {
+            self.inner.count_clients().await
+        }
+        async fn registry_generation(&self) -> Result<i64, StoreError> {
+            self.inner.registry_generation().await
+        }
+        async fn revocation_generation(&self) -> Result<i64, StoreError> {
+            self.inner.revocation_generation().await
+        }
+        async fn revoke(
+            &self,
+            jti: &str,
+            client_id: &str,
+            expires_at: OffsetDateTime,
+        ) -> Result<bool, StoreError> {
+            self.inner.revoke(jti, client_id, expires_at).await
+        }
+        async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+            self.inner.is_revoked(jti).await
+        }
+        async fn active_revocations(
+            &self,
+            now: OffsetDateTime,
+        ) -> Result<Vec<(String, OffsetDateTime)>, StoreError> {
+            self.inner.active_revocations(now).await
+        }
+        async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+            self.inner.purge_expired(now).await
+        }
+        async fn purge_audit(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+            self.inner.purge_audit(before).await
+        }
+        async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+            if self.down.load(Ordering::Relaxed) {
+                return Err(StoreError::Database {
+                    operation: "writing audit events",
+                    message: "connection refused (test)".into(),
+                });
+            }
+            self.inner.append_audit(events).await
+        }
+        async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+            self.inner.query_audit(filter).await
+        }
+        fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
+            self.inner.subscribe()
+        }
+        async fn close(&self) {
+            self.inner.close().await;
+        }
+    }
+
+    async fn count(store: &dyn StoreTrait) -> usize {
+        store
+            .query_audit(&AuditFilter::default())
+            .await
+            .map_or(0, |e| e.len())
+    }
+
+    /// Wait (bounded) until `f` holds.
+    async fn until(mut f: impl AsyncFnMut() -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        while tokio::time::Instant::now() < deadline {
+            if f().await {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn events_are_held_while_the_store_is_down_and_written_when_it_is_back() {
+        let inner = certbound_store::open("sqlite::memory:").await.unwrap();
+        let store = Arc::new(Flaky {
+            inner,
+            down: AtomicBool::new(false),
+        });
+        let (sender, task) = spawn_writer(Arc::clone(&store) as Arc<dyn StoreTrait>);
+        sender.record(AuditEvent::new("token", AuditResult::Success));
+        assert!(until(async || count(store.as_ref()).await == 1).await);
+        assert!(!sender.store_failing());
+
+        store.down.store(true, Ordering::Relaxed);
+        for _ in 0..5 {
+            sender.record(AuditEvent::new("token", AuditResult::Success));
+        }
+        assert!(until(async || sender.store_failing()).await);
+        assert_eq!(count(store.as_ref()).await, 1, "nothing written while down");
+
+        store.down.store(false, Ordering::Relaxed);
+        assert!(until(async || count(store.as_ref()).await == 6).await);
+        assert!(until(async || !sender.store_failing()).await);
+        assert_eq!(sender.dropped(), 0);
+        drop(sender);
+        task.await.unwrap();
+    }
 }

@@ -54,6 +54,20 @@ pub struct RawConfig {
 pub struct RawAudit {
     /// Days audit events are kept; 0 keeps them forever.
     pub retention_days: Option<u32>,
+    /// What happens while the store cannot take audit events: "buffer" or "refuse".
+    pub on_store_error: Option<String>,
+}
+
+/// What the server does while the store cannot take audit events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnStoreError {
+    /// Keep issuing tokens; hold the events in memory (up to the audit queue,
+    /// [`crate::audit::AUDIT_QUEUE`] events) and write them when the store is back.
+    #[default]
+    Buffer,
+    /// Refuse token requests (503 `temporarily_unavailable`) until the store
+    /// takes audit events again: no token is issued unaudited.
+    Refuse,
 }
 
 /// Days audit events are kept when `[audit] retention_days` is not set.
@@ -204,6 +218,8 @@ pub struct Config {
     pub metrics_allow: Vec<crate::forwarded::Cidr>,
     /// How long audit events are kept; `None`: forever.
     pub audit_retention: Option<std::time::Duration>,
+    /// `[audit] on_store_error`.
+    pub audit_on_store_error: OnStoreError,
 }
 
 /// Shortest admin token accepted.
@@ -573,12 +589,24 @@ impl RawConfig {
                 None
             }
         };
+        let audit_on_store_error = match self.audit.on_store_error.as_deref() {
+            None | Some("buffer") => OnStoreError::Buffer,
+            Some("refuse") => OnStoreError::Refuse,
+            Some(other) => {
+                problem(
+                    "audit.on_store_error".into(),
+                    format!("`{other}` is neither \"buffer\" nor \"refuse\""),
+                );
+                OnStoreError::Buffer
+            }
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
         Ok(Config {
             metrics_allow,
             audit_retention,
+            audit_on_store_error,
             admin,
             routes,
             store_url,

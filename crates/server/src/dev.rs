@@ -50,6 +50,8 @@ pub enum DevError {
     Profile(String),
     #[error("cannot register the demo client: {0}")]
     Store(#[from] certbound_store::StoreError),
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeysError),
 }
 
 /// Prepare `dir` and return the config to serve it.
@@ -86,6 +88,14 @@ pub async fn prepare(
         path: files.ca_cert.clone(),
         source,
     })?;
+    // The signing key first: dev mode's own first start registers the demo
+    // client, after which a missing key would be refused as lost.
+    crate::keys::load(
+        &dir.join(DEFAULT_SIGNING_KEY),
+        Algorithm::Es256,
+        &[],
+        &crate::keys::FirstStart::Yes,
+    )?;
     let store_url = format!("sqlite://{}", dir.join(DEFAULT_DB_FILE).display());
     register_demo_client(&store_url, &ca_pem).await?;
 
@@ -146,6 +156,7 @@ pub async fn prepare(
         audit_retention: Some(std::time::Duration::from_secs(
             u64::from(crate::config::DEFAULT_AUDIT_RETENTION_DAYS) * 86_400,
         )),
+        audit_on_store_error: crate::config::OnStoreError::default(),
     };
     Ok((config, files))
 }

@@ -285,6 +285,7 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         metrics: metrics::Metrics::default(),
         store,
         audit,
+        audit_on_store_error: config.audit_on_store_error,
         chain_cache: chain_cache::ChainCache::default(),
         admin: config.admin.clone(),
         metrics_allow: config.metrics_allow.clone(),

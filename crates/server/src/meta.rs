@@ -66,11 +66,35 @@ pub async fn jwks(State(state): State<Arc<AppState>>) -> Response {
 
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     let clients = state.registry.snapshot().clients.len();
-    json(
-        format!("{{\"status\":\"ok\",\"clients\":{clients}}}"),
-        "no-store",
-    )
+    let store = match tokio::time::timeout(HEALTH_STORE_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) if !state.audit.store_failing() => None,
+        Ok(Ok(())) => Some("audit writes are failing".to_string()),
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some(format!(
+            "no answer within {} s",
+            HEALTH_STORE_TIMEOUT.as_secs()
+        )),
+    };
+    match store {
+        None => json(
+            format!("{{\"status\":\"ok\",\"clients\":{clients},\"store\":\"ok\"}}"),
+            "no-store",
+        ),
+        Some(problem) => {
+            let body = serde_json::json!({
+                "status": "degraded",
+                "clients": clients,
+                "store": problem,
+            });
+            let mut response = json(body.to_string(), "no-store");
+            *response.status_mut() = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+            response
+        }
+    }
 }
+
+/// How long `/healthz` waits for the store to answer.
+pub const HEALTH_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `/metrics`, for peers in `[metrics] allow_from` that reached certbound
 /// directly (relayed requests from a proxy would expose it to the proxy's clients).

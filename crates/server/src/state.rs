@@ -25,6 +25,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     pub store: Arc<dyn Store>,
     pub audit: AuditSender,
+    /// `[audit] on_store_error`: what the token endpoint does while audit writes fail.
+    pub audit_on_store_error: crate::config::OnStoreError,
     /// Certificate authentications that succeeded, shared across connections.
     pub chain_cache: crate::chain_cache::ChainCache,
     /// The `[[route]]`s.

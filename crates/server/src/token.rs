@@ -121,6 +121,18 @@ async fn issue(
         identity,
     };
     let (client, method) = authenticate(state, &caller, now).await?;
+    if state.audit_on_store_error == crate::config::OnStoreError::Refuse
+        && state.audit.store_failing()
+    {
+        tracing::warn!(
+            client_id = %client.id,
+            "token refused: the store takes no audit events ([audit] on_store_error = \"refuse\")"
+        );
+        return Err(OAuthReply(OAuthError::with_description(
+            certbound_oauth::ErrorCode::TemporarilyUnavailable,
+            "the server cannot record the issuance now; try again shortly",
+        )));
+    }
 
     let scope = grant_scope(&client, &request.scope)?;
     let thumbprint = identity.and_then(|i| i.thumbprint.as_deref());

@@ -39,7 +39,7 @@ pub const RECONNECT_BACKOFF_MAX: Duration = Duration::from_secs(10);
 const RECONNECT_BACKOFF_MIN: Duration = Duration::from_millis(200);
 
 /// How long a query waits for a free connection.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The notification channel; payloads are `clients:<instance>` or
 /// `revocations:<instance>`.
