@@ -19,6 +19,8 @@ command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 # ...from Node.js (playwright-core, from npm's registry by console-tests/package-lock.json).
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# Java 17's keytool reads and writes the PKCS#12 and JKS files of the key tests.
+command -v keytool >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -qq

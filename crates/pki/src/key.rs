@@ -108,9 +108,45 @@ impl PrivateKey {
         }
     }
 
-    /// The key in the DER form rustls takes.
+    /// The key in the DER form rustls takes: PKCS#8 (PKCS#1 and SEC1 keys
+    /// are converted; should that fail, they are passed in their own form,
+    /// which rustls takes too).
     pub fn to_der(&self) -> PrivateKeyDer<'static> {
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_pair.serialize_der()))
+        let der = self.key_pair.serialize_der();
+        match (self.format, self.pkcs8_der()) {
+            (_, Some(pkcs8)) => PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8)),
+            (KeyFormat::Pkcs1, None) => PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der)),
+            (KeyFormat::Sec1, None) => PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(der)),
+            (KeyFormat::Pkcs8, None) => PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der)),
+        }
+    }
+
+    /// The key as PKCS#8 DER. rcgen keeps a key in the encoding it was read
+    /// in, so PKCS#1 RSA and SEC1 EC keys are converted with aws-lc-rs.
+    pub fn pkcs8_der(&self) -> Option<Vec<u8>> {
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::signature::{self, EcdsaKeyPair};
+        let der = self.key_pair.serialize_der();
+        match self.format {
+            KeyFormat::Pkcs8 => Some(der),
+            KeyFormat::Pkcs1 => aws_lc_rs::rsa::KeyPair::from_der(&der)
+                .ok()?
+                .as_der()
+                .ok()
+                .map(|d| d.as_ref().to_vec()),
+            KeyFormat::Sec1 => {
+                let alg = match self.kind() {
+                    "ECDSA P-384" => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+                    "ECDSA P-521" => &signature::ECDSA_P521_SHA512_ASN1_SIGNING,
+                    _ => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+                };
+                EcdsaKeyPair::from_private_key_der(alg, &der)
+                    .ok()?
+                    .to_pkcs8v1()
+                    .ok()
+                    .map(|d| d.as_ref().to_vec())
+            }
+        }
     }
 
     /// Whether this key is the private half of the certificate's public key.

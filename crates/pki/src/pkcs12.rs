@@ -45,6 +45,86 @@ pub fn is_pkcs12(input: &[u8]) -> bool {
     rest.starts_with(&PKCS7) && matches!(rest.get(10), Some(1 | 2))
 }
 
+/// A file that holds certificates (and maybe a key) in a container rather
+/// than as certificates, told apart by content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// PKCS#12 (`.p12`, `.pfx`).
+    Pkcs12,
+    /// PKCS#7 / CMS SignedData in DER (`.p7b`), certificates only.
+    Pkcs7Der,
+    /// PKCS#7 in PEM (`-----BEGIN PKCS7-----`).
+    Pkcs7Pem,
+    /// A Java KeyStore (magic 0xFEEDFEED).
+    Jks,
+    /// A Java JCEKS keystore (magic 0xCECECECE).
+    Jceks,
+}
+
+impl Container {
+    /// What the file is, in words.
+    pub fn name(self) -> &'static str {
+        match self {
+            Container::Pkcs12 => "a PKCS#12 file",
+            Container::Pkcs7Der => "a PKCS#7 bundle (DER)",
+            Container::Pkcs7Pem => "a PKCS#7 bundle (PEM)",
+            Container::Jks => "a Java KeyStore (JKS)",
+            Container::Jceks => "a Java JCEKS keystore",
+        }
+    }
+
+    /// The command that turns `file` into something certbound reads: PEM
+    /// certificates for PKCS#7, a PKCS#12 file for Java keystores. `None`
+    /// for PKCS#12, which certbound reads itself.
+    pub fn conversion(self, file: &str) -> Option<String> {
+        let stem = file
+            .rsplit_once('.')
+            .filter(|(s, ext)| !s.is_empty() && !ext.contains('/'))
+            .map_or(file, |(s, _)| s);
+        match self {
+            Container::Pkcs12 => None,
+            Container::Pkcs7Der => Some(format!(
+                "openssl pkcs7 -inform DER -print_certs -in {file} -out {stem}.pem"
+            )),
+            Container::Pkcs7Pem => Some(format!(
+                "openssl pkcs7 -print_certs -in {file} -out {stem}.pem"
+            )),
+            Container::Jks | Container::Jceks => Some(format!(
+                "keytool -importkeystore -srckeystore {file} -srcstoretype {} -destkeystore {stem}.p12 -deststoretype PKCS12",
+                if self == Container::Jks {
+                    "JKS"
+                } else {
+                    "JCEKS"
+                }
+            )),
+        }
+    }
+}
+
+/// Which container these bytes are, if any.
+pub fn container(input: &[u8]) -> Option<Container> {
+    if input.starts_with(&[0xfe, 0xed, 0xfe, 0xed]) {
+        return Some(Container::Jks);
+    }
+    if input.starts_with(&[0xce, 0xce, 0xce, 0xce]) {
+        return Some(Container::Jceks);
+    }
+    if is_pkcs12(input) {
+        return Some(Container::Pkcs12);
+    }
+    const SIGNED_DATA: [u8; 11] = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02,
+    ];
+    if skip_header(input, 0x30).is_some_and(|rest| rest.starts_with(&SIGNED_DATA)) {
+        return Some(Container::Pkcs7Der);
+    }
+    let head = &input[..input.len().min(4096)];
+    if head.windows(17).any(|w| w == b"-----BEGIN PKCS7-") {
+        return Some(Container::Pkcs7Pem);
+    }
+    None
+}
+
 /// Skip a DER tag `tag` and its length; the bytes after the header.
 fn skip_header(input: &[u8], tag: u8) -> Option<&[u8]> {
     if *input.first()? != tag {
@@ -165,8 +245,9 @@ fn order_chain(leaf: CertDer, mut rest: Vec<CertDer>) -> (Vec<CertDer>, Vec<Cert
 /// Write a key and its chain (leaf first) as a PKCS#12 file protected by
 /// `password`: PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) for the key and the
 /// certificates, an HMAC-SHA256 MAC, `friendly_name` as the alias.
+/// `key_pkcs8` is the plain PKCS#8 DER of the key.
 pub fn write_pkcs12(
-    key: &PrivateKey,
+    key_pkcs8: &[u8],
     chain: &[CertDer],
     friendly_name: &str,
     password: &str,
@@ -174,8 +255,7 @@ pub fn write_pkcs12(
     let failed = |e: p12_keystore::error::Error| KeyError::Pkcs12 {
         reason: format!("it could not be written ({e})"),
     };
-    let pkcs8 = key.key_pair.serialize_der();
-    let p12_key = p12_keystore::PrivateKey::from_der(&pkcs8).map_err(failed)?;
+    let p12_key = p12_keystore::PrivateKey::from_der(key_pkcs8).map_err(failed)?;
     let certs = chain
         .iter()
         .map(|c| p12_keystore::Certificate::from_der(c))

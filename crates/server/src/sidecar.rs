@@ -39,11 +39,13 @@ pub const REFRESH_AT: f64 = 0.8;
 /// Where the client certificate comes from, to reload it.
 #[derive(Debug, Clone)]
 pub enum Credentials {
-    /// `--cert`, `--key`, `--ca`.
+    /// `--cert`, `--key`, `--ca`, `--key-password-file` (`key` is `cert`
+    /// itself for a PKCS#12 file).
     Files {
         cert: PathBuf,
         key: PathBuf,
         ca: Option<PathBuf>,
+        key_password: certbound_tls::material::KeyPassword,
     },
     /// `--tls NAME --config FILE`.
     Profile { config: PathBuf, name: String },
@@ -52,9 +54,15 @@ pub enum Credentials {
 impl Credentials {
     fn load(&self) -> Result<ClientTls, String> {
         match self {
-            Credentials::Files { cert, key, ca } => Ok(ClientTls {
+            Credentials::Files {
+                cert,
+                key,
+                ca,
+                key_password,
+            } => Ok(ClientTls {
                 identity: Some(
-                    certbound_tls::Identity::load(cert, key).map_err(|e| e.to_string())?,
+                    certbound_tls::Identity::load_with_password(cert, Some(key), key_password)
+                        .map_err(|e| e.to_string())?,
                 ),
                 ca: ca
                     .as_ref()
@@ -73,7 +81,7 @@ impl Credentials {
 
     fn files(&self) -> Vec<PathBuf> {
         match self {
-            Credentials::Files { cert, key, ca } => {
+            Credentials::Files { cert, key, ca, .. } => {
                 [Some(cert.clone()), Some(key.clone()), ca.clone()]
                     .into_iter()
                     .flatten()

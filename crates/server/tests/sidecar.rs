@@ -51,6 +51,7 @@ async fn legacy_app_to_partner_through_the_sidecar() {
             cert: d.join("partner.crt"),
             key: d.join("partner.key"),
             ca: Some(d.join("root.crt")),
+            key_password: Default::default(),
         },
         token: Some(TokenSettings {
             url: format!("https://{mtls}/oauth2/token").parse().unwrap(),
@@ -353,6 +354,7 @@ async fn the_token_is_renewed_at_80_percent_of_its_lifetime_without_a_401() {
             cert: d.join("partner.crt"),
             key: d.join("partner.key"),
             ca: Some(d.join("root.crt")),
+            key_password: Default::default(),
         },
         token: Some(TokenSettings {
             url: format!("https://{relay}/oauth2/token").parse().unwrap(),

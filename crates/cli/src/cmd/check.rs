@@ -23,6 +23,10 @@ pub struct CheckArgs {
     /// The private key that should belong to the certificate.
     #[arg(long, value_name = "KEY")]
     key: Option<PathBuf>,
+    /// File whose first line is the password of an encrypted --key or a
+    /// PKCS#12 CERT [default: $CERTBOUND_KEY_PASSWORD].
+    #[arg(long, value_name = "FILE")]
+    key_password_file: Option<PathBuf>,
     /// CA certificate(s) to verify the chain against.
     #[arg(long, visible_alias = "cacert", value_name = "FILE")]
     ca: Option<PathBuf>,
@@ -74,6 +78,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         .as_ref()
         .map(|p| files::read_input(p, "the key"))
         .transpose()?;
+    // PKCS#12, PKCS#7 and Java keystores, and encrypted keys.
+    let (cert_bytes, key_bytes, key_path) = open_containers(&args, cert_bytes, key_bytes)?;
+    let args = CheckArgs { key: key_path, ..args };
     let ca_bytes = args
         .ca
         .as_ref()
@@ -162,6 +169,81 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(EXIT_FAILED)
     })
+}
+
+/// The certificate bytes, the key bytes and the key's path after
+/// [`open_containers`].
+type Opened = (Vec<u8>, Option<Vec<u8>>, Option<PathBuf>);
+
+/// A PKCS#12 CERT opened with the password (its chain as PEM becomes CERT,
+/// its key the key unless --key is given); an encrypted --key decrypted;
+/// PKCS#7 and Java keystores refused with the command that converts them.
+fn open_containers(
+    args: &CheckArgs,
+    cert: Vec<u8>,
+    key: Option<Vec<u8>>,
+) -> Result<Opened> {
+    use certbound_pki::key::{KeyError, parse_private_key_with_password};
+    use certbound_pki::pkcs12::{Container, container, read_pkcs12};
+    let cert_name = args.cert.display().to_string();
+    let password = crate::cmd::client::key_password(args.key_password_file.as_deref())?;
+    let kind = container(&cert);
+    if let Some(c) = kind.filter(|c| *c != Container::Pkcs12) {
+        let how = c.conversion(&cert_name).unwrap_or_default();
+        let then = match c {
+            Container::Jks | Container::Jceks => {
+                " then check the .p12 (give its password with --key-password-file)"
+            }
+            _ => " then check that file",
+        };
+        return Err(usage(format!(
+            "{cert_name} is {}, not a certificate: convert it with `{how}`,{then}",
+            c.name()
+        )));
+    }
+    let key = match (key, &args.key) {
+        (Some(bytes), Some(path)) => {
+            match parse_private_key_with_password(&bytes, password.get()) {
+                // Decrypted: check the plain key (the key-file mode is still the file's).
+                Ok(k) if password.get().is_some() => Some(k.key_pair.serialize_der()),
+                Err(KeyError::WrongPassword) => {
+                    return Err(usage(
+                        KeyError::WrongPassword.describe(&path.display().to_string()),
+                    ));
+                }
+                _ => Some(bytes),
+            }
+        }
+        (k, _) => k,
+    };
+    if kind != Some(Container::Pkcs12) {
+        return Ok((cert, key, args.key.clone()));
+    }
+    let p12 = read_pkcs12(&cert, password.get()).map_err(|e| usage(e.describe(&cert_name)))?;
+    eprintln!(
+        "{cert_name} is a PKCS#12 file: a private key{} and {} certificate{}; checking them",
+        p12.friendly_name
+            .as_deref()
+            .map(|n| format!(" (alias \"{n}\")"))
+            .unwrap_or_default(),
+        p12.chain.len() + p12.other.len(),
+        if p12.chain.len() + p12.other.len() == 1 { "" } else { "s" }
+    );
+    let pem: String = p12
+        .chain
+        .iter()
+        .chain(&p12.other)
+        .map(|c| certbound_pki::generate::pem_encode("CERTIFICATE", c))
+        .collect();
+    match key {
+        Some(k) => Ok((pem.into_bytes(), Some(k), args.key.clone())),
+        // The key-file check then looks at the .p12 itself, which holds the key.
+        None => Ok((
+            pem.into_bytes(),
+            Some(p12.key.key_pair.serialize_der()),
+            Some(args.cert.clone()),
+        )),
+    }
 }
 
 /// The checklist and summary as text.

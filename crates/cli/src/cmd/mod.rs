@@ -5,6 +5,7 @@ pub mod check;
 pub mod client;
 pub mod connect;
 pub mod pki;
+pub mod pki_export;
 pub mod registry;
 pub mod request;
 pub mod serve;

@@ -14,6 +14,7 @@ use certbound_pki::time_fmt::date;
 use clap::{Args, Subcommand, ValueEnum};
 use time::OffsetDateTime;
 
+use crate::cmd::pki_export::{self, CaKeyPassword, ExportArgs};
 use crate::files::{self, Output};
 
 /// File names inside a CA directory.
@@ -43,6 +44,9 @@ enum PkiCommand {
     /// Sign a CSR made anywhere (certbound, openssl, keytool, certreq) with a CA made by
     /// `pki init`, after checking its signature.
     Sign(SignArgs),
+    /// Write a certificate, its chain and its key as a PKCS#12 file (.p12/.pfx)
+    /// for Java, .NET and Windows.
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,6 +133,8 @@ struct ServerArgs {
     #[arg(long, value_name = "DIR")]
     ca: PathBuf,
     #[command(flatten)]
+    ca_key_password: CaKeyPassword,
+    #[command(flatten)]
     common: LeafCommon,
     /// DNS name the server answers to (repeatable; wildcards like *.example.com allowed).
     #[arg(long, value_name = "HOST")]
@@ -155,6 +161,8 @@ struct ClientArgs {
     /// CA directory made by `certbound pki init`.
     #[arg(long, value_name = "DIR")]
     ca: PathBuf,
+    #[command(flatten)]
+    ca_key_password: CaKeyPassword,
     #[command(flatten)]
     common: LeafCommon,
     /// Common name (the client's identity; defaults to NAME).
@@ -252,6 +260,8 @@ struct SignArgs {
     /// CA directory made by `certbound pki init`.
     #[arg(long, value_name = "DIR")]
     ca: PathBuf,
+    #[command(flatten)]
+    ca_key_password: CaKeyPassword,
     /// The certificate signing request, PEM or DER.
     #[arg(long, value_name = "FILE")]
     csr: PathBuf,
@@ -300,6 +310,7 @@ pub fn run(args: PkiArgs) -> Result<ExitCode> {
         PkiCommand::SelfSigned(a) => self_signed(a, now),
         PkiCommand::Csr(a) => make_csr(a),
         PkiCommand::Sign(a) => sign_csr(a, now),
+        PkiCommand::Export(a) => pki_export::run(a),
     }?;
     Ok(ExitCode::SUCCESS)
 }
@@ -382,7 +393,7 @@ struct CaDir {
     root_path: PathBuf,
 }
 
-fn load_ca(dir: &Path) -> Result<CaDir> {
+fn load_ca(dir: &Path, password: &CaKeyPassword) -> Result<CaDir> {
     let (cert_name, key_name) = if dir.join(INTERMEDIATE_CERT).exists() {
         (INTERMEDIATE_CERT, INTERMEDIATE_KEY)
     } else {
@@ -398,7 +409,7 @@ fn load_ca(dir: &Path) -> Result<CaDir> {
         )));
     }
     let cert_pem = files::read_input(&cert_path, "the CA certificate")?;
-    let key = files::read_input(&key_path, "the CA key")?;
+    let key = password.plain_key(files::read_input(&key_path, "the CA key")?, &key_path)?;
     let cert = certbound_pki::parse_certificates(&cert_pem)
         .with_context(|| format!("reading {}", cert_path.display()))?
         .remove(0);
@@ -419,7 +430,7 @@ fn issue_server(a: ServerArgs, now: OffsetDateTime) -> Result<()> {
             "a server certificate needs at least one --dns or --ip: clients check the host name against these SANs",
         ));
     }
-    let ca = load_ca(&a.ca)?;
+    let ca = load_ca(&a.ca, &a.ca_key_password)?;
     let spec = LeafSpec {
         common_name: a
             .cn
@@ -454,7 +465,7 @@ fn issue_server(a: ServerArgs, now: OffsetDateTime) -> Result<()> {
 }
 
 fn issue_client(a: ClientArgs, now: OffsetDateTime) -> Result<()> {
-    let ca = load_ca(&a.ca)?;
+    let ca = load_ca(&a.ca, &a.ca_key_password)?;
     let spec = LeafSpec {
         common_name: a.cn.clone().unwrap_or_else(|| a.common.name.clone()),
         organization: a.org,
@@ -721,7 +732,7 @@ fn sign_csr(a: SignArgs, now: OffsetDateTime) -> Result<()> {
             "{name}.crt is the name of a CA file in a CA directory: give the certificate another name with --name"
         )));
     }
-    let ca = load_ca(&a.ca)?;
+    let ca = load_ca(&a.ca, &a.ca_key_password)?;
     let out = a.out.clone().unwrap_or_else(|| a.ca.clone());
     let cert_path = out.join(format!("{name}.crt"));
     files::ensure_writable(&[&cert_path], a.force)?;

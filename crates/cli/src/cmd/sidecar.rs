@@ -29,12 +29,17 @@ pub struct SidecarArgs {
     /// The config file holding the --tls profile.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Client certificate (leaf, then intermediates).
-    #[arg(long, value_name = "FILE", requires = "key")]
+    /// Client certificate (leaf, then intermediates), or a PKCS#12 file
+    /// (.p12/.pfx) that holds the key too.
+    #[arg(long, value_name = "FILE")]
     cert: Option<PathBuf>,
-    /// Its private key.
+    /// Its private key (not needed when --cert is PKCS#12).
     #[arg(long, value_name = "FILE", requires = "cert")]
     key: Option<PathBuf>,
+    /// File whose first line is the password of an encrypted --key or a
+    /// PKCS#12 --cert [default: $CERTBOUND_KEY_PASSWORD].
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key_password_file: Option<PathBuf>,
     /// CA certificates that verify the upstream (default: the system's roots).
     #[arg(long, visible_alias = "cacert", value_name = "FILE")]
     ca: Option<PathBuf>,
@@ -65,10 +70,19 @@ pub fn run(args: SidecarArgs) -> Result<ExitCode> {
             config: config.clone(),
             name: name.clone(),
         },
-        (None, _, Some(cert), Some(key)) => Credentials::Files {
+        (None, _, Some(cert), None)
+            if !std::fs::read(cert).is_ok_and(|b| certbound_pki::pkcs12::is_pkcs12(&b)) =>
+        {
+            return Err(usage(
+                "give the client certificate's key with --key (only a PKCS#12 --cert holds its key)",
+            ));
+        }
+        (None, _, Some(cert), key) => Credentials::Files {
             cert: cert.clone(),
-            key: key.clone(),
+            // A PKCS#12 --cert holds the key: read it from there.
+            key: key.clone().unwrap_or_else(|| cert.clone()),
             ca: args.ca.clone(),
+            key_password: crate::cmd::client::key_password(args.key_password_file.as_deref())?,
         },
         _ => {
             return Err(usage(

@@ -86,6 +86,18 @@ fn assert_password_cases(what: &str, bytes: &[u8], cert: &[u8], format: KeyForma
         .unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(key.matches_certificate(cert), "{what}: wrong key");
     assert_eq!(key.format, format, "{what}");
+    // rustls gets PKCS#8 whatever the key came in.
+    let pkcs8 = key
+        .pkcs8_der()
+        .unwrap_or_else(|| panic!("{what}: no PKCS#8"));
+    assert!(
+        parse_private_key(&pkcs8).unwrap().matches_certificate(cert),
+        "{what}"
+    );
+    assert!(
+        matches!(key.to_der(), rustls_pki_types::PrivateKeyDer::Pkcs8(_)),
+        "{what}"
+    );
     assert!(
         matches!(
             parse_private_key_with_password(bytes, Some("wrong password")),

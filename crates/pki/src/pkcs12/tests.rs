@@ -203,7 +203,7 @@ fn written_files_read_back_here_in_openssl_and_in_keytool() {
     let (leaf, inter, root) = chain_files(d);
     let key = parse_private_key(&std::fs::read(d.join("key.pem")).unwrap()).unwrap();
     let chain = vec![leaf.clone(), inter, root];
-    let bytes = write_pkcs12(&key, &chain, "my client", PASSWORD).unwrap();
+    let bytes = write_pkcs12(&key.key_pair.serialize_der(), &chain, "my client", PASSWORD).unwrap();
     std::fs::write(d.join("out.p12"), &bytes).unwrap();
     std::fs::write(d.join("pw.txt"), format!("{PASSWORD}\n")).unwrap();
 
@@ -280,4 +280,79 @@ fn written_files_read_back_here_in_openssl_and_in_keytool() {
     );
     assert!(listed.contains("my client"), "{listed}");
     assert!(listed.contains("PrivateKeyEntry"), "{listed}");
+}
+
+#[test]
+fn containers_are_told_apart_by_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    chain_files(d);
+    let p12 = export(d, "c.p12", &[]);
+    assert_eq!(container(&p12), Some(Container::Pkcs12));
+    openssl(
+        d,
+        &[
+            "crl2pkcs7",
+            "-nocrl",
+            "-certfile",
+            "cas.pem",
+            "-out",
+            "b.p7b",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "crl2pkcs7",
+            "-nocrl",
+            "-certfile",
+            "cas.pem",
+            "-outform",
+            "DER",
+            "-out",
+            "b.der",
+        ],
+    );
+    assert_eq!(
+        container(&std::fs::read(d.join("b.p7b")).unwrap()),
+        Some(Container::Pkcs7Pem)
+    );
+    assert_eq!(
+        container(&std::fs::read(d.join("b.der")).unwrap()),
+        Some(Container::Pkcs7Der)
+    );
+    keytool(
+        d,
+        &[
+            "-genkeypair",
+            "-keystore",
+            "k.jks",
+            "-storetype",
+            "JKS",
+            "-storepass",
+            PASSWORD,
+            "-alias",
+            "a",
+            "-keyalg",
+            "EC",
+            "-dname",
+            "CN=jks",
+            "-validity",
+            "2",
+        ],
+    );
+    assert_eq!(
+        container(&std::fs::read(d.join("k.jks")).unwrap()),
+        Some(Container::Jks)
+    );
+    assert_eq!(container(&std::fs::read(d.join("leaf.pem")).unwrap()), None);
+    assert_eq!(
+        Container::Jks.conversion("dir/k.jks").unwrap(),
+        "keytool -importkeystore -srckeystore dir/k.jks -srcstoretype JKS -destkeystore dir/k.p12 -deststoretype PKCS12"
+    );
+    assert_eq!(
+        Container::Pkcs7Der.conversion("b.der").unwrap(),
+        "openssl pkcs7 -inform DER -print_certs -in b.der -out b.pem"
+    );
+    assert!(Container::Pkcs12.conversion("c.p12").is_none());
 }
