@@ -139,9 +139,12 @@ pub struct Validated {
     pub warnings: Vec<String>,
 }
 
-/// Whether `id` is a valid FHIR id: 1-64 of `A-Za-z0-9-.`.
+/// Whether `id` is a valid FHIR id: 1-64 of `A-Za-z0-9-.`, and not `.` or
+/// `..`, which a URL path (`/admin/ClientApplication/..`) cannot name.
 pub fn valid_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
+        && id != "."
+        && id != ".."
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
@@ -226,7 +229,8 @@ impl ClientApplication {
         if self.id.is_some() && !valid_id(&id) {
             err(
                 "id",
-                "must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '.'".into(),
+                "must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '.', and not '.' or '..'"
+                    .into(),
             );
         }
         if self.name.trim().is_empty() {

@@ -385,6 +385,68 @@ pub(crate) async fn changed(state: &AppState, actor: &Actor, detail: String) {
     }
 }
 
+/// A JSON document in which no object names a key twice. serde_json keeps
+/// the last of repeated keys; a body such as `{"scope":"a","scope":"b"}`
+/// means different things to different parsers, so it is refused.
+struct UniqueKeys(Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueKeysVisitor).map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let UniqueKeys(value) = map.next_value()?;
+            if object.insert(key.clone(), value).is_some() {
+                return Err(serde::de::Error::custom(format!(
+                    "the key \"{key}\" appears twice in one object"
+                )));
+            }
+        }
+        Ok(Value::Object(object))
+    }
+}
+
 async fn read_json(body: Body) -> Result<Value, AdminError> {
     let bytes = axum::body::to_bytes(body, MAX_ADMIN_BODY)
         .await
@@ -395,8 +457,9 @@ async fn read_json(body: Body) -> Result<Value, AdminError> {
                 format!("the body is larger than {MAX_ADMIN_BODY} bytes"),
             )
         })?;
-    let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| AdminError::bad_request(format!("the body is not JSON: {e}")))?;
+    let value = serde_json::from_slice::<UniqueKeys>(&bytes)
+        .map_err(|e| AdminError::bad_request(format!("the body is not JSON: {e}")))?
+        .0;
     if !value.is_object() {
         return Err(AdminError::bad_request(
             "the body must be a JSON object (a ClientApplication)",
@@ -461,7 +524,7 @@ pub(crate) async fn prepare(
         if !valid_id(id) {
             return Err(field_error(
                 "id",
-                "must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '.'",
+                "must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '.', and not '.' or '..'",
             ));
         }
     }

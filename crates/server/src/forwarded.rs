@@ -44,6 +44,21 @@ impl FromStr for Cidr {
                 .filter(|p| *p <= max)
                 .ok_or_else(|| format!("`{s}`: the prefix length must be 0 to {max}"))?,
         };
+        // An IPv4-mapped block (`::ffff:10.0.0.0/104`) is the IPv4 block it
+        // maps: peers are compared as IPv4, so as written it would match none.
+        if let IpAddr::V6(v6) = addr {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                if prefix < 96 {
+                    return Err(format!(
+                        "`{s}`: an IPv4-mapped block needs a prefix of 96 or more; write the IPv4 block instead (e.g. {v4}/8)"
+                    ));
+                }
+                return Ok(Cidr {
+                    addr: IpAddr::V4(v4),
+                    prefix: prefix - 96,
+                });
+            }
+        }
         Ok(Cidr { addr, prefix })
     }
 }
@@ -163,6 +178,18 @@ impl ForwardedConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv4_mapped_blocks_are_their_ipv4_blocks() {
+        let c: Cidr = "::ffff:10.1.0.0/112".parse().unwrap();
+        assert_eq!(c.to_string(), "10.1.0.0/16");
+        assert!(c.contains("10.1.2.3".parse().unwrap()));
+        assert!(c.contains("::ffff:10.1.2.3".parse().unwrap()));
+        assert!(!c.contains("10.2.0.1".parse().unwrap()));
+        let one: Cidr = "::ffff:127.0.0.1".parse().unwrap();
+        assert!(one.contains("127.0.0.1".parse().unwrap()));
+        assert!("::ffff:10.0.0.0/64".parse::<Cidr>().is_err());
+    }
 
     #[test]
     fn cidr_blocks() {

@@ -262,7 +262,7 @@ async fn every_validation_error_names_the_field() {
         ),
     ] {
         let auth = format!("Bearer {ADMIN_TOKEN}");
-        let r = common::request(
+        let r = request(
             h.addr("tls"),
             &h.pki,
             &Client::None,
@@ -378,7 +378,7 @@ async fn missing_wrong_and_certificate_credentials() {
     assert_eq!(by_cert.status, 200, "{}", by_cert.body);
     // Any other certificate is not.
     let other = self_signed(&LeafOptions::client("admin").around_now());
-    let r = common::request(
+    let r = request(
         h.addr("mtls"),
         &h.pki,
         &Client::Cert(vec![other.cert.clone()], other.key_pem.clone()),
@@ -403,7 +403,7 @@ async fn oversized_bodies_and_headers_are_refused_and_the_server_stays_up() {
     assert_eq!(r.status, 413, "{}", &r.body[..r.body.len().min(200)]);
     assert_eq!(r.json()["error"], "invalid_request");
     let big_header = "x".repeat(128 * 1024);
-    let r = common::request(
+    let r = request(
         h.addr("tls"),
         &h.pki,
         &Client::None,
@@ -479,7 +479,7 @@ async fn disabled_admin_api_is_not_found() {
     let config = certbound_server::Config::load(&dir.path().join("c.toml")).unwrap();
     let running = certbound_server::bind(&config).await.unwrap();
     let auth = format!("Bearer {ADMIN_TOKEN}");
-    let r = common::request(
+    let r = request(
         running.addr("tls").unwrap(),
         &pki,
         &Client::None,
@@ -1076,4 +1076,57 @@ async fn if_match_guards_against_lost_updates() {
     let plain = put("", "plain").await;
     assert_eq!(plain.status, 200, "{}", plain.body);
     assert_eq!(plain.headers["etag"], "W/\"4\"");
+}
+
+/// `.` and `..` cannot be ids (a URL path cannot name them), and a body that
+/// names a key twice is refused: parsers disagree on which one counts.
+#[tokio::test]
+async fn dot_ids_and_repeated_keys_are_refused_and_nothing_is_stored() {
+    let h = Harness::start("").await;
+    let leaf = self_signed(&LeafOptions::client("partner").around_now());
+    for id in [".", ".."] {
+        let mut doc = client_doc("partner", &common::pem_of(&leaf.cert));
+        doc["id"] = serde_json::json!(id);
+        let r = h
+            .admin("POST", "/admin/ClientApplication", Some(&doc), None)
+            .await;
+        assert_eq!(r.status, 400, "{id}: {}", r.body);
+        assert!(r.body.contains("not '.' or '..'"), "{}", r.body);
+    }
+    let pem = serde_json::to_string(&common::pem_of(&leaf.cert)).unwrap();
+    let twice = format!(
+        r#"{{"resourceType":"ClientApplication","name":"partner","certificateTrustStore":{pem},"scope":"read","scope":"admin"}}"#
+    );
+    let auth = format!("Bearer {}", ADMIN_TOKEN);
+    let r = request(
+        h.addr("tls"),
+        &h.pki,
+        &Client::None,
+        "POST",
+        "/admin/ClientApplication",
+        "application/json",
+        &twice,
+        &[("authorization", auth.as_str())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("\\\"scope\\\" appears twice"), "{}", r.body);
+    // The same body with the key once is accepted.
+    let once = twice.replace(r#","scope":"admin""#, "");
+    let r = request(
+        h.addr("tls"),
+        &h.pki,
+        &Client::None,
+        "POST",
+        "/admin/ClientApplication",
+        "application/json",
+        &once,
+        &[("authorization", auth.as_str())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    let list = h.admin("GET", "/admin/ClientApplication", None, None).await;
+    assert_eq!(list.json()["total"], 1, "{}", list.body);
 }

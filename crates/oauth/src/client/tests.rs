@@ -251,6 +251,10 @@ fn ids() {
     assert!(valid_id("a-1.b"));
     assert!(!valid_id(""));
     assert!(!valid_id("a/b"));
+    assert!(!valid_id("."));
+    assert!(!valid_id(".."));
+    assert!(valid_id("..."));
+    assert!(valid_id(".a"));
     assert!(!valid_id(&"x".repeat(65)));
 }
 
