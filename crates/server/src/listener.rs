@@ -410,7 +410,13 @@ async fn handshake(
         let identity = ClientIdentity::new(Vec::new(), peer, listener.clone());
         return Some((TokioIo::new(IoStream(Io::Plain(stream))), identity));
     };
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+    let accept = async {
+        if let Some(version) = legacy_hello(&stream).await {
+            return Err(refuse_legacy(stream, version).await);
+        }
+        acceptor.accept(stream).await
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, accept).await {
         Ok(Ok(tls)) => {
             let chain = tls
                 .get_ref()
@@ -446,6 +452,40 @@ async fn handshake(
             None
         }
     }
+}
+
+/// The version in a ClientHello that offers only SSL 3.0 to TLS 1.1, when the
+/// first bytes show one: its legacy_version is below 0x0303, which a TLS 1.2
+/// or 1.3 client never sends (RFC 8446 §4.1.2). rustls would answer such a
+/// client `handshake_failure` (it finds no certificate for the client's
+/// signature schemes before it looks at the version); the right answer is
+/// `protocol_version` (RFC 8446 §6.2, RFC 5246 §7.2.2).
+async fn legacy_hello(stream: &TcpStream) -> Option<u16> {
+    // Record header (type 22, version, length), handshake type 1, length, version.
+    let mut head = [0u8; 11];
+    let n = stream.peek(&mut head).await.ok()?;
+    if n < head.len() || head[0] != 22 || head[5] != 1 {
+        return None;
+    }
+    let version = u16::from_be_bytes([head[9], head[10]]);
+    (0x0300..0x0303).contains(&version).then_some(version)
+}
+
+/// Send the fatal `protocol_version` alert to a client that offers only an old
+/// TLS version, close, and say why.
+async fn refuse_legacy(mut stream: TcpStream, version: u16) -> std::io::Error {
+    use tokio::io::AsyncWriteExt;
+    // An alert record: level fatal (2), description protocol_version (70).
+    let _ = stream.write_all(&[21, 3, 1, 0, 2, 2, 70]).await;
+    let _ = stream.shutdown().await;
+    let name = match version {
+        0x0300 => "SSL 3.0",
+        0x0301 => "TLS 1.0",
+        _ => "TLS 1.1",
+    };
+    std::io::Error::other(format!(
+        "the client offers only {name}: no protocol version in common (TLS 1.2 and 1.3 are accepted); sent the protocol_version alert"
+    ))
 }
 
 /// TCP or TLS stream behind one type for hyper.

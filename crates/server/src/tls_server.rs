@@ -128,7 +128,9 @@ impl ClientCertVerifier for ScreenedVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        self.inner
+            .verify_tls12_signature(message, cert, dss)
+            .map_err(|e| weak_key_or(cert, e))
     }
 
     fn verify_tls13_signature(
@@ -137,7 +139,9 @@ impl ClientCertVerifier for ScreenedVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        self.inner
+            .verify_tls13_signature(message, cert, dss)
+            .map_err(|e| weak_key_or(cert, e))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -191,6 +195,7 @@ impl ClientCertVerifier for DeferredTrustVerifier {
             dss,
             &self.provider.signature_verification_algorithms,
         )
+        .map_err(|e| weak_key_or(cert, e))
     }
 
     fn verify_tls13_signature(
@@ -205,6 +210,7 @@ impl ClientCertVerifier for DeferredTrustVerifier {
             dss,
             &self.provider.signature_verification_algorithms,
         )
+        .map_err(|e| weak_key_or(cert, e))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -213,6 +219,33 @@ impl ClientCertVerifier for DeferredTrustVerifier {
             .supported_schemes()
     }
 }
+
+/// Why a client's handshake signature failed, when its key is the cause: an
+/// RSA key under 2048 bits verifies with no algorithm rustls accepts, which
+/// rustls reports as a bad signature.
+fn weak_key_or(cert: &CertificateDer<'_>, error: rustls::Error) -> rustls::Error {
+    match certbound_pki::CertInfo::from_der(cert).map(|i| i.key) {
+        Ok(certbound_pki::KeyKind::Rsa { bits }) if bits < 2048 => {
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
+                Arc::new(WeakKey(format!(
+                    "the client's RSA key has {bits} bits; at least 2048 are accepted"
+                ))),
+            )))
+        }
+        _ => error,
+    }
+}
+
+#[derive(Debug)]
+struct WeakKey(String);
+
+impl std::fmt::Display for WeakKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for WeakKey {}
 
 #[cfg(test)]
 mod tests {

@@ -46,8 +46,8 @@ pub enum StoreError {
 
     /// The database could not be opened or reached.
     #[error(
-        "cannot open the store at {location}: {message}; check that the database is running \
-         and reachable and that the URL, user and password are right"
+        "cannot open the store at {location}: {message}{}",
+        connect_advice(location, message)
     )]
     Connect {
         /// Where the store is, password redacted.
@@ -125,6 +125,20 @@ pub enum StoreError {
         /// What the database said, with advice when the cause is known.
         message: String,
     },
+}
+
+/// What to check when a store cannot be opened, by backend; nothing when the
+/// message already says it.
+fn connect_advice(location: &str, message: &str) -> &'static str {
+    if !location.starts_with("sqlite") {
+        "; check that the database is running and reachable and that the URL, user and \
+         password are right"
+    } else if message.contains("writable") {
+        ""
+    } else {
+        "; check that the file and its directory exist and are writable by this user \
+         (SQLite also writes the -wal and -shm files beside it)"
+    }
 }
 
 impl StoreError {
@@ -221,6 +235,18 @@ mod tests {
         };
         assert!(e.to_string().contains("sqlite://PATH"), "{e}");
         assert!(e.to_string().contains("postgres://"), "{e}");
+        // The advice fits the backend: a file for SQLite, a server for PostgreSQL.
+        let e = StoreError::Connect {
+            location: "sqlite://data/certbound.db".into(),
+            message: "disk I/O error".into(),
+        };
+        assert!(e.to_string().contains("writable by this user"), "{e}");
+        assert!(!e.to_string().contains("password"), "{e}");
+        let e = StoreError::Connect {
+            location: "postgres://certbound@db/certbound".into(),
+            message: "connection refused".into(),
+        };
+        assert!(e.to_string().contains("user and password"), "{e}");
         let e = StoreError::database("listing clients", &sqlx::Error::PoolTimedOut);
         assert!(
             e.to_string()
