@@ -24,12 +24,17 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
 /// The client's TLS settings, from files or from a named profile.
 #[derive(Debug, Args)]
 pub struct ClientTlsArgs {
-    /// Client certificate (PEM or DER): the leaf, then its intermediates.
-    #[arg(long, value_name = "FILE", requires = "key", conflicts_with = "tls")]
+    /// Client certificate (PEM or DER): the leaf, then its intermediates; or a
+    /// PKCS#12 file (.p12/.pfx), which holds the key too.
+    #[arg(long, value_name = "FILE", conflicts_with = "tls")]
     pub cert: Option<PathBuf>,
-    /// Private key of --cert.
+    /// Private key of --cert (not needed when --cert is PKCS#12).
     #[arg(long, value_name = "FILE", requires = "cert", conflicts_with = "tls")]
     pub key: Option<PathBuf>,
+    /// File whose first line is the password of an encrypted --key or a
+    /// PKCS#12 --cert [default: $CERTBOUND_KEY_PASSWORD].
+    #[arg(long, value_name = "FILE", conflicts_with = "tls")]
+    pub key_password_file: Option<PathBuf>,
     /// CA certificate(s) that verify the server [default: the system's roots].
     #[arg(
         long,
