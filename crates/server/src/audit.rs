@@ -235,6 +235,12 @@ mod tests {
         async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
             self.inner.query_audit(filter).await
         }
+        async fn record_signing_key(&self, kid: &str) -> Result<(), StoreError> {
+            self.inner.record_signing_key(kid).await
+        }
+        async fn signing_keys(&self) -> Result<Vec<String>, StoreError> {
+            self.inner.signing_keys().await
+        }
         fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
             self.inner.subscribe()
         }

@@ -147,35 +147,66 @@ impl Running {
     }
 }
 
-/// Whether the store has never been used: no client, no change ever made to
-/// the registry or the revocations, no audit event. Only then may a missing
-/// signing key be created.
+/// Whether a missing signing key may be made: not when the store records a
+/// signing key (this or another instance signed with it), nor when it holds
+/// signs of tokens issued before keys were recorded (token events in the
+/// audit trail, revocations). Clients registered before the first start do
+/// not count: nothing was signed for them yet.
 async fn first_start(store: &dyn certbound_store::Store) -> Result<keys::FirstStart, ServerError> {
     let mut history = Vec::new();
-    let clients = store.count_clients().await?;
-    if clients > 0 {
-        history.push(format!("{clients} clients"));
-    }
-    if store.registry_generation().await? > 0 {
-        history.push("registry changes".to_string());
+    let kids = store.signing_keys().await?;
+    if !kids.is_empty() {
+        history.push(format!("it records the signing key {}", kids.join(", ")));
     }
     if store.revocation_generation().await? > 0 {
-        history.push("token revocations".to_string());
+        history.push("it holds token revocations".to_string());
     }
     let filter = certbound_store::AuditFilter {
+        kind: Some("token".into()),
+        result: Some(certbound_store::AuditResult::Success),
         limit: Some(1),
         ..Default::default()
     };
     if !store.query_audit(&filter).await?.is_empty() {
-        history.push("audit events".to_string());
+        history.push("its audit trail holds issued tokens".to_string());
     }
     Ok(if history.is_empty() {
         keys::FirstStart::Yes
     } else {
         keys::FirstStart::No {
-            history: history.join(", "),
+            history: history.join("; "),
         }
     })
+}
+
+/// Record the signing key in the store, and warn when the store names keys
+/// this server does not publish (another instance signs with another key).
+async fn record_signing_key(
+    store: &dyn certbound_store::Store,
+    keys: &keys::Keys,
+) -> Result<(), ServerError> {
+    let kid = keys.current.kid().to_string();
+    let published: Vec<String> = keys
+        .verifying
+        .iter()
+        .filter_map(|k| k.kid())
+        .map(str::to_string)
+        .collect();
+    let foreign: Vec<String> = store
+        .signing_keys()
+        .await?
+        .into_iter()
+        .filter(|k| !published.contains(k))
+        .collect();
+    if !foreign.is_empty() {
+        tracing::warn!(
+            current = %kid,
+            others = %foreign.join(", "),
+            "the store records signing keys this server neither signs with nor publishes: if another instance signs with one, copy the same key to every instance (or list it in previous_keys)"
+        );
+    }
+    store.record_signing_key(&kid).await?;
+    Ok(())
 }
 
 /// Start the server described by `config`.
@@ -198,6 +229,7 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         &config.issuer.previous_keys,
         &first,
     )?;
+    record_signing_key(store.as_ref(), &keys).await?;
 
     let mut bound = Vec::new();
     let mut listeners = Vec::new();

@@ -141,6 +141,12 @@ pub trait Store: Debug + Send + Sync {
     /// timestamp: last appended first).
     async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
 
+    /// Remember that a server signs tokens with the key `kid` (idempotent).
+    async fn record_signing_key(&self, kid: &str) -> Result<(), StoreError>;
+
+    /// The kids of every signing key recorded, oldest first.
+    async fn signing_keys(&self) -> Result<Vec<String>, StoreError>;
+
     /// Announcements of changes to the registry and revocations; see [`Change`].
     fn subscribe(&self) -> broadcast::Receiver<Change>;
 

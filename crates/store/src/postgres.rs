@@ -516,6 +516,24 @@ impl Store for PgStore {
         Ok(purged.rows_affected())
     }
 
+    async fn record_signing_key(&self, kid: &str) -> Result<(), StoreError> {
+        check_id("signing key id", kid)?;
+        sqlx::query("INSERT INTO signing_keys (kid, first_used_at) VALUES ($1, $2) ON CONFLICT (kid) DO NOTHING")
+            .bind(kid)
+            .bind(truncate_to_micros(OffsetDateTime::now_utc()))
+            .execute(&self.pool)
+            .await
+            .map_err(E::during("recording the signing key"))?;
+        Ok(())
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT kid FROM signing_keys ORDER BY first_used_at, kid")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(E::during("reading the signing keys"))
+    }
+
     async fn purge_audit(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let purged = sqlx::query("DELETE FROM audit_events WHERE at < $1")
             .bind(truncate_to_micros(before))

@@ -495,6 +495,27 @@ impl Store for SqliteStore {
         Ok(purged.rows_affected())
     }
 
+    async fn record_signing_key(&self, kid: &str) -> Result<(), StoreError> {
+        check_id("signing key id", kid)?;
+        let mut tx = self.begin_write("recording the signing key").await?;
+        sqlx::query("INSERT INTO signing_keys (kid, first_used_at) VALUES (?1, ?2) ON CONFLICT (kid) DO NOTHING")
+            .bind(kid)
+            .bind(to_micros(OffsetDateTime::now_utc()))
+            .execute(&mut *tx)
+            .await
+            .map_err(E::during("recording the signing key"))?;
+        tx.commit()
+            .await
+            .map_err(E::during("recording the signing key"))
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT kid FROM signing_keys ORDER BY first_used_at, kid")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(E::during("reading the signing keys"))
+    }
+
     async fn purge_audit(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let mut tx = self.begin_write("purging old audit events").await?;
         let purged = sqlx::query("DELETE FROM audit_events WHERE at < ?1")

@@ -41,6 +41,7 @@ macro_rules! run_suite {
             changes_reach_another_instance,
             reopening_migrates_idempotently,
             ping_and_location,
+            signing_keys_are_recorded_once,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
@@ -730,6 +731,19 @@ pub async fn reopening_migrates_idempotently(url: &str) {
     assert_eq!(third.count_clients().await.expect("count"), 1);
     create(&*third, "app-2", "Two").await;
     assert_eq!(second.count_clients().await.expect("count"), 2);
+}
+
+pub async fn signing_keys_are_recorded_once(url: &str) {
+    let store = store(url).await;
+    assert!(store.signing_keys().await.unwrap().is_empty());
+    store.record_signing_key("kid-one").await.unwrap();
+    store.record_signing_key("kid-one").await.unwrap();
+    store.record_signing_key("kid-two").await.unwrap();
+    let mut kids = store.signing_keys().await.unwrap();
+    kids.sort();
+    assert_eq!(kids, ["kid-one", "kid-two"]);
+    assert!(store.record_signing_key("").await.is_err());
+    store.close().await;
 }
 
 pub async fn ping_and_location(url: &str) {
