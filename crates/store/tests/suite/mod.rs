@@ -735,11 +735,20 @@ pub async fn reopening_migrates_idempotently(url: &str) {
 
 pub async fn signing_keys_are_recorded_once(url: &str) {
     let store = store(url).await;
-    assert!(store.signing_keys().await.unwrap().is_empty());
-    store.record_signing_key("kid-one").await.unwrap();
-    store.record_signing_key("kid-one").await.unwrap();
-    store.record_signing_key("kid-two").await.unwrap();
-    let mut kids = store.signing_keys().await.unwrap();
+    assert!(store.signing_keys().await.expect("signing keys").is_empty());
+    store
+        .record_signing_key("kid-one")
+        .await
+        .expect("signing keys");
+    store
+        .record_signing_key("kid-one")
+        .await
+        .expect("signing keys");
+    store
+        .record_signing_key("kid-two")
+        .await
+        .expect("signing keys");
+    let mut kids = store.signing_keys().await.expect("signing keys");
     kids.sort();
     assert_eq!(kids, ["kid-one", "kid-two"]);
     assert!(store.record_signing_key("").await.is_err());
