@@ -15,7 +15,7 @@ use certbound_pki::inspect::{CertInfo, SanEntry};
 use certbound_pki::time_fmt::date;
 use time::OffsetDateTime;
 
-use crate::client::{CompiledClient, SubjectConstraint};
+use crate::client::{ClientStatus, CompiledClient, SubjectConstraint};
 
 /// How a client proved who it is (the names of RFC 8705 §2 and RFC 7591).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +56,11 @@ impl fmt::Display for Method {
 pub enum AuthFailure {
     UnknownClient {
         client_id: String,
+    },
+    /// The client is registered with a `status` other than `active`.
+    ClientOff {
+        client_id: String,
+        status: ClientStatus,
     },
     NoCertificate,
     /// The certificate could not be read (e.g. a malformed forwarded-certificate header).
@@ -98,6 +103,10 @@ impl fmt::Display for AuthFailure {
             AuthFailure::UnknownClient { client_id } => {
                 write!(f, "no client is registered with client_id `{client_id}`")
             }
+            AuthFailure::ClientOff { client_id, status } => write!(
+                f,
+                "client `{client_id}` has status \"{status}\": it is switched off; `certbound client enable {client_id}` (or status \"active\") lets it in again"
+            ),
             AuthFailure::NoCertificate => write!(f, "no client certificate was presented"),
             AuthFailure::UnreadableCertificate { reason } => {
                 write!(f, "the client certificate cannot be read: {reason}")
@@ -173,6 +182,7 @@ impl AuthFailure {
     pub fn code(&self) -> &'static str {
         match self {
             AuthFailure::UnknownClient { .. } => "unknown_client",
+            AuthFailure::ClientOff { .. } => "client_off",
             AuthFailure::NoCertificate => "no_certificate",
             AuthFailure::UnreadableCertificate { .. } => "malformed_certificate",
             AuthFailure::NotInTrustStore { .. } => "not_in_trust_store",
@@ -198,12 +208,24 @@ impl AuthFailure {
     }
 }
 
+/// Refuse a client whose status is not `active`, whatever it presents.
+pub fn check_status(client: &CompiledClient) -> Result<(), AuthFailure> {
+    match client.status {
+        ClientStatus::Active => Ok(()),
+        status => Err(AuthFailure::ClientOff {
+            client_id: client.id.clone(),
+            status,
+        }),
+    }
+}
+
 /// Authenticate `client` by the certificate chain it presented (leaf first).
 pub fn authenticate_certificate(
     client: &CompiledClient,
     chain: &[CertDer],
     now: OffsetDateTime,
 ) -> Result<Method, AuthFailure> {
+    check_status(client)?;
     let Some(store) = &client.trust_store else {
         return Err(AuthFailure::SecretRequired);
     };
@@ -304,6 +326,7 @@ pub fn authenticate_secret(
     secret: &str,
     method: Method,
 ) -> Result<Method, AuthFailure> {
+    check_status(client)?;
     let Some(hash) = &client.secret_hash else {
         return Err(AuthFailure::CertificateRequired);
     };

@@ -24,6 +24,8 @@ pub const MAX_TOKEN_LIFETIME: u64 = 86_400;
 pub const MAX_NAME_LEN: usize = 200;
 /// Largest trust store accepted (PEM text).
 pub const MAX_TRUST_STORE_LEN: usize = 256 * 1024;
+/// The values of `status`, as FHIR platforms name them.
+pub const STATUS_VALUES: [&str; 2] = ["active", "off"];
 
 /// A registered OAuth client.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -61,6 +63,10 @@ pub struct ClientApplication {
     /// plain secret is never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret_hash: Option<String>,
+    /// `"active"` (also when absent) or `"off"`: an `off` client is refused
+    /// at every endpoint and its tokens stop being honoured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// Every other field of the posted document, kept as it came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -119,11 +125,45 @@ pub struct ExactCert {
     pub name: String,
 }
 
+/// Whether a client may authenticate (`status` of the ClientApplication).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientStatus {
+    #[default]
+    Active,
+    /// Switched off by an operator: refused everywhere, its tokens inactive.
+    Off,
+}
+
+impl ClientStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientStatus::Active => "active",
+            ClientStatus::Off => "off",
+        }
+    }
+
+    /// The status a `status` field names; `None` for a value certbound does not know.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "active" => Some(ClientStatus::Active),
+            "off" => Some(ClientStatus::Off),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ClientStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A validated client, compiled for the token endpoint.
 #[derive(Debug, Clone)]
 pub struct CompiledClient {
     pub id: String,
     pub name: String,
+    pub status: ClientStatus,
     pub trust_store: Option<TrustStore>,
     pub constraint: Option<SubjectConstraint>,
     /// Allowed scopes; `None` allows any.
@@ -152,7 +192,7 @@ pub fn valid_id(id: &str) -> bool {
 
 /// Fields of a ClientApplication that hold text (`null` allowed where the
 /// field is optional).
-const TEXT_FIELDS: [(&str, bool); 10] = [
+const TEXT_FIELDS: [(&str, bool); 11] = [
     ("resourceType", false),
     ("id", true),
     ("name", false),
@@ -163,6 +203,7 @@ const TEXT_FIELDS: [(&str, bool); 10] = [
     ("tls_client_auth_san_ip", true),
     ("tls_client_auth_san_email", true),
     ("scope", true),
+    ("status", true),
 ];
 
 impl ClientApplication {
@@ -308,6 +349,18 @@ impl ClientApplication {
                 );
             }
         }
+        let status = match self.status.as_deref() {
+            None => ClientStatus::Active,
+            Some(s) => ClientStatus::parse(s).unwrap_or_else(|| {
+                err(
+                    "status",
+                    format!(
+                        "must be \"active\" or \"off\", not \"{s}\" (to stop a client, set \"off\")"
+                    ),
+                );
+                ClientStatus::Active
+            }),
+        };
         if !errors.is_empty() {
             return Err(ValidationErrors(errors));
         }
@@ -315,6 +368,7 @@ impl ClientApplication {
             client: CompiledClient {
                 id,
                 name: self.name.clone(),
+                status,
                 trust_store,
                 constraint,
                 allowed_scopes,

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use certbound_oauth::OAuthError;
-use certbound_oauth::auth::{AuthFailure, Method, authenticate_secret};
+use certbound_oauth::auth::{AuthFailure, Method, authenticate_secret, check_status};
 use certbound_oauth::client::CompiledClient;
 use certbound_oauth::request::ClientAuthentication;
 use certbound_store::{AuditEvent, AuditResult};
@@ -68,6 +68,10 @@ pub async fn authenticate(
         };
         return Err(reject(state, caller, client_id, None, failure));
     };
+    // Before any cache: an `off` client is refused however it authenticated before.
+    if let Err(failure) = check_status(&client) {
+        return Err(reject(state, caller, client_id, None, failure));
+    }
     let result = match secret {
         // PBKDF2 takes milliseconds: keep it off the async workers.
         Some((secret, method)) => {

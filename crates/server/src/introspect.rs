@@ -3,7 +3,8 @@
 //! as at the token endpoint.
 //!
 //! Introspection answers `{"active": false}` for anything that is not a live
-//! token issued here: bad signature, other issuer, expired, revoked. A client
+//! token issued here: bad signature, other issuer, expired, revoked, or of a
+//! client that is switched off or no longer registered. A client
 //! may revoke only its own tokens; revoking an unknown or invalid token is not
 //! an error (RFC 7009 §2.2).
 
@@ -13,6 +14,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use certbound_oauth::client::ClientStatus;
 use certbound_oauth::introspect::IntrospectionResponse;
 use certbound_oauth::request::IntrospectionRequest;
 use certbound_oauth::{AccessTokenClaims, ErrorCode, OAuthError, Validation};
@@ -69,7 +71,13 @@ async fn handle(
     event.method = Some(method.as_str().into());
     if kind == "introspect" {
         let response = match &claims {
-            Ok(c) if !state.revocations.is_revoked(&c.jti) => IntrospectionResponse::active(c),
+            // A token of a client switched off (or removed) since is inactive.
+            Ok(c)
+                if !state.revocations.is_revoked(&c.jti)
+                    && state.registry.status(&c.client_id) == Some(ClientStatus::Active) =>
+            {
+                IntrospectionResponse::active(c)
+            }
             _ => IntrospectionResponse::inactive(),
         };
         event.detail = Some(format!("active={}", response.active));

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use certbound_oauth::client::{ClientApplication, CompiledClient, Policy};
+use certbound_oauth::client::{ClientApplication, ClientStatus, CompiledClient, Policy};
 use certbound_store::{Change, Store, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -48,6 +48,12 @@ impl Registry {
     /// The current view.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.current.load_full()
+    }
+
+    /// The status of `client_id`; `None` when it is not registered (or its
+    /// record does not validate). Tokens are honoured only while `active`.
+    pub fn status(&self, client_id: &str) -> Option<ClientStatus> {
+        self.current.load().clients.get(client_id).map(|c| c.status)
     }
 
     /// Read the whole registry again and swap it in.

@@ -177,6 +177,7 @@ fn secrets() {
     let client = CompiledClient {
         id: "s".into(),
         name: "s".into(),
+        status: crate::client::ClientStatus::Active,
         trust_store: None,
         constraint: None,
         allowed_scopes: None,
@@ -200,5 +201,29 @@ fn secrets() {
     assert_eq!(
         authenticate_secret(&cert_client, "x", Method::ClientSecretPost),
         Err(AuthFailure::CertificateRequired)
+    );
+}
+
+#[test]
+fn an_off_client_is_refused_whatever_it_presents() {
+    let leaf = self_signed(&LeafOptions::client("partner"));
+    let on = compile(leaf.cert_pem(), |_| {});
+    assert_eq!(
+        authenticate_certificate(&on, &[owned(&leaf.cert)], NOW),
+        Ok(Method::SelfSignedTlsClientAuth)
+    );
+    let off = compile(leaf.cert_pem(), |c| c.status = Some("off".into()));
+    let failure = authenticate_certificate(&off, &[owned(&leaf.cert)], NOW).unwrap_err();
+    assert_eq!(failure.code(), "client_off");
+    assert!(failure.to_string().contains("status \"off\""), "{failure}");
+    assert_eq!(check_status(&off), Err(failure));
+    let mut secret = off.clone();
+    secret.trust_store = None;
+    secret.secret_hash = Some(crate::secret::hash_secret("s3cret").unwrap());
+    assert_eq!(
+        authenticate_secret(&secret, "s3cret", Method::ClientSecretPost)
+            .unwrap_err()
+            .code(),
+        "client_off"
     );
 }

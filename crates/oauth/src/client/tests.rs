@@ -295,3 +295,39 @@ fn fields_of_the_wrong_json_type_are_all_named() {
     let read: ClientApplication = serde_json::from_value(Value::Object(good)).unwrap();
     assert_eq!(read.access_token_lifetime, Some(600));
 }
+
+#[test]
+fn status_is_active_by_default_off_when_set_and_anything_else_is_named() {
+    let leaf = self_signed(&LeafOptions::client("partner"));
+    let mut c = client(Some(leaf.cert_pem()));
+    assert_eq!(
+        c.validate(Policy::default(), NOW).unwrap().client.status,
+        ClientStatus::Active
+    );
+    // Absent, it stays absent when written back (documents round-trip unchanged).
+    assert!(serde_json::to_value(&c).unwrap().get("status").is_none());
+    c.status = Some("off".into());
+    assert_eq!(
+        c.validate(Policy::default(), NOW).unwrap().client.status,
+        ClientStatus::Off
+    );
+    assert_eq!(serde_json::to_value(&c).unwrap()["status"], "off");
+    c.status = Some("active".into());
+    assert_eq!(
+        c.validate(Policy::default(), NOW).unwrap().client.status,
+        ClientStatus::Active
+    );
+    // A value certbound does not know is an error, never ignored.
+    c.status = Some("disabled".into());
+    let e = c.validate(Policy::default(), NOW).unwrap_err();
+    assert_eq!(fields(&e), ["status"]);
+    assert!(e.to_string().contains("not \"disabled\""), "{e}");
+    // ... and so is a status that is not text.
+    let doc = serde_json::json!({"resourceType": "ClientApplication", "name": "n", "status": 1});
+    let errors = ClientApplication::type_errors(doc.as_object().unwrap());
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        (errors[0].field, errors[0].message.as_str()),
+        ("status", "must be a string, not a number")
+    );
+}

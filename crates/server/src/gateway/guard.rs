@@ -22,6 +22,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use certbound_oauth::auth::authenticate_certificate;
 use certbound_oauth::claims::thumbprints_match;
+use certbound_oauth::client::ClientStatus;
 use certbound_oauth::{AccessTokenClaims, JwtError, Validation, VerifyingKeys};
 use certbound_pki::chain::Usage;
 use certbound_pki::inspect::{CertInfo, SanEntry};
@@ -408,6 +409,24 @@ impl Route {
             && state.revocations.is_revoked(&claims.jti)
         {
             return Err(Rejection::invalid_token("the token has been revoked"));
+        }
+        // Trust taken back: the client was switched off or removed since.
+        if matches!(self.config.tokens, TokenSource::Local) {
+            match state.registry.status(&claims.client_id) {
+                Some(ClientStatus::Active) => {}
+                Some(status) => {
+                    return Err(Rejection::invalid_token(format!(
+                        "the token's client `{}` has status \"{status}\"",
+                        claims.client_id
+                    )));
+                }
+                None => {
+                    return Err(Rejection::invalid_token(format!(
+                        "the token's client `{}` is no longer registered",
+                        claims.client_id
+                    )));
+                }
+            }
         }
         Ok(verified)
     }
