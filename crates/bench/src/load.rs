@@ -43,6 +43,8 @@ pub enum Expect {
     /// The bench upstream's answer, directly or through a proxy: 200 with
     /// [`crate::upstream::BODY`].
     Upstream,
+    /// certbound's `/healthz` with every part well: 200 with `"status":"ok"`.
+    Healthy,
 }
 
 /// Which key-exchange groups the client offers.
@@ -301,6 +303,7 @@ fn check(expect: Expect, status: u16, body: &[u8]) -> Result<()> {
             Expect::Token => contains(body, br#""access_token":""#),
             Expect::Fixed => body == br#"{"ok":true}"#,
             Expect::Upstream => body == crate::upstream::BODY,
+            Expect::Healthy => contains(body, br#""status":"ok""#),
         };
     if good {
         return Ok(());

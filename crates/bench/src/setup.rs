@@ -121,7 +121,19 @@ pub async fn start_certbound(bin: &Path, dir: &Path, pki: &Pki, extra: &str) -> 
     let data = dir.join("data");
     std::fs::create_dir_all(&data).context("creating the data directory")?;
     let store_url = format!("sqlite://{}", data.join("certbound.db").display());
-    register_client(&store_url, pki).await?;
+    start_certbound_on(bin, dir, pki, &store_url, extra).await
+}
+
+/// [`start_certbound`] on the store at `store_url` (a PostgreSQL database, say).
+pub async fn start_certbound_on(
+    bin: &Path,
+    dir: &Path,
+    pki: &Pki,
+    store_url: &str,
+    extra: &str,
+) -> Result<Server> {
+    std::fs::create_dir_all(dir.join("data")).context("creating the data directory")?;
+    register_client(store_url, pki).await?;
     let config = dir.join("certbound.toml");
     std::fs::write(
         &config,

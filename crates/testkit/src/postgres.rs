@@ -94,6 +94,24 @@ pub fn database(prefix: &str) -> String {
     )
 }
 
+/// Stop the cluster the databases live on (fast: open sessions are cut), keep
+/// it down for `down`, and start it again; returns once it accepts TCP
+/// connections, or after 30 s. For fault-injection programs (`soak`), never
+/// for tests, which share the cluster.
+pub fn restart(down: Duration) {
+    let cluster = CLUSTER.get_or_init(prepare_cluster);
+    let _ = as_postgres(
+        "pg_ctlcluster",
+        &[&cluster.version, &cluster.name, "stop", "-m", "fast"],
+    );
+    std::thread::sleep(down);
+    start(cluster);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !accepts_tcp(cluster.port) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// `cbtest_<prefix>_<pid>_<n>`, at most 63 bytes, lower-case ASCII.
 fn database_name(prefix: &str, pid: u32, n: u32) -> String {
     let suffix = format!("_{pid}_{n}");
