@@ -17,6 +17,7 @@ pub mod generate;
 pub mod host;
 pub mod inspect;
 pub mod key;
+pub mod ocsp;
 pub mod oid;
 pub mod pkcs12;
 pub mod thumbprint;
