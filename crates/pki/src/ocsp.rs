@@ -680,6 +680,23 @@ pub fn crl_urls(cert: &[u8]) -> Vec<String> {
     out
 }
 
+/// Whether `issuer` issued `cert` (both DER): its subject is the
+/// certificate's issuer name and its key verifies the certificate's signature.
+pub fn issued_by(cert: &[u8], issuer: &[u8]) -> bool {
+    let (Ok((_, c)), Ok((_, i))) = (
+        X509Certificate::from_der(cert),
+        X509Certificate::from_der(issuer),
+    ) else {
+        return false;
+    };
+    if c.issuer().as_raw() != i.subject().as_raw() {
+        return false;
+    }
+    certificate_parts(cert)
+        .and_then(|(tbs, alg, sig)| verify_signature(issuer, tbs, alg, sig, ""))
+        .is_ok()
+}
+
 /// The certificate's serial number in hex, as `openssl` prints it.
 pub fn serial_hex(cert: &[u8]) -> Option<String> {
     let (_, c) = X509Certificate::from_der(cert).ok()?;

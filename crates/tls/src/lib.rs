@@ -12,6 +12,7 @@ pub mod client;
 pub mod connect;
 mod diagram;
 pub mod error;
+pub mod fetch;
 pub mod https;
 pub mod material;
 mod names;

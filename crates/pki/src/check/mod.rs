@@ -7,6 +7,7 @@
 
 mod certificate;
 mod material;
+pub mod online;
 
 use serde::Serialize;
 use time::OffsetDateTime;
