@@ -10,6 +10,7 @@ use webpki::EndEntityCert;
 use crate::CertDer;
 use crate::chain::{self, ChainError, SUPPORTED_SIG_ALGS, Usage, unix_time};
 use crate::inspect::CertInfo;
+use crate::revocation::RevocationCheck;
 
 /// CA certificates ready for verification.
 #[derive(Debug, Clone)]
@@ -83,6 +84,18 @@ impl AnchorSet {
         usage: Usage,
         now: OffsetDateTime,
     ) -> Result<&str, ChainError> {
+        self.verify_checked(chain, usage, now, None)
+    }
+
+    /// [`Self::verify`], and with `revocation` every certificate of the path
+    /// (leaf and intermediates) checked against it.
+    pub fn verify_checked(
+        &self,
+        chain: &[CertDer],
+        usage: Usage,
+        now: OffsetDateTime,
+        revocation: Option<&RevocationCheck>,
+    ) -> Result<&str, ChainError> {
         let Some((leaf, intermediates)) = chain.split_first() else {
             return Err(ChainError::Other {
                 reason: "no certificate was presented".into(),
@@ -96,18 +109,22 @@ impl AnchorSet {
             Usage::Client => webpki::KeyUsage::client_auth(),
             Usage::Server => webpki::KeyUsage::server_auth(),
             // No EKU policy on the fast path: the full verification applies it.
-            Usage::Any => return self.verify_slowly(leaf, intermediates, usage, now),
+            Usage::Any => return self.verify_slowly(leaf, intermediates, usage, now, revocation),
         };
         let Ok(ee) = EndEntityCert::try_from(leaf) else {
-            return self.verify_slowly(leaf, intermediates, usage, now);
+            return self.verify_slowly(leaf, intermediates, usage, now, revocation);
         };
+        let crl_refs = revocation
+            .map(RevocationCheck::crl_refs)
+            .unwrap_or_default();
+        let rev = revocation.and_then(|r| r.options(&crl_refs));
         let reached = match ee.verify_for_usage(
             SUPPORTED_SIG_ALGS,
             &self.anchors,
             intermediates,
             unix_time(now),
             ku,
-            None,
+            rev,
             None,
         ) {
             Ok(path) => {
@@ -119,6 +136,7 @@ impl AnchorSet {
             }
             // A search that ran out of budget is never run a second time to explain it.
             Err(e) if chain::is_budget_error(&e) => return Err(ChainError::TooComplex),
+            // The slow path tells which certificate is refused and why.
             Err(_) => None,
         };
         match reached {
@@ -128,7 +146,7 @@ impl AnchorSet {
                 not_after: self.not_after[i],
                 now,
             }),
-            None => self.verify_slowly(leaf, intermediates, usage, now),
+            None => self.verify_slowly(leaf, intermediates, usage, now, revocation),
         }
     }
 
@@ -139,8 +157,9 @@ impl AnchorSet {
         intermediates: &[CertDer],
         usage: Usage,
         now: OffsetDateTime,
+        revocation: Option<&RevocationCheck>,
     ) -> Result<&str, ChainError> {
-        let v = chain::verify(leaf, intermediates, &self.certs, usage, now)?;
+        let v = chain::verify_checked(leaf, intermediates, &self.certs, usage, now, revocation)?;
         Ok(&self.names[v.anchor.min(self.names.len() - 1)])
     }
 }

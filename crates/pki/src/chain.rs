@@ -13,6 +13,7 @@ use webpki::{EndEntityCert, KeyPurposeIdIter};
 
 use crate::CertDer;
 use crate::inspect::CertInfo;
+use crate::revocation::RevocationCheck;
 use crate::time_fmt::{date, relative};
 
 mod ca_path;
@@ -182,6 +183,20 @@ pub enum ChainError {
     },
     /// The path search ran out of its budget (a chain built to make it search).
     TooComplex,
+    /// A certificate of the chain is listed in its issuer's CRL.
+    Revoked {
+        cert: String,
+        /// Colon-separated hex, as `certbound check` shows it.
+        serial: String,
+        revoked_at: OffsetDateTime,
+        reason: crate::revocation::Reason,
+    },
+    /// A certificate's revocation status could not be had (its issuer's CRL
+    /// is stale or does not verify) and the policy is to fail.
+    RevocationUnavailable {
+        cert: String,
+        why: String,
+    },
     /// Anything else webpki reported.
     Other {
         reason: String,
@@ -310,6 +325,19 @@ impl fmt::Display for ChainError {
                 f,
                 "the chain is too tangled to verify within the path-building budget"
             ),
+            ChainError::Revoked {
+                cert,
+                serial,
+                revoked_at,
+                reason,
+            } => write!(
+                f,
+                "'{cert}' (serial {serial}) was revoked on {} (reason: {reason})",
+                crate::time_fmt::rfc3339(*revoked_at)
+            ),
+            ChainError::RevocationUnavailable { cert, why } => {
+                write!(f, "the revocation status of '{cert}' is unavailable: {why}")
+            }
             ChainError::Other { reason } => write!(f, "the chain does not verify: {reason}"),
         }
     }
@@ -366,6 +394,12 @@ impl ChainError {
             | ChainError::TooComplex => {
                 "send the leaf and only the intermediates between it and the CA (usually one or two), each once".into()
             }
+            ChainError::Revoked { .. } => {
+                "the CA took its trust back: use a newly issued certificate (`certbound pki issue`)".into()
+            }
+            ChainError::RevocationUnavailable { .. } => {
+                "publish a current CRL (`certbound pki crl`) and replace the file named in [revocation] crl_files (or --crl)".into()
+            }
             ChainError::Other { .. } => {
                 "inspect the chain with `openssl verify -CAfile CA -untrusted CHAIN CERT`".into()
             }
@@ -392,6 +426,8 @@ impl ChainError {
             ChainError::NameConstraintViolation => "name_constraint_violation",
             ChainError::TooManyIntermediates { .. } => "too_many_intermediates",
             ChainError::SameNameIntermediates { .. } => "same_name_intermediates",
+            ChainError::Revoked { .. } => "revoked",
+            ChainError::RevocationUnavailable { .. } => "revocation_unavailable",
             ChainError::TooComplex => "too_complex",
             ChainError::Other { .. } => "other",
         }
@@ -488,6 +524,19 @@ pub fn verify(
     usage: Usage,
     now: OffsetDateTime,
 ) -> Result<VerifiedChain, ChainError> {
+    verify_checked(leaf, intermediates, anchors, usage, now, None)
+}
+
+/// [`verify`], and with `revocation` every certificate of the path (leaf and
+/// intermediates) checked against it.
+pub fn verify_checked(
+    leaf: &CertDer,
+    intermediates: &[CertDer],
+    anchors: &[CertDer],
+    usage: Usage,
+    now: OffsetDateTime,
+    revocation: Option<&RevocationCheck>,
+) -> Result<VerifiedChain, ChainError> {
     if anchors.is_empty() {
         return Err(ChainError::NoAnchors);
     }
@@ -497,10 +546,10 @@ pub fn verify(
         .iter()
         .filter_map(|a| CertInfo::from_der(a).ok())
         .collect();
-    let trust_anchors: Vec<_> = anchors
+    let (trust_anchors, usable_anchors): (Vec<_>, Vec<CertDer>) = anchors
         .iter()
-        .filter_map(|a| webpki::anchor_from_trusted_cert(a).ok())
-        .collect();
+        .filter_map(|a| Some((webpki::anchor_from_trusted_cert(a).ok()?, a.clone())))
+        .unzip();
     if trust_anchors.is_empty() {
         return Err(ChainError::Other {
             reason: "no certificate in the CA file can serve as a trust anchor".into(),
@@ -513,7 +562,7 @@ pub fn verify(
         ),
     })?;
     let time = unix_time(now);
-    let result = match usage.eku_oid() {
+    let run = |rev: Option<webpki::RevocationOptions<'_>>| match usage.eku_oid() {
         None => ee
             .verify_for_usage(
                 SUPPORTED_SIG_ALGS,
@@ -521,10 +570,10 @@ pub fn verify(
                 intermediates,
                 time,
                 AnyUsage,
-                None,
+                rev,
                 None,
             )
-            .map(|p| path_certs(&p)),
+            .map(|p| path_with_anchor(&p, &trust_anchors, &usable_anchors)),
         Some(_) => {
             let ku = match usage {
                 Usage::Client => webpki::KeyUsage::client_auth(),
@@ -536,14 +585,31 @@ pub fn verify(
                 intermediates,
                 time,
                 ku,
-                None,
+                rev,
                 None,
             )
-            .map(|p| path_certs(&p))
+            .map(|p| path_with_anchor(&p, &trust_anchors, &usable_anchors))
         }
     };
+    let crl_refs = revocation
+        .map(RevocationCheck::crl_refs)
+        .unwrap_or_default();
+    let rev = revocation.and_then(|r| r.options(&crl_refs));
+    let mut result = run(rev);
+    if let (Err(e), Some(check)) = (&result, revocation)
+        && crate::revocation::is_revocation_error(e)
+    {
+        // The chain itself verifies: say which certificate of it is refused and why.
+        if let Ok(path) = run(None) {
+            return Err(check.explain(e, &path, now));
+        }
+        result = run(None);
+    }
     let certs = match result {
-        Ok(certs) => certs,
+        Ok(mut certs) => {
+            certs.pop();
+            certs
+        }
         Err(e) => {
             let ctx = Diagnosis {
                 leaf_der: leaf,
@@ -594,12 +660,29 @@ pub fn verify(
     })
 }
 
-fn path_certs(path: &webpki::VerifiedPath<'_>) -> Vec<CertDer> {
+/// The certificates of a verified path, leaf first, then the certificate of
+/// the anchor reached (from `anchor_certs`, in the order of `anchors`; empty
+/// when it cannot be told).
+pub(crate) fn path_with_anchor(
+    path: &webpki::VerifiedPath<'_>,
+    anchors: &[rustls_pki_types::TrustAnchor<'_>],
+    anchor_certs: &[CertDer],
+) -> Vec<CertDer> {
     let mut certs = vec![CertificateDer::from(path.end_entity().der().to_vec())];
     certs.extend(
         path.intermediate_certificates()
             .map(|c| CertificateDer::from(c.der().to_vec())),
     );
+    let reached = path.anchor();
+    let anchor = anchors
+        .iter()
+        .position(|a| {
+            a.subject_public_key_info == reached.subject_public_key_info
+                && a.subject == reached.subject
+        })
+        .and_then(|i| anchor_certs.get(i).cloned())
+        .unwrap_or_else(|| CertificateDer::from(Vec::new()));
+    certs.push(anchor);
     certs
 }
 
@@ -783,17 +866,25 @@ pub fn signed_by(child: &[u8], issuer: &[u8]) -> bool {
     let Ok((_, parsed)) = x509_parser::parse_x509_certificate(child) else {
         return false;
     };
+    signature_verifies(
+        parsed.signature_algorithm.algorithm.as_bytes(),
+        parsed.tbs_certificate.as_ref(),
+        parsed.signature_value.data.as_ref(),
+        issuer,
+    )
+}
+
+/// Whether `issuer`'s key made `sig` over `tbs` with the algorithm whose OID
+/// (content bytes) is `oid`: certificates and CRLs alike.
+pub(crate) fn signature_verifies(oid: &[u8], tbs: &[u8], sig: &[u8], issuer: &[u8]) -> bool {
     let issuer_der = CertificateDer::from(issuer);
     let Ok(issuer_ee) = EndEntityCert::try_from(&issuer_der) else {
         return false;
     };
-    let oid = parsed.signature_algorithm.algorithm.as_bytes();
     let mut oid_tlv = Vec::with_capacity(oid.len() + 2);
     oid_tlv.push(0x06);
     oid_tlv.push(oid.len() as u8);
     oid_tlv.extend_from_slice(oid);
-    let tbs = parsed.tbs_certificate.as_ref();
-    let sig = parsed.signature_value.data.as_ref();
     SUPPORTED_SIG_ALGS
         .iter()
         .filter(|alg| alg.signature_alg_id().as_ref().starts_with(&oid_tlv))

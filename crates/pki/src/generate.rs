@@ -20,6 +20,7 @@ use crate::CertDer;
 use crate::chain::Usage;
 use crate::inspect::CertInfo;
 
+pub mod crl;
 pub mod csr;
 
 /// Default lifetime of a root CA: ten years.
@@ -189,6 +190,10 @@ pub struct LeafSpec {
     pub usage: Usage,
     pub key_type: KeyType,
     pub days: u32,
+    /// CRL Distribution Points (`--crl-url`).
+    pub crl_urls: Vec<String>,
+    /// AIA OCSP responders (`--ocsp-url`).
+    pub ocsp_urls: Vec<String>,
 }
 
 /// A CA able to sign: its certificate and key.
@@ -372,6 +377,7 @@ fn leaf_params(spec: &LeafSpec, now: OffsetDateTime) -> Result<CertificateParams
             .subject_alt_names
             .push(SanType::Rfc822Name(ia5("e-mail address", email)?));
     }
+    crl::add_locations(&mut params, &spec.crl_urls, &spec.ocsp_urls)?;
     Ok(params)
 }
 

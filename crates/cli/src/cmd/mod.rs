@@ -6,6 +6,7 @@ pub mod client;
 pub mod connect;
 pub mod pki;
 pub mod pki_export;
+pub mod pki_revoke;
 pub mod registry;
 pub mod request;
 pub mod serve;

@@ -15,6 +15,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use time::OffsetDateTime;
 
 use crate::cmd::pki_export::{self, CaKeyPassword, ExportArgs};
+use crate::cmd::pki_revoke;
 use crate::files::{self, Output};
 
 /// File names inside a CA directory.
@@ -47,6 +48,23 @@ enum PkiCommand {
     /// Write a certificate, its chain and its key as a PKCS#12 file (.p12/.pfx)
     /// for Java, .NET and Windows.
     Export(ExportArgs),
+    /// Record in the CA directory that a certificate it issued is revoked
+    /// (then publish it with `pki crl`).
+    Revoke(pki_revoke::RevokeArgs),
+    /// Write a CRL signed by the CA, listing the certificates `pki revoke` recorded.
+    Crl(pki_revoke::CrlArgs),
+}
+
+/// Where verifiers learn whether a certificate was revoked.
+#[derive(Debug, Args)]
+struct Locations {
+    /// URL of the CRL that will list this certificate if it is revoked: a CRL
+    /// Distribution Point, e.g. http://pki.example.com/intermediate.crl (repeatable).
+    #[arg(long = "crl-url", value_name = "URL")]
+    crl_url: Vec<String>,
+    /// URL of an OCSP responder for this certificate: the AIA OCSP entry (repeatable).
+    #[arg(long = "ocsp-url", value_name = "URL")]
+    ocsp_url: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +169,8 @@ struct ServerArgs {
     /// Lifetime in days.
     #[arg(long, value_name = "N", default_value_t = generate::SERVER_DAYS)]
     days: u32,
+    #[command(flatten)]
+    locations: Locations,
     /// Directory to write to (defaults to the CA directory).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -183,6 +203,8 @@ struct ClientArgs {
     /// Lifetime in days.
     #[arg(long, value_name = "N", default_value_t = generate::CLIENT_DAYS)]
     days: u32,
+    #[command(flatten)]
+    locations: Locations,
     /// Directory to write to (defaults to the CA directory).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -293,6 +315,8 @@ struct SignArgs {
     /// Lifetime in days (default 365 for client, 397 for server).
     #[arg(long, value_name = "N")]
     days: Option<u32>,
+    #[command(flatten)]
+    locations: Locations,
     /// Directory to write to (defaults to the CA directory).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -311,6 +335,8 @@ pub fn run(args: PkiArgs) -> Result<ExitCode> {
         PkiCommand::Csr(a) => make_csr(a),
         PkiCommand::Sign(a) => sign_csr(a, now),
         PkiCommand::Export(a) => pki_export::run(a),
+        PkiCommand::Revoke(a) => pki_revoke::revoke(a, now),
+        PkiCommand::Crl(a) => pki_revoke::crl(a, now),
     }?;
     Ok(ExitCode::SUCCESS)
 }
@@ -443,6 +469,8 @@ fn issue_server(a: ServerArgs, now: OffsetDateTime) -> Result<()> {
         usage: Usage::Server,
         key_type: a.common.key_type.into(),
         days: a.days,
+        crl_urls: a.locations.crl_url,
+        ocsp_urls: a.locations.ocsp_url,
         ..LeafSpec::default()
     };
     let out = a.out.unwrap_or_else(|| a.ca.clone());
@@ -475,6 +503,8 @@ fn issue_client(a: ClientArgs, now: OffsetDateTime) -> Result<()> {
         usage: Usage::Client,
         key_type: a.common.key_type.into(),
         days: a.days,
+        crl_urls: a.locations.crl_url,
+        ocsp_urls: a.locations.ocsp_url,
         ..LeafSpec::default()
     };
     let out = a.out.unwrap_or_else(|| a.ca.clone());
@@ -698,6 +728,8 @@ fn sign_csr(a: SignArgs, now: OffsetDateTime) -> Result<()> {
         ips: a.ip.clone(),
         uris: a.uri.clone(),
         emails: a.email.clone(),
+        crl_urls: a.locations.crl_url.clone(),
+        ocsp_urls: a.locations.ocsp_url.clone(),
     };
     let own_sans = !(a.dns.is_empty() && a.ip.is_empty() && a.uri.is_empty() && a.email.is_empty());
     let host = if own_sans {

@@ -71,6 +71,7 @@ pub fn make(spec: &RequestSpec) -> Result<MadeRequest, GenerateError> {
             usage: Usage::Client,
             key_type: spec.key_type,
             days: 1,
+            ..LeafSpec::default()
         },
         OffsetDateTime::UNIX_EPOCH,
     )?;
@@ -168,6 +169,10 @@ pub struct SignSpec {
     pub ips: Vec<IpAddr>,
     pub uris: Vec<String>,
     pub emails: Vec<String>,
+    /// CRL Distribution Points (`--crl-url`).
+    pub crl_urls: Vec<String>,
+    /// AIA OCSP responders (`--ocsp-url`).
+    pub ocsp_urls: Vec<String>,
 }
 
 impl SignSpec {
@@ -346,6 +351,8 @@ pub fn sign(
             KeyType::EcdsaP256
         },
         days: spec.days,
+        crl_urls: spec.crl_urls.clone(),
+        ocsp_urls: spec.ocsp_urls.clone(),
         ..LeafSpec::default()
     };
     if spec.has_sans() {
