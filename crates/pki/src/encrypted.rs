@@ -19,6 +19,10 @@ use pkcs8::pkcs5;
 
 use crate::key::KeyError;
 
+/// Most PBKDF2 iterations an encrypted key may ask for: OpenSSL writes 2,048,
+/// Java 10,000, and the most cautious recommendations some 600,000.
+pub const MAX_PBKDF2_ITERATIONS: u32 = 5_000_000;
+
 /// Decrypt the DER of a PKCS#8 `EncryptedPrivateKeyInfo` into the DER of a
 /// plain PKCS#8 `PrivateKeyInfo`.
 pub(crate) fn decrypt_pkcs8(der: &[u8], password: &str) -> Result<Vec<u8>, KeyError> {
@@ -30,6 +34,20 @@ pub(crate) fn decrypt_pkcs8(der: &[u8], password: &str) -> Result<Vec<u8>, KeyEr
             format: "encrypted PKCS#8",
         },
     })?;
+    // The file sets the work: a key from elsewhere must not hold a program
+    // for hours with billions of PBKDF2 rounds.
+    if let pkcs5::EncryptionScheme::Pbes2(p) = &info.encryption_algorithm {
+        if let pkcs5::pbes2::Kdf::Pbkdf2(kdf) = &p.kdf {
+            if kdf.iteration_count > MAX_PBKDF2_ITERATIONS {
+                return Err(KeyError::UnsupportedEncryption {
+                    scheme: format!(
+                        "PBKDF2 with {} iterations (at most {MAX_PBKDF2_ITERATIONS} are worked through)",
+                        kdf.iteration_count
+                    ),
+                });
+            }
+        }
+    }
     info.encryption_algorithm
         .decrypt(password, info.encrypted_data.as_bytes())
         .map_err(|e| match e {

@@ -301,3 +301,48 @@ fn bad_dek_info_is_unsupported() {
         );
     }
 }
+
+/// A key whose PBKDF2 asks for millions of rounds is refused before any
+/// round is worked: a file from elsewhere must not hold a program for hours.
+#[test]
+fn pbkdf2_iterations_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    plain(d, "ec");
+    openssl(
+        d,
+        &[
+            "pkcs8",
+            "-topk8",
+            "-in",
+            "plain.pem",
+            "-v2",
+            "aes256",
+            "-iter",
+            "65536",
+            "-passout",
+            "pass:x",
+            "-outform",
+            "DER",
+            "-out",
+            "many.der",
+        ],
+    );
+    let mut der = std::fs::read(d.join("many.der")).unwrap();
+    // The iteration count, INTEGER 65536, made 8,388,607 in place.
+    let at = der
+        .windows(5)
+        .position(|w| w == [0x02, 0x03, 0x01, 0x00, 0x00])
+        .expect("the iteration count");
+    der[at + 2..at + 5].copy_from_slice(&[0x7f, 0xff, 0xff]);
+    let started = std::time::Instant::now();
+    let err = parse_private_key_with_password(&der, Some("x")).unwrap_err();
+    assert!(
+        matches!(&err, KeyError::UnsupportedEncryption { scheme } if scheme.contains("8388607 iterations")),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    // The file as openssl wrote it opens.
+    let good = std::fs::read(d.join("many.der")).unwrap();
+    assert!(parse_private_key_with_password(&good, Some("x")).is_ok());
+}
