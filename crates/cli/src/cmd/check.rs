@@ -48,6 +48,10 @@ pub struct CheckArgs {
     /// Print one JSON object instead of the checklist.
     #[arg(long)]
     json: bool,
+    /// A CRL (PEM or DER) to check the certificate and its intermediates
+    /// against (repeatable); used only when signed by its issuer and current.
+    #[arg(long, value_name = "FILE")]
+    crl: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -159,6 +163,16 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             });
         }
     }
+    let crl_files = args
+        .crl
+        .iter()
+        .map(|p| Ok((p.display().to_string(), files::read_input(p, "the CRL")?)))
+        .collect::<Result<Vec<_>>>()?;
+    let crls: Vec<Named<'_>> = crl_files
+        .iter()
+        .map(|(name, bytes)| Named { name, bytes })
+        .collect();
+    check::revocation::add(&mut report, &input, &crls);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

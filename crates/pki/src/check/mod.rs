@@ -8,6 +8,7 @@
 mod certificate;
 mod material;
 pub mod online;
+pub mod revocation;
 
 use serde::Serialize;
 use time::OffsetDateTime;
