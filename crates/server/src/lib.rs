@@ -14,6 +14,7 @@ pub mod client_auth;
 pub mod config;
 pub mod console;
 pub mod dev;
+pub mod expiry;
 pub mod forwarded;
 pub mod gateway;
 pub mod identity;
@@ -337,6 +338,14 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         reloader.spawn_watch(shutdown_rx.clone()),
         gateway.spawn_refresh(shutdown_rx.clone()),
     ];
+    // The certificates relied on, exported and watched from the start.
+    let mut expiry = expiry::Watch::new(config.listeners.clone(), config.routes.clone());
+    expiry.refresh(&state, time::OffsetDateTime::now_utc());
+    tasks.push(expiry::spawn(
+        Arc::clone(&state),
+        expiry,
+        shutdown_rx.clone(),
+    ));
     if let Some(retention) = config.audit_retention {
         tasks.push(audit::spawn_purger(
             Arc::clone(&state.store),

@@ -56,6 +56,30 @@ pub struct Metrics {
     latency: [Histogram; ENDPOINTS.len()],
     open_connections: AtomicI64,
     connections: AtomicU64,
+    /// Every certificate relied on, from [`crate::expiry`].
+    certificates: Mutex<Vec<CertExpiry>>,
+}
+
+/// One certificate certbound relies on, and what relies on it.
+#[derive(Debug, Clone)]
+pub struct CertExpiry {
+    /// `listener`, `client` or `route`.
+    pub source: &'static str,
+    /// The label that names the owner: `listener`, `client_id` or `route`.
+    pub owner_label: &'static str,
+    pub owner: String,
+    /// `certificate`, `chain`, `client_ca`, `trust_store`, `upstream_certificate`, `upstream_ca`.
+    pub role: &'static str,
+    pub subject: String,
+    pub x5t_s256: String,
+    pub not_after: time::OffsetDateTime,
+}
+
+impl CertExpiry {
+    /// "client partner (trust_store)", for messages.
+    pub fn used_by(&self) -> String {
+        format!("{} {} ({})", self.source, self.owner, self.role)
+    }
 }
 
 fn bump(map: &Mutex<BTreeMap<String, u64>>, key: &str) {
@@ -108,6 +132,13 @@ impl Metrics {
 
     pub fn connection_closed(&self) {
         self.open_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Replace the certificates whose expiry is exported.
+    pub fn set_certificate_expiry(&self, certificates: Vec<CertExpiry>) {
+        if let Ok(mut c) = self.certificates.lock() {
+            *c = certificates;
+        }
     }
 
     /// The Prometheus text exposition.
@@ -221,6 +252,28 @@ impl Metrics {
             "Audit events dropped because the queue was full.",
         );
         let _ = writeln!(out, "certbound_audit_events_dropped_total {audit_dropped}");
+        header(
+            &mut out,
+            "certbound_certificate_expiry_seconds",
+            "gauge",
+            "Seconds until each certificate certbound relies on expires (negative: expired).",
+        );
+        let now = time::OffsetDateTime::now_utc();
+        if let Ok(certs) = self.certificates.lock() {
+            for c in certs.iter() {
+                let _ = writeln!(
+                    out,
+                    "certbound_certificate_expiry_seconds{{source=\"{}\",{}=\"{}\",role=\"{}\",subject=\"{}\",x5t_s256=\"{}\"}} {}",
+                    c.source,
+                    c.owner_label,
+                    escape(&c.owner),
+                    c.role,
+                    escape(&c.subject),
+                    c.x5t_s256,
+                    (c.not_after - now).whole_seconds()
+                );
+            }
+        }
         out
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use certbound_oauth::client::{ClientApplication, Policy};
+use certbound_oauth::client::{ClientApplication, ClientStatus, Policy};
 use certbound_pki::inspect::TrustRole;
 use certbound_store::ClientRecord;
 use serde::Deserialize;
@@ -57,6 +57,13 @@ fn summarize(r: &ClientRecord, policy: Policy, now: OffsetDateTime) -> Row {
     };
     row.warnings = v.warnings;
     let client = v.client;
+    if client.status == ClientStatus::Off {
+        row.warnings.insert(
+            0,
+            "switched off (status \"off\"): it gets invalid_client and its tokens are refused"
+                .into(),
+        );
+    }
     if let Some(store) = &client.trust_store {
         let mut methods = Vec::new();
         if !store.anchors.is_empty() {

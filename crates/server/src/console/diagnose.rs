@@ -194,6 +194,7 @@ pub fn field_label(field: &str) -> &'static str {
         "tls_client_auth_san_email" => "SAN e-mail address",
         "scope" => "Scopes",
         "access_token_lifetime" => "Token lifetime",
+        "status" => "Status",
         "client_secret" => "Client secret",
         "version" => "Version",
         _ => "Client",

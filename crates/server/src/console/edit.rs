@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use certbound_oauth::client::{ClientApplication, RESOURCE_TYPE};
+use certbound_oauth::client::{ClientApplication, RESOURCE_TYPE, STATUS_VALUES};
 use certbound_store::{ClientRecord, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -62,6 +62,8 @@ pub(super) struct ClientForm {
     scope: String,
     lifetime: String,
     version: String,
+    /// `active` or `off` (the ClientApplication's `status`).
+    status: String,
 }
 
 impl ClientForm {
@@ -75,6 +77,7 @@ impl ClientForm {
             scope: f.get("scope").to_string(),
             lifetime: f.get("access_token_lifetime").to_string(),
             version: f.get("version").to_string(),
+            status: f.get("status").trim().to_string(),
         }
     }
 
@@ -99,6 +102,7 @@ impl ClientForm {
                 .map(|n| n.to_string())
                 .unwrap_or_default(),
             version: r.version.to_string(),
+            status: s("status"),
         }
     }
 
@@ -143,6 +147,13 @@ impl ClientForm {
             set(field, value.trim());
         }
         set("scope", self.scope.trim());
+        // Active is the default: a client without `status` keeps none.
+        match self.status.as_str() {
+            "" | "active" if !obj.contains_key("status") => {}
+            status => {
+                obj.insert("status".into(), status.into());
+            }
+        }
         let lifetime = self.lifetime.trim();
         obj.remove("access_token_lifetime");
         if !lifetime.is_empty() {
@@ -586,6 +597,7 @@ fn render(
             );
         }
     }
+    status_select(&mut b, &form.status, &field_errors("status"));
     textarea(&mut b, form, &field_errors("certificateTrustStore"));
     b.push_str(
         "<fieldset class=\"constraints\"><legend>Subject constraint <span class=\"aside\">(RFC 8705 §2.1.2; at most one)</span></legend>\
@@ -699,6 +711,43 @@ fn input(
             " aria-invalid=\"true\""
         },
     );
+}
+
+/// The status select: active, or off (refused everywhere, tokens included).
+fn status_select(out: &mut String, value: &str, errors: &[&str]) {
+    let field = "status";
+    let _ = write!(
+        out,
+        "<div class=\"field{}\"><label for=\"f-{field}\">Status</label>",
+        if errors.is_empty() { "" } else { " invalid" }
+    );
+    let described = describe(
+        out,
+        field,
+        Some(
+            "Off: the client gets invalid_client and its unexpired tokens are refused, at once on every instance. \
+             Active again, they work again.",
+        ),
+        errors,
+    );
+    let _ = write!(out, "<select id=\"f-{field}\" name=\"{field}\"{described}>");
+    let value = if value.is_empty() { "active" } else { value };
+    for (option, label) in [("active", "Active"), ("off", "Off")] {
+        let _ = write!(
+            out,
+            "<option value=\"{option}\"{}>{label}</option>",
+            if option == value { " selected" } else { "" }
+        );
+    }
+    if !STATUS_VALUES.contains(&value) {
+        let _ = write!(
+            out,
+            "<option value=\"{}\" selected>{}</option>",
+            esc(value),
+            esc(value)
+        );
+    }
+    out.push_str("</select></div>");
 }
 
 fn textarea(out: &mut String, form: &ClientForm, errors: &[&str]) {

@@ -16,7 +16,7 @@
 mod assets;
 mod audit;
 mod clients;
-mod diagnose;
+pub mod diagnose;
 mod edit;
 mod form;
 mod html;
