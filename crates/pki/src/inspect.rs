@@ -57,6 +57,7 @@ impl fmt::Display for KeyKind {
             KeyKind::Ec { curve, .. } => write!(f, "ECDSA {curve}"),
             KeyKind::Ed25519 => write!(f, "Ed25519"),
             KeyKind::Ed448 => write!(f, "Ed448"),
+            KeyKind::Other { oid } if oid == "1.2.840.10040.4.1" => write!(f, "DSA"),
             KeyKind::Other { oid } => write!(f, "unknown key type {oid}"),
         }
     }
@@ -431,8 +432,18 @@ fn key_kind(cert: &X509Certificate<'_>) -> KeyKind {
     }
     match spki.parsed() {
         Ok(PublicKey::RSA(rsa)) => KeyKind::Rsa {
-            bits: rsa.key_size(),
+            bits: modulus_bits(rsa.modulus),
         },
         _ => KeyKind::Other { oid: alg },
     }
+}
+
+/// The size of an RSA modulus in bits, counted from its highest set bit: a
+/// 2052-bit modulus is 2052 bits, not the 2048 a byte count gives.
+fn modulus_bits(modulus: &[u8]) -> usize {
+    let Some(start) = modulus.iter().position(|b| *b != 0) else {
+        return 0;
+    };
+    let rest = &modulus[start..];
+    (rest.len() - 1) * 8 + (8 - rest[0].leading_zeros() as usize)
 }

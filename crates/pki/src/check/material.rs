@@ -2,6 +2,7 @@
 //! is its file private) and the chain to the CA.
 
 use super::certificate::Context;
+use super::profile::Role;
 use super::{Check, KeyFile, Named, Status};
 use crate::CertDer;
 use crate::chain::{ChainError, Usage, verify, verify_ca};
@@ -52,6 +53,8 @@ pub(super) fn key(key: Option<KeyFile<'_>>, leaf_der: &CertDer) -> Vec<Check> {
 pub(super) struct ChainOutcome {
     pub check: Check,
     pub path: Option<Vec<String>>,
+    /// The verified path, leaf first, with its anchor, for the profile checks.
+    pub certs: Option<Vec<(CertDer, Role)>>,
 }
 
 pub(super) fn chain(
@@ -72,7 +75,11 @@ pub(super) fn chain(
             Check::new("chain", Status::Skip, "no --ca given")
                 .hint("pass --ca CA_FILE to verify the chain to the CA")
         };
-        return ChainOutcome { check, path: None };
+        return ChainOutcome {
+            check,
+            path: None,
+            certs: None,
+        };
     };
     let anchors = match crate::bundle::parse_certificates(ca.bytes) {
         Ok(a) => a,
@@ -81,6 +88,7 @@ pub(super) fn chain(
                 check: Check::new("chain", Status::Fail, format!("{} (--ca): {e}", ca.name))
                     .hint("--ca takes the CA certificate(s) as PEM or DER"),
                 path: None,
+                certs: None,
             };
         }
     };
@@ -100,6 +108,7 @@ pub(super) fn chain(
                 ),
             ),
             path: Some(vec![ctx.leaf.display_name().to_string()]),
+            certs: Some(vec![(ctx.leaf_der.clone(), Role::Leaf)]),
         };
     }
     match verify_for(ctx, intermediates, &anchors) {
@@ -130,9 +139,19 @@ pub(super) fn chain(
                     format!("verifies to {}: {path_text}", ca.name),
                 )
             };
+            let mut certs: Vec<(CertDer, Role)> = v
+                .certs
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.clone(), if i == 0 { Role::Leaf } else { Role::Issuer }))
+                .collect();
+            if !v.certs.iter().any(|c| c.as_ref() == anchors[v.anchor].as_ref()) {
+                certs.push((anchors[v.anchor].clone(), Role::Anchor));
+            }
             ChainOutcome {
                 check,
                 path: Some(v.path),
+                certs: Some(certs),
             }
         }
         Err(e) => {
@@ -154,7 +173,11 @@ pub(super) fn chain(
                 )),
                 _ => Check::new("chain", Status::Fail, e.to_string()).hint(e.hint()),
             };
-            ChainOutcome { check, path: None }
+            ChainOutcome {
+                check,
+                path: None,
+                certs: None,
+            }
         }
     }
 }

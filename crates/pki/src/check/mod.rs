@@ -9,6 +9,7 @@ mod certificate;
 mod material;
 pub mod online;
 pub mod revocation;
+mod profile;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -56,6 +57,17 @@ pub struct Check {
     pub message: String,
     /// How to fix it (for warn and fail), or how to run it (for skip).
     pub hint: Option<String>,
+    /// Profile findings: the section of the standard the finding rests on
+    /// ("RFC 5280 §4.2.1.9").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rfc: Option<&'static str>,
+    /// Profile findings: `fail` (a MUST that a major verifier enforces) or
+    /// `warn` (a SHOULD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Status>,
+    /// Profile findings: the certificate of the chain it is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
 }
 
 impl Check {
@@ -65,6 +77,9 @@ impl Check {
             status,
             message: message.into(),
             hint: None,
+            rfc: None,
+            severity: None,
+            certificate: None,
         }
     }
 
@@ -210,6 +225,13 @@ pub fn run(input: &CheckInput<'_>) -> Report {
     checks.push(certificate::host(&ctx, input.host));
     checks.push(certificate::strength(&ctx, &intermediates));
     checks.push(certificate::self_signed(&ctx));
+    // The profile of the verified path (with its anchor), or of what was
+    // presented when no path was built.
+    let linted = match chain.certs {
+        Some(path) => path,
+        None => presented(&leaf_der, &intermediates),
+    };
+    checks.extend(profile::check(&linted, &scope(input)));
 
     report.ok = !checks.iter().any(|c| c.status == Status::Fail);
     report.checks = checks;
@@ -220,6 +242,84 @@ pub fn run(input: &CheckInput<'_>) -> Report {
         .map(|i| summary(i, input.now))
         .collect();
     report
+}
+
+/// `check --lint-only`: the profile checks alone, on the certificate, the
+/// intermediates after it and in `--chain`, and the CA certificates of
+/// `--ca` when given; no chain is built, no key or dates are checked.
+pub fn lint(input: &CheckInput<'_>) -> Report {
+    let mut report = Report {
+        ok: false,
+        file: input.cert.name.to_string(),
+        usage: input.usage,
+        checked_at: input.now,
+        checks: Vec::new(),
+        certificate: None,
+        chain: Vec::new(),
+        path: None,
+    };
+    let certs = match crate::bundle::parse_certificates(input.cert.bytes) {
+        Ok(certs) => certs,
+        Err(e) => {
+            report.checks.push(
+                Check::new("parse", Status::Fail, format!("{}: {e}", input.cert.name))
+                    .hint("give the certificate file (PEM or DER) as CERT"),
+            );
+            return report;
+        }
+    };
+    let (leaf_der, mut intermediates) = split_leaf(certs);
+    report.checks.push(Check::new(
+        "parse",
+        Status::Pass,
+        parse_message(input.cert.name, input.cert.bytes, intermediates.len()),
+    ));
+    let mut anchors = Vec::new();
+    for (file, what, into) in [
+        (input.chain, "--chain", &mut intermediates),
+        (input.ca, "--ca", &mut anchors),
+    ] {
+        let Some(file) = file else { continue };
+        match crate::bundle::parse_certificates(file.bytes) {
+            Ok(more) => into.extend(more),
+            Err(e) => report.checks.push(
+                Check::new("parse", Status::Fail, format!("{} ({what}): {e}", file.name))
+                    .hint(format!("{what} takes certificates as PEM or DER")),
+            ),
+        }
+    }
+    let mut linted = presented(&leaf_der, &intermediates);
+    linted.extend(anchors.into_iter().map(|a| (a, profile::Role::Anchor)));
+    report.checks.extend(profile::check(&linted, &scope(input)));
+    report.ok = !report.checks.iter().any(|c| c.status == Status::Fail);
+    report.certificate = CertInfo::from_der(&leaf_der)
+        .ok()
+        .map(|i| summary(i, input.now));
+    report.chain = intermediates
+        .iter()
+        .filter_map(|c| CertInfo::from_der(c).ok())
+        .map(|i| summary(i, input.now))
+        .collect();
+    report
+}
+
+/// The leaf and the presented intermediates, for the profile checks when
+/// no path was built.
+fn presented(leaf: &CertDer, intermediates: &[CertDer]) -> Vec<(CertDer, profile::Role)> {
+    std::iter::once((leaf.clone(), profile::Role::Leaf))
+        .chain(
+            intermediates
+                .iter()
+                .map(|c| (c.clone(), profile::Role::Presented)),
+        )
+        .collect()
+}
+
+fn scope<'a>(input: &CheckInput<'a>) -> profile::Scope<'a> {
+    profile::Scope {
+        usage: input.usage,
+        host: input.host,
+    }
 }
 
 fn summary(info: CertInfo, now: OffsetDateTime) -> Summary {

@@ -86,6 +86,7 @@ fn a_good_client_chain_passes_everything() {
         "chain",
         "strength",
         "self-signed",
+        "profile",
     ] {
         assert_eq!(status(&r, id), Status::Pass, "{id}: {}", message(&r, id));
     }
@@ -104,8 +105,9 @@ fn every_check_has_a_stable_id_and_json_shape() {
     let r = Case::new(leaf.cert_pem()).run();
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["ok"], true);
-    assert_eq!(json["checks"].as_array().unwrap().len(), 10);
+    assert_eq!(json["checks"].as_array().unwrap().len(), 11);
     assert_eq!(json["checks"][0]["id"], "parse");
+    assert_eq!(json["checks"][10]["id"], "profile");
     assert!(json["certificate"]["x5t#S256"].is_string());
     assert!(
         json["certificate"]["sha256_fingerprint"]
