@@ -24,7 +24,7 @@ use rustls::{CertificateError, DigitallySignedStruct, NamedGroup, SignatureSchem
 use rustls_pki_types::{ServerName, UnixTime};
 use time::OffsetDateTime;
 
-use crate::report::{TrustSource, Verification};
+use crate::report::{Staple, TrustSource, Verification};
 use crate::trace::{CertRequest, Event, Shared};
 
 /// Verifies the server like rustls does, and records the chain and verdict.
@@ -85,6 +85,8 @@ impl ServerCertVerifier for CapturingVerifier {
             !self.insecure,
             when,
         );
+        let mut verification = verification;
+        verification.ocsp_staple = Some(staple(ocsp_response, &leaf, &chain, &self.anchors, when));
         let ok = verification.ok;
         let message = verification.chain_message.clone();
         {
@@ -218,6 +220,7 @@ pub(crate) fn verdict(
         host_ok,
         host_message,
         fix: chain_fix.or(host_fix),
+        ocsp_staple: None,
     };
     // rustls refused for a reason certbound's words do not cover (e.g. a
     // revoked or malformed certificate): say so rather than claim success.
@@ -230,6 +233,43 @@ pub(crate) fn verdict(
         );
     }
     verification
+}
+
+/// What a stapled OCSP response says about `leaf`, checked with its issuer
+/// (from the chain sent, else the trust anchors).
+fn staple(
+    response: &[u8],
+    leaf: &CertDer,
+    chain: &[CertDer],
+    anchors: &[CertDer],
+    now: OffsetDateTime,
+) -> Staple {
+    use certbound_pki::ocsp::{self, OcspStatus};
+    if response.is_empty() {
+        return Staple::None;
+    }
+    let Some(issuer) = chain
+        .iter()
+        .chain(anchors)
+        .find(|c| ocsp::issued_by(leaf, c))
+    else {
+        return Staple::Invalid {
+            reason: "the leaf's issuer is not known, so the response cannot be checked".into(),
+        };
+    };
+    match ocsp::verify_response(response, leaf, issuer, None, now) {
+        Ok(answer) => match answer.status {
+            OcspStatus::Good { next_update } => Staple::Good { next_update },
+            OcspStatus::Revoked { at, reason } => Staple::Revoked {
+                at,
+                reason: reason.map(|r| r.name().to_string()),
+            },
+            OcspStatus::Unknown => Staple::Unknown,
+        },
+        Err(e) => Staple::Invalid {
+            reason: e.to_string(),
+        },
+    }
 }
 
 /// `certbound check`'s words, except that a long list of trusted CAs (the

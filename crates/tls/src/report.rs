@@ -142,6 +142,56 @@ pub struct Verification {
     pub host_message: String,
     /// What to do, when something failed.
     pub fix: Option<String>,
+    /// The OCSP response the server stapled in the handshake (RFC 6066
+    /// status_request), checked against the leaf's issuer; `null` when the
+    /// verifier did not look.
+    pub ocsp_staple: Option<Staple>,
+}
+
+/// What the server stapled, and what it says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Staple {
+    /// Nothing was stapled.
+    None,
+    Good {
+        #[serde(with = "time::serde::rfc3339")]
+        next_update: OffsetDateTime,
+    },
+    Revoked {
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+        /// keyCompromise, superseded, ... (RFC 5280 names); `null` when not given.
+        reason: Option<String>,
+    },
+    /// The responder does not know the certificate.
+    Unknown,
+    /// A response was stapled but is not believed, or cannot be checked.
+    Invalid { reason: String },
+}
+
+impl std::fmt::Display for Staple {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use certbound_pki::time_fmt::{date, rfc3339};
+        match self {
+            Staple::None => f.write_str("none (the server stapled no OCSP response)"),
+            Staple::Good { next_update } => write!(
+                f,
+                "good (the issuer's OCSP answer, valid until {})",
+                rfc3339(*next_update)
+            ),
+            Staple::Revoked { at, reason } => write!(
+                f,
+                "REVOKED on {}, reason: {}",
+                date(*at),
+                reason.as_deref().unwrap_or("not given")
+            ),
+            Staple::Unknown => {
+                f.write_str("unknown (the responder does not know this certificate)")
+            }
+            Staple::Invalid { reason } => write!(f, "not believed: {reason}"),
+        }
+    }
 }
 
 /// Where the trusted CAs came from.

@@ -205,6 +205,9 @@ pub fn render_report(r: &ConnectReport, color: bool) -> String {
         );
         row(&mut out, "chain", &v.chain_message);
         row(&mut out, "host name", &v.host_message);
+        if let Some(staple) = &v.ocsp_staple {
+            row(&mut out, "OCSP staple", &staple.to_string());
+        }
         if let (false, Some(fix)) = (v.ok, &v.fix) {
             row(&mut out, "fix", fix);
         }
