@@ -134,6 +134,9 @@ pub enum ChainError {
     BadSignature {
         cert: String,
         issuer: String,
+        /// The key identifiers show another key: `cert`'s authorityKeyIdentifier
+        /// is not the issuer's subjectKeyIdentifier (a CA re-created since).
+        other_key: bool,
     },
     Expired {
         cert: String,
@@ -244,9 +247,17 @@ impl fmt::Display for ChainError {
                 f,
                 "the CA file holds a leaf certificate ('{subject}') instead of a CA certificate"
             ),
-            ChainError::BadSignature { cert, issuer } => write!(
+            ChainError::BadSignature {
+                cert,
+                issuer,
+                other_key: true,
+            } => write!(
                 f,
-                "bad signature: '{cert}' names '{issuer}' as issuer, but that CA's key did not sign it (a different CA with the same name, e.g. one re-created since)"
+                "bad signature: '{cert}' names '{issuer}' as issuer, but that CA's key did not sign it: its authority key identifier names another key (a different CA with the same name, e.g. one re-created since)"
+            ),
+            ChainError::BadSignature { cert, issuer, .. } => write!(
+                f,
+                "bad signature: the signature on '{cert}' does not verify with the key of '{issuer}', its issuer by name"
             ),
             ChainError::Expired {
                 cert,
@@ -797,6 +808,7 @@ fn walk_names(ctx: &Diagnosis<'_>, err: &webpki::Error) -> ChainError {
             return ChainError::BadSignature {
                 cert: current.display_name().to_string(),
                 issuer: ctx.anchor_infos[first].display_name().to_string(),
+                other_key: other_key(current, &ctx.anchor_infos[first]),
             };
         }
         let candidates: Vec<usize> = (0..ctx.inter_infos.len())
@@ -817,6 +829,7 @@ fn walk_names(ctx: &Diagnosis<'_>, err: &webpki::Error) -> ChainError {
             return ChainError::BadSignature {
                 cert: current.display_name().to_string(),
                 issuer: ctx.inter_infos[first].display_name().to_string(),
+                other_key: other_key(current, &ctx.inter_infos[first]),
             };
         }
         if current.self_signed {
@@ -874,13 +887,29 @@ pub fn signed_by(child: &[u8], issuer: &[u8]) -> bool {
     )
 }
 
+/// Whether the key identifiers show that `child` was issued by a key other
+/// than `issuer`'s: both present and different.
+fn other_key(child: &CertInfo, issuer: &CertInfo) -> bool {
+    matches!(
+        (&child.authority_key_id, &issuer.subject_key_id),
+        (Some(a), Some(s)) if a != s
+    )
+}
+
 /// Whether `issuer`'s key made `sig` over `tbs` with the algorithm whose OID
-/// (content bytes) is `oid`: certificates and CRLs alike.
+/// (content bytes) is `oid`: certificates and CRLs alike. The key is taken
+/// from the issuer's SubjectPublicKeyInfo alone, so that an issuer whose
+/// other extensions webpki would refuse (an odd critical extension on a
+/// root) still has its signatures checked for what they are.
 pub(crate) fn signature_verifies(oid: &[u8], tbs: &[u8], sig: &[u8], issuer: &[u8]) -> bool {
-    let issuer_der = CertificateDer::from(issuer);
-    let Ok(issuer_ee) = EndEntityCert::try_from(&issuer_der) else {
+    let Ok((_, issuer)) = x509_parser::parse_x509_certificate(issuer) else {
         return false;
     };
+    let spki = issuer.public_key();
+    let Some(alg_id) = der_content(spki.raw).and_then(der_content) else {
+        return false;
+    };
+    let key = spki.subject_public_key.data.as_ref();
     let mut oid_tlv = Vec::with_capacity(oid.len() + 2);
     oid_tlv.push(0x06);
     oid_tlv.push(oid.len() as u8);
@@ -888,7 +917,28 @@ pub(crate) fn signature_verifies(oid: &[u8], tbs: &[u8], sig: &[u8], issuer: &[u
     SUPPORTED_SIG_ALGS
         .iter()
         .filter(|alg| alg.signature_alg_id().as_ref().starts_with(&oid_tlv))
-        .any(|alg| issuer_ee.verify_signature(*alg, tbs, sig).is_ok())
+        .filter(|alg| alg.public_key_alg_id().as_ref() == alg_id)
+        .any(|alg| alg.verify_signature(key, tbs, sig).is_ok())
+}
+
+/// The content of the first DER element of `der` (its tag and length
+/// skipped): for SubjectPublicKeyInfo, then for its AlgorithmIdentifier.
+fn der_content(der: &[u8]) -> Option<&[u8]> {
+    let (&len0, rest) = der.get(1..)?.split_first()?;
+    let (len, rest) = if len0 < 0x80 {
+        (usize::from(len0), rest)
+    } else {
+        let n = usize::from(len0 & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let len = rest
+            .get(..n)?
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (len, &rest[n..])
+    };
+    rest.get(..len)
 }
 
 /// webpki's errors in words (its Display is Debug-shaped).

@@ -128,8 +128,8 @@ pub(super) fn chain(
             {
                 Check::new(
                     "chain",
-                    Status::Warn,
-                    format!("verifies ({path_text}), but only because {} holds the intermediate; clients that trust only the root will fail", ca.name),
+                    Status::Fail,
+                    format!("verifies ({path_text}) only because {} holds the intermediate, which the server does not send: clients that trust only the root will refuse the server", ca.name),
                 )
                 .hint("append the intermediate certificate after the leaf in the certificate file the server presents")
             } else {
@@ -145,7 +145,11 @@ pub(super) fn chain(
                 .enumerate()
                 .map(|(i, c)| (c.clone(), if i == 0 { Role::Leaf } else { Role::Issuer }))
                 .collect();
-            if !v.certs.iter().any(|c| c.as_ref() == anchors[v.anchor].as_ref()) {
+            if !v
+                .certs
+                .iter()
+                .any(|c| c.as_ref() == anchors[v.anchor].as_ref())
+            {
                 certs.push((anchors[v.anchor].clone(), Role::Anchor));
             }
             ChainOutcome {
@@ -171,6 +175,17 @@ pub(super) fn chain(
                 .hint(format!(
                     "append {file} after the leaf in the certificate file that is presented (or pass --chain {file})"
                 )),
+                // The purpose check has said it: one cause, one FAIL line.
+                (ChainError::CaAsLeaf { .. }, _)
+                    if ctx.leaf.is_ca && !(ctx.leaf.self_signed && ctx.usage == Usage::Client) =>
+                {
+                    Check::new(
+                        "chain",
+                        Status::Skip,
+                        format!("see purpose: a CA certificate was given, not a {} certificate", ctx.usage),
+                    )
+                    .hint("check the leaf itself, or check this CA with --usage any")
+                }
                 _ => Check::new("chain", Status::Fail, e.to_string()).hint(e.hint()),
             };
             ChainOutcome {

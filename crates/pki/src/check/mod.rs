@@ -8,8 +8,8 @@
 mod certificate;
 mod material;
 pub mod online;
-pub mod revocation;
 mod profile;
+pub mod revocation;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -161,7 +161,7 @@ pub fn run(input: &CheckInput<'_>) -> Report {
         ok: false,
         file: input.cert.name.to_string(),
         usage: input.usage,
-        checked_at: input.now,
+        checked_at: whole_seconds(input.now),
         checks: Vec::new(),
         certificate: None,
         chain: Vec::new(),
@@ -212,7 +212,7 @@ pub fn run(input: &CheckInput<'_>) -> Report {
         leaf: &leaf,
         leaf_der: &leaf_der,
         usage: input.usage,
-        now: input.now,
+        now: whole_seconds(input.now),
         warn_days: input.warn_days,
     };
     checks.push(certificate::validity(&ctx, input.cert.name));
@@ -232,6 +232,7 @@ pub fn run(input: &CheckInput<'_>) -> Report {
         None => presented(&leaf_der, &intermediates),
     };
     checks.extend(profile::check(&linted, &scope(input)));
+    see_chain(&mut checks);
 
     report.ok = !checks.iter().any(|c| c.status == Status::Fail);
     report.checks = checks;
@@ -242,6 +243,39 @@ pub fn run(input: &CheckInput<'_>) -> Report {
         .map(|i| summary(i, input.now))
         .collect();
     report
+}
+
+/// One cause, one FAIL line: when the chain failed on a critical extension,
+/// the chain line names it (from the profile finding) and the finding says
+/// "see chain".
+fn see_chain(checks: &mut [Check]) {
+    const CRITICAL: [&str; 4] = [
+        "critical-extension-unknown",
+        "aki-critical",
+        "ski-critical",
+        "aia-critical",
+    ];
+    let Some(chain) = checks.iter().position(|c| {
+        c.id == "chain" && c.status == Status::Fail && c.message.contains("critical extension")
+    }) else {
+        return;
+    };
+    let Some(first) = checks
+        .iter()
+        .position(|c| CRITICAL.contains(&c.id) && c.status == Status::Fail)
+    else {
+        return;
+    };
+    checks[chain].message = format!("does not verify: {}", checks[first].message);
+    checks[chain].hint = checks[first].hint.clone();
+    for c in checks
+        .iter_mut()
+        .filter(|c| CRITICAL.contains(&c.id) && c.status == Status::Fail)
+    {
+        c.status = Status::Skip;
+        c.message = format!("see chain ({})", c.message);
+        c.hint = None;
+    }
 }
 
 /// `check --lint-only`: the profile checks alone, on the certificate, the
@@ -283,8 +317,12 @@ pub fn lint(input: &CheckInput<'_>) -> Report {
         match crate::bundle::parse_certificates(file.bytes) {
             Ok(more) => into.extend(more),
             Err(e) => report.checks.push(
-                Check::new("parse", Status::Fail, format!("{} ({what}): {e}", file.name))
-                    .hint(format!("{what} takes certificates as PEM or DER")),
+                Check::new(
+                    "parse",
+                    Status::Fail,
+                    format!("{} ({what}): {e}", file.name),
+                )
+                .hint(format!("{what} takes certificates as PEM or DER")),
             ),
         }
     }
@@ -320,6 +358,13 @@ fn scope<'a>(input: &CheckInput<'a>) -> profile::Scope<'a> {
         usage: input.usage,
         host: input.host,
     }
+}
+
+/// `now` at the precision of a certificate's times: X.509 encodes whole
+/// seconds (RFC 5280 §4.1.2.5), so 23:59:59.7 is still 23:59:59, within a
+/// certificate valid until then.
+fn whole_seconds(now: OffsetDateTime) -> OffsetDateTime {
+    now.replace_nanosecond(0).unwrap_or(now)
 }
 
 fn summary(info: CertInfo, now: OffsetDateTime) -> Summary {

@@ -282,7 +282,7 @@ fn chain_missing_intermediate_and_unrelated_ca() {
 }
 
 #[test]
-fn server_chain_that_leans_on_an_intermediate_in_the_ca_file_warns() {
+fn server_chain_that_leans_on_an_intermediate_in_the_ca_file_fails() {
     let pki = TestPki::new();
     let leaf = pki.intermediate.issue(&LeafOptions::server("api"));
     let mut case = Case::new(leaf.cert_pem());
@@ -295,7 +295,7 @@ fn server_chain_that_leans_on_an_intermediate_in_the_ca_file_warns() {
     let r = case.run();
     assert_eq!(
         status(&r, "chain"),
-        Status::Warn,
+        Status::Fail,
         "{}",
         message(&r, "chain")
     );
