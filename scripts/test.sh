@@ -21,6 +21,8 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 # Java 17's keytool reads and writes the PKCS#12 and JKS files of the key tests.
 command -v keytool >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+# The OCSP responder of crates/cli/tests/ocsp.rs is Python with `cryptography`.
+python3 -c 'import cryptography' >/dev/null 2>&1 || missing+=(python3-cryptography)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -qq

@@ -18,8 +18,8 @@ use time::OffsetDateTime;
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 /// The largest OCSP response read (a response is usually under 4 KiB).
 pub const MAX_OCSP_RESPONSE_BYTES: usize = 64 * 1024;
-/// The largest CRL read by default (100,000 serials take about 4 MiB).
-pub const MAX_CRL_BYTES: usize = 16 * 1024 * 1024;
+/// The largest CRL read (the limit of the CRL reader).
+pub const MAX_CRL_BYTES: usize = certbound_pki::revocation::MAX_CRL_BYTES;
 
 /// Why nothing usable came back from a URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -144,6 +144,13 @@ pub fn ocsp_check(target: &Target, lookup: &OcspLookup, now: OffsetDateTime) -> 
     }
 }
 
+/// The `revocation` line for a CRL Distribution Point that could not be
+/// fetched (`message` names the URL and why).
+pub fn crl_unavailable(message: String) -> Check {
+    Check::new("revocation", Status::Warn, format!("no CRL: {message}"))
+        .hint("revocation could not be checked by CRL: try again, or ask the CA's operator whether its CRL is published")
+}
+
 /// Append the online checks to a report; it fails if one of them does.
 pub fn add(report: &mut Report, checks: impl IntoIterator<Item = Check>) {
     report.checks.extend(checks);
