@@ -1246,3 +1246,73 @@ trusted_proxies = ["fd00::/8"]
     );
     assert!(!direct.contains("Trusted proxies"), "{direct}");
 }
+
+#[tokio::test]
+async fn the_edit_page_switches_a_client_off_and_on() {
+    let h = Harness::start("").await;
+    let leaf = self_signed(&LeafOptions::client("partner").around_now());
+    let pem = leaf.cert_pem();
+    h.register("partner", client_doc("Partner", &pem)).await;
+    let partner = Client::Cert(vec![leaf.cert.clone()], leaf.key_pem.clone());
+    let token = || async {
+        h.token("mtls", &partner, &format!("{FORM}partner"))
+            .await
+            .unwrap()
+            .status
+    };
+    assert_eq!(token().await, 200);
+    let b = Browser::sign_in(&h).await;
+    let page = b.get("/console/clients/partner").await.body;
+    assert!(
+        page.contains(
+            "<option value=\"active\" selected>Active</option><option value=\"off\">Off</option>"
+        ),
+        "{page}"
+    );
+    let save = |status: &'static str, version: String| {
+        let (b, pem) = (&b, &pem);
+        async move {
+            b.post(
+                "/console/clients/partner",
+                &[
+                    ("name", "Partner"),
+                    ("certificateTrustStore", pem),
+                    ("status", status),
+                    ("version", &version),
+                    ("action", "save"),
+                ],
+            )
+            .await
+        }
+    };
+    // A value the select does not offer is a named error, nothing saved.
+    let bad = save("disabled", csrf_version(&page)).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains("<a href=\"#f-status\">Status</a>: must be &quot;active&quot; or &quot;off&quot;, not &quot;disabled&quot;"),
+        "{}",
+        bad.body
+    );
+    assert_eq!(token().await, 200);
+
+    let saved = save("off", csrf_version(&page)).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(token().await, 401);
+    let page = b.get("/console/clients/partner").await.body;
+    assert!(
+        page.contains("<option value=\"off\" selected>Off</option>"),
+        "{page}"
+    );
+    let list = b.get("/console/clients").await.body;
+    assert!(list.contains("switched off (status"), "{list}");
+
+    let saved = save("active", csrf_version(&page)).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(token().await, 200);
+    assert!(
+        !b.get("/console/clients")
+            .await
+            .body
+            .contains("switched off")
+    );
+}

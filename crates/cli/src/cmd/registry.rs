@@ -9,6 +9,7 @@
 //! server's own (`ClientApplication::validate`): every problem is reported at
 //! once and nothing is stored (exit 1).
 
+mod check;
 mod remote;
 mod render;
 
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
-use certbound_oauth::client::{ClientApplication, FieldError, Policy, RESOURCE_TYPE};
+use certbound_oauth::client::{ClientApplication, ClientStatus, FieldError, Policy, RESOURCE_TYPE};
 use certbound_server::admin::MIN_SECRET_LEN;
 use certbound_server::config::Config;
 use certbound_server::meta::TOKEN_PATH;
@@ -56,6 +57,14 @@ enum ClientCommand {
     Show(ShowArgs),
     /// Remove a client (exit 1 when it is not registered).
     Remove(RemoveArgs),
+    /// Switch a client off (status "off"): it gets invalid_client and its
+    /// tokens stop being honoured, on every instance within a second.
+    Disable(RemoveArgs),
+    /// Switch a client on again (status "active").
+    Enable(RemoveArgs),
+    /// Run `certbound check`'s findings over every registered trust store (or
+    /// one client's): exit 1 when a certificate fails.
+    Check(check::CheckArgs),
 }
 
 /// Where the registry is: a store, a server config, or a running server.
@@ -179,6 +188,9 @@ pub fn run(args: ClientArgs) -> Result<ExitCode> {
         ClientCommand::List(a) => list(a),
         ClientCommand::Show(a) => show(a),
         ClientCommand::Remove(a) => remove(a),
+        ClientCommand::Disable(a) => set_status(a, ClientStatus::Off),
+        ClientCommand::Enable(a) => set_status(a, ClientStatus::Active),
+        ClientCommand::Check(a) => check::run(a),
     }
 }
 
@@ -281,6 +293,24 @@ fn remove(args: RemoveArgs) -> Result<ExitCode> {
         return Err(not_registered(&args.id));
     }
     println!("removed client {}", args.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `client disable` / `client enable`: set the status, keep every other field.
+fn set_status(args: RemoveArgs, status: ClientStatus) -> Result<ExitCode> {
+    let registry = Registry::open(&args.target, false)?;
+    let changed = registry.set_status(&args.id, status);
+    registry.close();
+    let id = &args.id;
+    match changed? {
+        None => return Err(not_registered(id)),
+        Some(false) => println!("client {id} is {status} already"),
+        Some(true) if status == ClientStatus::Off => println!(
+            "client {id} is off: it gets invalid_client and its tokens are refused, on every \
+             instance within a second; `certbound client enable {id}` lets it in again"
+        ),
+        Some(true) => println!("client {id} is active again: its unexpired tokens work again"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -483,6 +513,62 @@ impl Registry {
                 .runtime
                 .block_on(l.store.delete_client(id))
                 .map_err(store_error),
+        }
+    }
+
+    /// Set the status of client `id`: `None` when it is not registered,
+    /// `Some(false)` when it had that status already.
+    fn set_status(&self, id: &str, status: ClientStatus) -> Result<Option<bool>> {
+        let local = match self {
+            Registry::Remote(r) => return r.set_status(id, status),
+            Registry::Local(l) => l,
+        };
+        let Some(record) = local
+            .runtime
+            .block_on(local.store.get_client(id))
+            .map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        let mut document = record.document.clone();
+        let current = match document.get("status") {
+            None | Some(Value::Null) => Some(ClientStatus::Active),
+            Some(v) => v.as_str().and_then(ClientStatus::parse),
+        };
+        if current == Some(status) {
+            return Ok(Some(false));
+        }
+        if let Some(obj) = document.as_object_mut() {
+            obj.insert("status".into(), status.as_str().into());
+        }
+        let mut app: ClientApplication =
+            serde_json::from_value(document.clone()).context("cannot read the stored client")?;
+        app.id = Some(id.to_string());
+        app.validate(local.policy, OffsetDateTime::now_utc())
+            .map_err(|e| invalid(&field_list(&e.0)))?;
+        local
+            .runtime
+            .block_on(
+                local
+                    .store
+                    .update_client(id, &record.name, &document, Some(record.version)),
+            )
+            .map_err(|e| match e {
+                StoreError::VersionMismatch { current, .. } => anyhow!(
+                    "client `{id}` changed while its status was being set (now version \
+                     {current}): run the command again"
+                ),
+                other => store_error(other),
+            })?;
+        Ok(Some(true))
+    }
+
+    /// The policy clients are validated with: the config's, else the default
+    /// (a server's own policy is not published).
+    fn policy(&self) -> Policy {
+        match self {
+            Registry::Remote(_) => Policy::default(),
+            Registry::Local(l) => l.policy,
         }
     }
 

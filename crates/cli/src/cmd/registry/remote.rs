@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
-use certbound_oauth::client::ClientApplication;
+use certbound_oauth::client::{ClientApplication, ClientStatus};
 use certbound_server::meta::METADATA_PATH;
 use certbound_tls::ConnectOptions;
 use certbound_tls::https::HttpsRequest;
@@ -106,6 +106,41 @@ impl Remote {
         }
     }
 
+    /// Set a client's status: GET it, change `status`, PUT it back over the
+    /// version read (If-Match). `None` when it is not registered, `Some(false)`
+    /// when it had that status already.
+    pub fn set_status(&self, id: &str, status: ClientStatus) -> Result<Option<bool>> {
+        let Some(mut doc) = self.get(id)? else {
+            return Ok(None);
+        };
+        let current = match doc.get("status") {
+            None | Some(Value::Null) => Some(ClientStatus::Active),
+            Some(v) => v.as_str().and_then(ClientStatus::parse),
+        };
+        if current == Some(status) {
+            return Ok(Some(false));
+        }
+        let version = doc["meta"]["versionId"].as_str().unwrap_or("").to_string();
+        doc["status"] = status.as_str().into();
+        let path = format!("/{}", encode(id));
+        let url = format!("{}{ADMIN_PATH}{path}", self.base);
+        let reply = self.send_with(
+            "PUT",
+            url,
+            Some(&doc),
+            true,
+            (!version.is_empty()).then(|| format!("If-Match: W/\"{version}\"")),
+        )?;
+        match reply.status {
+            200 => Ok(Some(true)),
+            404 if reply.is_not_found() => Ok(None),
+            412 => Err(anyhow!(
+                "client `{id}` changed while its status was being set: run the command again"
+            )),
+            _ => Err(reply.error()),
+        }
+    }
+
     /// The token endpoint the server publishes in its metadata (the mTLS
     /// alias when it has one); `None` when the metadata cannot be read.
     pub fn token_endpoint(&self) -> Option<String> {
@@ -132,7 +167,21 @@ impl Remote {
     }
 
     fn send(&self, method: &str, url: String, body: Option<&Value>, admin: bool) -> Result<Reply> {
+        self.send_with(method, url, body, admin, None)
+    }
+
+    fn send_with(
+        &self,
+        method: &str,
+        url: String,
+        body: Option<&Value>,
+        admin: bool,
+        extra_header: Option<String>,
+    ) -> Result<Reply> {
         let mut req = HttpsRequest::new(method, &url).map_err(tls_error)?;
+        if let Some(line) = extra_header {
+            req.header_line(&line).map_err(tls_error)?;
+        }
         req.header_line("Accept: application/json")
             .map_err(tls_error)?;
         if let Some(token) = self.token.as_ref().filter(|_| admin) {
