@@ -23,6 +23,7 @@ pub mod keys;
 pub mod listener;
 pub mod meta;
 pub mod metrics;
+pub mod ocsp;
 pub mod registry;
 pub mod reload;
 pub mod reply;
