@@ -17,7 +17,9 @@ use crate::revocation::RevocationCheck;
 use crate::time_fmt::{date, relative};
 
 mod ca_path;
+mod rfc5280;
 pub use ca_path::verify_ca;
+pub use rfc5280::{Around, verify_around};
 
 /// Signature algorithms certbound accepts in chains: those rustls accepts with
 /// its aws-lc-rs provider. SHA-1 and MD5 are not among them.

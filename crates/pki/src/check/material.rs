@@ -139,23 +139,45 @@ pub(super) fn chain(
                     format!("verifies to {}: {path_text}", ca.name),
                 )
             };
-            let mut certs: Vec<(CertDer, Role)> = v
-                .certs
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.clone(), if i == 0 { Role::Leaf } else { Role::Issuer }))
-                .collect();
-            if !v
-                .certs
-                .iter()
-                .any(|c| c.as_ref() == anchors[v.anchor].as_ref())
-            {
-                certs.push((anchors[v.anchor].clone(), Role::Anchor));
-            }
             ChainOutcome {
                 check,
+                certs: Some(roles(&v, &anchors)),
                 path: Some(v.path),
-                certs: Some(certs),
+            }
+        }
+        Err(e)
+            if !(ctx.leaf.is_ca && ctx.usage == Usage::Any)
+                && let Some((v, around)) = crate::chain::verify_around(
+                    ctx.leaf_der,
+                    intermediates,
+                    &anchors,
+                    ctx.usage,
+                    ctx.now,
+                ) =>
+        {
+            let path_text = v
+                .path
+                .iter()
+                .map(|p| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(" → ");
+            let check = Check::new(
+                "chain",
+                Status::Warn,
+                format!(
+                    "verifies to {} by RFC 5280 ({path_text}), as OpenSSL and pyca find: {}; but rustls-webpki, which certbound's server and rustls peers use, refuses it ({e})",
+                    ca.name,
+                    around.reason()
+                ),
+            )
+            .hint(match around {
+                crate::chain::Around::SelfIssued => "for rustls peers, send a chain without the self-issued (key rollover) certificate: the new CA key cross-signed by the root, or the leaf re-issued under the old key",
+                crate::chain::Around::NameConstraints => "for rustls peers, constrain the CA with dNSName and iPAddress subtrees only",
+            });
+            ChainOutcome {
+                check,
+                certs: Some(roles(&v, &anchors)),
+                path: Some(v.path),
             }
         }
         Err(e) => {
@@ -195,6 +217,24 @@ pub(super) fn chain(
             }
         }
     }
+}
+
+/// The verified path with each certificate's role, and its anchor.
+fn roles(v: &crate::chain::VerifiedChain, anchors: &[CertDer]) -> Vec<(CertDer, Role)> {
+    let mut certs: Vec<(CertDer, Role)> = v
+        .certs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.clone(), if i == 0 { Role::Leaf } else { Role::Issuer }))
+        .collect();
+    if !v
+        .certs
+        .iter()
+        .any(|c| c.as_ref() == anchors[v.anchor].as_ref())
+    {
+        certs.push((anchors[v.anchor].clone(), Role::Anchor));
+    }
+    certs
 }
 
 /// The nearby file holding a CA certificate that, added to the chain, makes

@@ -774,4 +774,8 @@ fn non_canonical_ip(host: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+mod false_rejects;
+#[cfg(test)]
+pub(super) mod lab;
+#[cfg(test)]
 mod tests;
