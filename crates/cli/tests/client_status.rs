@@ -88,6 +88,12 @@ fn disable_and_enable_in_a_store() {
     // Every other field is kept.
     assert_eq!(shown["scope"], "read");
     assert_eq!(shown["meta"]["versionId"], "2");
+    client(d, &["show", "partner", "--store", STORE])
+        .code(0)
+        .stdout_has("status          off: refused everywhere");
+    client(d, &["list", "--store", STORE])
+        .code(0)
+        .stdout_has("self_signed_tls_client_auth [off]");
     // Again: nothing to do, nothing written.
     client(d, &["disable", "partner", "--store", STORE])
         .code(0)

@@ -37,10 +37,11 @@ const CONSTRAINTS: [&str; 5] = [
 ];
 
 /// Fields shown by name; any other is listed under "other fields".
-const KNOWN: [&str; 10] = [
+const KNOWN: [&str; 11] = [
     "resourceType",
     "id",
     "name",
+    "status",
     "certificateTrustStore",
     "scope",
     "access_token_lifetime",
@@ -178,6 +179,16 @@ fn fields(out: &mut String, s: &Summary, resource: &Value) {
         let _ = writeln!(out, "  {k:<15} {v}");
     };
     row(out, "name", &s.name);
+    if let Some(status) = text(resource, "status").filter(|s| *s != "active") {
+        row(
+            out,
+            "status",
+            &format!(
+                "{status}: refused everywhere, its tokens too (`certbound client enable {}`)",
+                s.id
+            ),
+        );
+    }
     row(out, "auth method", s.method);
     let constraint = CONSTRAINTS
         .iter()
@@ -396,10 +407,14 @@ pub fn table(resources: &[Value], now: OffsetDateTime, name: Option<&str>) -> St
             if !s.problems.is_empty() {
                 warn.push_str(" (invalid)");
             }
+            let method = match r["status"].as_str() {
+                Some(status) if status != "active" => format!("{} [{status}]", s.method),
+                _ => s.method.to_string(),
+            };
             [
                 s.id,
                 s.name,
-                s.method.to_string(),
+                method,
                 s.certs.len().to_string(),
                 earliest,
                 warn,
