@@ -32,6 +32,9 @@ pub const RECHECK: Duration = Duration::from_secs(3600);
 /// How often the registry generation and the listeners' files are looked at.
 pub const TICK: Duration = Duration::from_secs(2);
 
+/// Registry generation and listener file stamps (modification time, size).
+type Seen = (i64, Vec<Option<(SystemTime, u64)>>);
+
 /// What is watched besides the registry: fixed at start.
 #[derive(Debug)]
 pub struct Watch {
@@ -39,8 +42,8 @@ pub struct Watch {
     routes: Vec<RouteConfig>,
     /// Warnings given: (x5t#S256, threshold in days).
     warned: HashSet<(String, i64)>,
-    /// What the last build saw: registry generation and listener file stamps.
-    seen: Option<(i64, Vec<Option<(SystemTime, u64)>>)>,
+    /// What the last build saw.
+    seen: Option<Seen>,
     built_at: Option<Instant>,
 }
 

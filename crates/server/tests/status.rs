@@ -428,3 +428,107 @@ async fn status_applies_on_every_instance_within_a_second() {
         r.wait().await;
     }
 }
+
+/// One kept-alive HTTPS connection presenting `leaf`: the per-connection and
+/// shared authentication caches are in play for every request after the first.
+struct KeptAlive {
+    sender: hyper::client::conn::http1::SendRequest<http_body_util::Full<hyper::body::Bytes>>,
+}
+
+impl KeptAlive {
+    async fn open(h: &Harness, listener: &str, leaf: &certbound_testkit::Leaf) -> Self {
+        use rustls::pki_types::pem::PemObject;
+        let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(h.pki.root.cert.clone()).unwrap();
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(
+                vec![leaf.cert.clone()],
+                rustls::pki_types::PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).unwrap(),
+            )
+            .unwrap();
+        let tcp = tokio::net::TcpStream::connect(h.addr(listener))
+            .await
+            .unwrap();
+        let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(
+                rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+                tcp,
+            )
+            .await
+            .unwrap();
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        Self { sender }
+    }
+
+    async fn send(&mut self, method: &str, path: &str, body: &str, auth: Option<&str>) -> u16 {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "localhost")
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(token) = auth {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let req = req
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(
+                body.to_string(),
+            )))
+            .unwrap();
+        self.sender.ready().await.unwrap();
+        let resp = self.sender.send_request(req).await.unwrap();
+        let status = resp.status().as_u16();
+        http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .unwrap();
+        status
+    }
+}
+
+#[tokio::test]
+async fn no_cache_keeps_an_off_client_in_on_a_kept_alive_connection() {
+    let upstream = echo_upstream().await;
+    let h = Harness::start(&routes(upstream)).await;
+    let leaf = self_signed(&LeafOptions::client("partner").around_now());
+    h.register("partner", client_doc("partner", &leaf.cert_pem()))
+        .await;
+    let s = Setup {
+        partner: Client::Cert(vec![leaf.cert.clone()], leaf.key_pem.clone()),
+        resource: Client::None,
+        h,
+    };
+    let access = s.token().await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut conn = KeptAlive::open(&s.h, "mtls", &leaf).await;
+    // Twice while active: the second answers come from the caches.
+    for _ in 0..2 {
+        assert_eq!(
+            conn.send("POST", "/oauth2/token", TOKEN_FORM, None).await,
+            200
+        );
+        assert_eq!(conn.send("GET", "/api/x", "", Some(&access)).await, 200);
+    }
+
+    set_status(s.h.addr("tls"), &s.h.pki, "partner", "off").await;
+    assert_eq!(
+        conn.send("POST", "/oauth2/token", TOKEN_FORM, None).await,
+        401
+    );
+    assert_eq!(conn.send("GET", "/api/x", "", Some(&access)).await, 401);
+
+    set_status(s.h.addr("tls"), &s.h.pki, "partner", "active").await;
+    assert_eq!(
+        conn.send("POST", "/oauth2/token", TOKEN_FORM, None).await,
+        200
+    );
+    assert_eq!(conn.send("GET", "/api/x", "", Some(&access)).await, 200);
+}
