@@ -746,5 +746,286 @@ fn an_openssl_self_signed_certificate_is_pinned_for_the_client_role() {
         ],
     )
     .code(1)
-    .stdout_lacks("pinned");
+    .stdout_has("holds another certificate with the same name")
+    .stdout_lacks("holds this exact self-signed certificate")
+    .stdout_lacks("is a CA certificate, not a certificate for a client");
+}
+
+/// An openssl root (root.pem, key.pem) and leaves under it, each with the
+/// extensions given: the profile findings through the binary.
+fn openssl_pki(d: &Path) {
+    openssl(
+        d,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "key.pem",
+        ],
+    )
+    .code(0);
+    write(
+        d,
+        "root.cnf",
+        "[req]\ndistinguished_name=dn\nx509_extensions=v3\n[dn]\n[v3]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n",
+    );
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "key.pem",
+            "-subj",
+            "/CN=Profile Root",
+            "-days",
+            "3650",
+            "-config",
+            "root.cnf",
+            "-out",
+            "root.pem",
+        ],
+    )
+    .code(0);
+}
+
+const SERVER_EXT: &str = "basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+subjectAltName=DNS:api.example.com
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+";
+
+fn openssl_leaf(d: &Path, name: &str, ext: &str) {
+    write(d, &format!("{name}.ext"), ext);
+    let csr = format!("{name}.csr");
+    openssl(
+        d,
+        &[
+            "req",
+            "-new",
+            "-key",
+            "key.pem",
+            "-subj",
+            "/CN=api.example.com",
+            "-out",
+            &csr,
+        ],
+    )
+    .code(0);
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "root.pem",
+            "-CAkey",
+            "key.pem",
+            "-days",
+            "365",
+            "-extfile",
+            &format!("{name}.ext"),
+            "-out",
+            &format!("{name}.pem"),
+        ],
+    )
+    .code(0);
+}
+
+fn now_arg() -> String {
+    time::OffsetDateTime::now_utc().unix_timestamp().to_string()
+}
+
+#[test]
+fn profile_findings_fail_with_exit_1_where_openssl_refuses_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl_pki(d);
+    openssl_leaf(d, "good", SERVER_EXT);
+    let run = |cert: &str| {
+        let now = now_arg();
+        certbound(
+            d,
+            &[
+                "check",
+                cert,
+                "--ca",
+                "root.pem",
+                "--usage",
+                "server",
+                "--host",
+                "api.example.com",
+                "--at",
+                &now,
+            ],
+        )
+    };
+    run("good.pem")
+        .code(0)
+        .stdout_has("pass  profile      RFC 5280 profile of 2 certificates");
+    openssl(
+        d,
+        &["verify", "-x509_strict", "-CAfile", "root.pem", "good.pem"],
+    )
+    .code(0);
+    // (file, extensions, the line, the RFC section)
+    let no_aki = SERVER_EXT.replace(
+        "authorityKeyIdentifier=keyid\n",
+        "authorityKeyIdentifier=none\n",
+    );
+    let critical_ski = SERVER_EXT.replace(
+        "subjectKeyIdentifier=hash",
+        "subjectKeyIdentifier=critical,hash",
+    );
+    let cert_sign = SERVER_EXT.replace(
+        "keyUsage=critical,digitalSignature",
+        "keyUsage=critical,digitalSignature,keyCertSign",
+    );
+    for (name, ext, line, rfc) in [
+        (
+            "no-aki",
+            no_aki.as_str(),
+            "FAIL  aki-missing",
+            "(RFC 5280 §4.2.1.1)",
+        ),
+        // webpki refuses it too: the chain line tells it, the finding refers to it.
+        (
+            "critical-ski",
+            critical_ski.as_str(),
+            "FAIL  chain        does not verify: 'api.example.com': subjectKeyIdentifier is marked critical",
+            "skip  ski-critical see chain",
+        ),
+        (
+            "cert-sign",
+            cert_sign.as_str(),
+            "FAIL  key-cert-sign-not-ca",
+            "(RFC 5280 §4.2.1.3)",
+        ),
+    ] {
+        openssl_leaf(d, name, ext);
+        let file = format!("{name}.pem");
+        run(&file)
+            .code(1)
+            .stdout_has(line)
+            .stdout_has(rfc)
+            .stdout_has("fix:")
+            .stdout_has("NOT OK: 1 failure");
+        openssl(d, &["verify", "-x509_strict", "-CAfile", "root.pem", &file]).code(2);
+    }
+}
+
+#[test]
+fn lint_only_needs_no_ca_and_json_carries_id_rfc_and_severity() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl_pki(d);
+    openssl_leaf(d, "good", SERVER_EXT);
+    openssl_leaf(
+        d,
+        "wild",
+        &SERVER_EXT.replace("DNS:api.example.com", "DNS:api.example.com,DNS:*.co.uk"),
+    );
+    check(d, &["good.pem", "--lint-only", "--usage", "server"])
+        .code(0)
+        .stdout_has("pass  profile")
+        .stdout_lacks("chain")
+        .stdout_lacks("key-file");
+    let run = check(
+        d,
+        &["wild.pem", "--lint-only", "--usage", "server", "--json"],
+    );
+    run.code(1);
+    let v = run.json();
+    assert_eq!(v["ok"], false);
+    let finding = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "wildcard-public-suffix")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(finding["status"], "fail");
+    assert_eq!(finding["severity"], "fail");
+    assert_eq!(finding["rfc"], "RFC 6125 §7.2");
+    assert_eq!(finding["certificate"], "api.example.com");
+    assert!(finding["hint"].is_string());
+    // The CA file's certificates are linted as anchors.
+    check(d, &["good.pem", "--lint-only", "--ca", "root.pem"])
+        .code(0)
+        .stdout_has("RFC 5280 profile of 2 certificates");
+    // Nothing to lint a key against.
+    check(d, &["good.pem", "--lint-only", "--key", "key.pem"]).code(2);
+}
+
+#[test]
+fn a_server_that_relies_on_the_ca_files_intermediate_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pki = pki_files(d);
+    pki.intermediate
+        .issue(&LeafOptions::server("api").dns(&["api.test"]))
+        .write(d, "api", &[]);
+    check(d, &["api.crt", "--ca", "bundle.crt", "--usage", "server"])
+        .code(1)
+        .stdout_has("FAIL  chain        verifies")
+        .stdout_has("only because bundle.crt holds the intermediate");
+    // Sent by the server, the same chain passes.
+    let inter = pki.intermediate.cert.clone();
+    pki.intermediate
+        .issue(&LeafOptions::server("api").dns(&["api.test"]))
+        .write(d, "api-full", &[&inter]);
+    check(
+        d,
+        &["api-full.crt", "--ca", "root.crt", "--usage", "server"],
+    )
+    .code(0);
+}
+
+#[test]
+fn the_openssl_req_x509_recipe_is_a_warning_naming_the_rfc_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl(d, &["genrsa", "-out", "client.key", "2048"]).code(0);
+    openssl(
+        d,
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            "client.key",
+            "-out",
+            "client.crt",
+            "-days",
+            "365",
+            "-subj",
+            "/CN=My Integration Client/O=My Organization",
+        ],
+    )
+    .code(0);
+    check(
+        d,
+        &[
+            "client.crt",
+            "--key",
+            "client.key",
+            "--ca",
+            "client.crt",
+            "--usage",
+            "client",
+            "--at",
+            &now_arg(),
+        ],
+    )
+    .code(0)
+    .stdout_has("warn  ca-key-usage-missing")
+    .stdout_has("(RFC 5280 §4.2.1.3)")
+    .stdout_lacks("FAIL");
 }

@@ -111,6 +111,35 @@ pub(super) fn chain(
             certs: Some(vec![(ctx.leaf_der.clone(), Role::Leaf)]),
         };
     }
+    // A self-signed certificate that --ca does not hold: it can only be pinned,
+    // so the story is which certificate --ca holds instead, not CA-ness.
+    if ctx.leaf.self_signed
+        && ctx.usage == Usage::Client
+        && ctx.leaf.trust_role() == crate::inspect::TrustRole::Pinned
+    {
+        let twin = anchors
+            .iter()
+            .filter_map(|a| crate::inspect::CertInfo::from_der(a).ok())
+            .find(|a| a.subject_raw == ctx.leaf.subject_raw);
+        let message = match twin {
+            Some(t) => format!(
+                "self-signed, and {} holds another certificate with the same name ('{}', SHA-256 {}): a self-signed certificate authenticates only when that exact certificate is in the trust store",
+                ca.name,
+                t.display_name(),
+                t.sha256_fingerprint
+            ),
+            None => format!(
+                "self-signed, and {} does not hold it: a self-signed certificate authenticates only when that exact certificate is in the trust store",
+                ca.name
+            ),
+        };
+        return ChainOutcome {
+            check: Check::new("chain", Status::Fail, message)
+                .hint("put this certificate itself in the trust store (--ca), or present the one the trust store holds"),
+            path: None,
+            certs: None,
+        };
+    }
     match verify_for(ctx, intermediates, &anchors) {
         Ok(v) => {
             let anchor_is_root =
