@@ -20,11 +20,11 @@ mod parse;
 use std::fmt;
 
 use aws_lc_rs::digest;
-use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
+pub use crate::revocation::Reason;
 use crate::thumbprint::colon_hex;
 use crate::time_fmt::{date, rfc3339};
 use der::{Malformed, Reader};
@@ -187,78 +187,15 @@ impl From<Malformed> for OcspError {
     }
 }
 
-/// Why a certificate was revoked (RFC 5280 §5.3.1 CRLReason), in the words
-/// of `openssl`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum RevocationReason {
-    Unspecified,
-    KeyCompromise,
-    CaCompromise,
-    AffiliationChanged,
-    Superseded,
-    CessationOfOperation,
-    CertificateHold,
-    RemoveFromCrl,
-    PrivilegeWithdrawn,
-    AaCompromise,
-}
-
-impl RevocationReason {
-    /// The reason with code `n`, if `n` is one (7 is unused).
-    pub fn from_code(n: u8) -> Option<Self> {
-        use RevocationReason::*;
-        Some(match n {
-            0 => Unspecified,
-            1 => KeyCompromise,
-            2 => CaCompromise,
-            3 => AffiliationChanged,
-            4 => Superseded,
-            5 => CessationOfOperation,
-            6 => CertificateHold,
-            8 => RemoveFromCrl,
-            9 => PrivilegeWithdrawn,
-            10 => AaCompromise,
-            _ => return None,
-        })
-    }
-
-    /// The RFC 5280 name: keyCompromise, cACompromise, ...
-    pub fn name(self) -> &'static str {
-        use RevocationReason::*;
-        match self {
-            Unspecified => "unspecified",
-            KeyCompromise => "keyCompromise",
-            CaCompromise => "cACompromise",
-            AffiliationChanged => "affiliationChanged",
-            Superseded => "superseded",
-            CessationOfOperation => "cessationOfOperation",
-            CertificateHold => "certificateHold",
-            RemoveFromCrl => "removeFromCRL",
-            PrivilegeWithdrawn => "privilegeWithdrawn",
-            AaCompromise => "aACompromise",
-        }
-    }
-}
-
-impl fmt::Display for RevocationReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// What the responder says about the certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OcspStatus {
     Good {
-        #[serde(with = "time::serde::rfc3339")]
         next_update: OffsetDateTime,
     },
     Revoked {
-        #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
-        reason: Option<RevocationReason>,
+        reason: Option<Reason>,
     },
     /// The responder does not know the certificate.
     Unknown,
@@ -283,8 +220,7 @@ impl fmt::Display for OcspStatus {
 }
 
 /// Who signed a believed response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "subject", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signer {
     /// The issuer itself.
     Issuer,
@@ -293,16 +229,13 @@ pub enum Signer {
 }
 
 /// A believed answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OcspAnswer {
     pub status: OcspStatus,
-    #[serde(with = "time::serde::rfc3339")]
     pub this_update: OffsetDateTime,
     /// Until when the answer may be used: its nextUpdate, or thisUpdate plus
     /// [`NO_NEXT_UPDATE_VALIDITY`] when it has none.
-    #[serde(with = "time::serde::rfc3339")]
     pub valid_until: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
     pub produced_at: OffsetDateTime,
     pub signer: Signer,
 }

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use certbound_pki::CertDer;
 use certbound_pki::check::online::{self, Target};
-use certbound_pki::ocsp::{OcspAnswer, OcspStatus, RevocationReason};
+use certbound_pki::ocsp::{OcspAnswer, OcspStatus, Reason};
 use certbound_pki::revocation::Unavailable;
 use certbound_pki::time_fmt::rfc3339;
 use certbound_tls::fetch::{self, OcspCheckError};
@@ -52,7 +52,7 @@ pub enum Refusal {
         subject: String,
         serial: String,
         at: OffsetDateTime,
-        reason: Option<RevocationReason>,
+        reason: Option<Reason>,
         url: String,
     },
     Unknown {
@@ -92,7 +92,7 @@ impl fmt::Display for Refusal {
                 f,
                 "certificate '{subject}' (serial {serial}) was revoked on {}, reason: {}, according to the OCSP responder {url}",
                 rfc3339(*at),
-                reason.map_or("not given", RevocationReason::name)
+                reason.map_or("not given", Reason::name)
             ),
             Refusal::Unknown {
                 subject,

@@ -216,7 +216,7 @@ mod tests {
             t,
             &answer(OcspStatus::Revoked {
                 at: NOW - Duration::days(3),
-                reason: Some(ocsp::RevocationReason::KeyCompromise),
+                reason: Some(ocsp::Reason::KeyCompromise),
             }),
             NOW,
         );

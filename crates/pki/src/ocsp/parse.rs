@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 
 use super::der::{self, Reader, Tlv};
-use super::{BASIC, NONCE, OcspError, RevocationReason};
+use super::{BASIC, NONCE, OcspError, Reason};
 
 /// One SingleResponse as read.
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ pub enum RawStatus {
     Good,
     Revoked {
         at: OffsetDateTime,
-        reason: Option<RevocationReason>,
+        reason: Option<Reason>,
     },
     Unknown,
 }
@@ -199,11 +199,9 @@ fn single_response(tlv: Tlv<'_>) -> Result<SingleResponse<'_>, OcspError> {
                 Some(r) => {
                     let code = r.inner().expect(der::ENUMERATED, "revocationReason")?;
                     match code.content {
-                        [n] => {
-                            Some(RevocationReason::from_code(*n).ok_or(OcspError::Malformed {
-                                part: "revocationReason",
-                            })?)
-                        }
+                        [n] => Some(Reason::from_code(*n).ok_or(OcspError::Malformed {
+                            part: "revocationReason",
+                        })?),
                         _ => {
                             return Err(OcspError::Malformed {
                                 part: "revocationReason",

@@ -225,7 +225,7 @@ fn revoked_carries_date_and_reason() {
         answer.status,
         OcspStatus::Revoked {
             at,
-            reason: Some(RevocationReason::KeyCompromise)
+            reason: Some(Reason::KeyCompromise)
         }
     );
     assert_eq!(

@@ -126,7 +126,7 @@ async fn revoked_and_unknown_refuse_whatever_the_policy() {
         answer(
             OcspStatus::Revoked {
                 at,
-                reason: Some(RevocationReason::KeyCompromise),
+                reason: Some(Reason::KeyCompromise),
             },
             time::Duration::hours(1),
         ),
