@@ -101,7 +101,8 @@ fn json_output_follows_the_documented_schema() {
             "chain",
             "host",
             "strength",
-            "self-signed"
+            "self-signed",
+            "profile"
         ]
     );
     for c in checks {
@@ -410,9 +411,12 @@ fn a_ca_certificate_verifies_as_a_ca_and_fails_as_a_leaf() {
     check(d, &["inter.crt", "--ca", "other.crt"])
         .code(1)
         .stdout_has("unknown CA");
+    // One cause, one FAIL line: purpose says it, chain refers to it.
     check(d, &["inter.crt", "--ca", "root.crt", "--usage", "client"])
         .code(1)
-        .stdout_has("is a CA certificate, not a certificate for a client or server");
+        .stdout_has("FAIL  purpose      this is a CA certificate (basicConstraints CA:TRUE), not a client certificate")
+        .stdout_has("skip  chain        see purpose: a CA certificate was given")
+        .stdout_has("NOT OK: 1 failure");
     // An impostor root with the right name but another key.
     let impostor = Ca::root("certbound Test Root CA", "certbound tests");
     write(d, "impostor.crt", &impostor.cert_pem());

@@ -33,9 +33,12 @@ pub fn check_host(cert_der: &[u8], info: &CertInfo, host: &str) -> HostVerdict {
         }
     };
     let der = rustls_pki_types::CertificateDer::from(cert_der);
-    let matched = EndEntityCert::try_from(&der)
-        .map(|ee| ee.verify_is_valid_for_subject_name(&name).is_ok())
-        .unwrap_or(false);
+    // A certificate webpki cannot read (an odd critical extension) is
+    // matched by its SANs here, so that the host is judged for what it is.
+    let matched = EndEntityCert::try_from(&der).map_or_else(
+        |_| san_matches(info, host),
+        |ee| ee.verify_is_valid_for_subject_name(&name).is_ok(),
+    );
     if matched {
         return HostVerdict::Match;
     }
@@ -53,4 +56,30 @@ pub fn check_host(cert_der: &[u8], info: &CertInfo, host: &str) -> HostVerdict {
             .map(|s| s.to_string())
             .collect(),
     }
+}
+
+/// RFC 6125 matching of `host` against the SANs alone: a dNSName equal to
+/// it (without case) or a wildcard standing for its whole leftmost label, or
+/// an iPAddress equal to it.
+fn san_matches(info: &CertInfo, host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return info
+            .subject_alt_names
+            .iter()
+            .any(|s| matches!(s, crate::inspect::SanEntry::Ip(a) if *a == ip));
+    }
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    info.subject_alt_names.iter().any(|s| {
+        let crate::inspect::SanEntry::Dns(d) = s else {
+            return false;
+        };
+        let d = d.trim_end_matches('.').to_ascii_lowercase();
+        match d.strip_prefix("*.") {
+            Some(rest) => host
+                .split_once('.')
+                .is_some_and(|(label, tail)| !label.is_empty() && tail == rest),
+            None => d == host,
+        }
+    })
 }

@@ -60,6 +60,10 @@ pub struct CheckArgs {
     /// certificate fails.
     #[arg(long)]
     online: bool,
+    /// Run only the RFC 5280 profile checks (no CA file needed; the
+    /// certificates of --ca, when given, are checked as anchors).
+    #[arg(long, conflicts_with = "key")]
+    lint_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -146,6 +150,9 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         warn_days: args.warn_days,
         nearby: &[],
     };
+    if args.lint_only {
+        return print(&check::lint(&input), args.json);
+    }
     let mut report = check::run(&input);
     // A broken chain: look beside the CA file for the missing intermediate
     // (read only now, never when the chain verifies) and check again with it.
@@ -185,10 +192,15 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         // The responders speak of now, whatever --at says.
         online::run(&mut report, &input, OffsetDateTime::now_utc())?;
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    print(&report, args.json)
+}
+
+/// Print the report (checklist or JSON); the exit code of its verdict.
+fn print(report: &Report, json: bool) -> Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        print!("{}", render(&report, color_stdout()));
+        print!("{}", render(report, color_stdout()));
     }
     Ok(if report.ok {
         ExitCode::SUCCESS
@@ -297,7 +309,14 @@ pub fn render(report: &Report, color: bool) -> String {
             Status::Fail => paint(color, RED, "FAIL"),
             Status::Skip => paint(color, DIM, "skip"),
         };
-        let _ = writeln!(out, "  {word}  {:<12} {}", c.id, c.message);
+        match c.rfc {
+            Some(rfc) => {
+                let _ = writeln!(out, "  {word}  {:<12} {} ({rfc})", c.id, c.message);
+            }
+            None => {
+                let _ = writeln!(out, "  {word}  {:<12} {}", c.id, c.message);
+            }
+        }
         if let Some(hint) = &c.hint {
             match c.status {
                 Status::Warn | Status::Fail => {

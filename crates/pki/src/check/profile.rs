@@ -313,7 +313,7 @@ fn ca_profile(
             "ca-key-usage-missing",
             KU,
             Status::Warn,
-            "self-signed CA:TRUE without keyUsage (as `openssl req -x509` makes them): it authenticates itself when pinned, but RFC 5280 says a CA certificate MUST carry keyUsage keyCertSign to sign certificates, so it vouches for none",
+            "self-signed CA:TRUE without keyUsage (as `openssl req -x509` makes them): in a trust store it authenticates exactly itself, but RFC 5280 says a CA certificate MUST carry keyUsage keyCertSign to sign certificates, so it vouches for none",
             "if it only identifies itself, next time add `-addext basicConstraints=critical,CA:FALSE`; if it is a CA, add `-addext keyUsage=critical,keyCertSign,cRLSign`",
         )),
         None => out.push(finding(
