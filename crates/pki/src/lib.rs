@@ -20,6 +20,7 @@ pub mod key;
 pub mod ocsp;
 pub mod oid;
 pub mod pkcs12;
+pub mod revocation;
 pub mod thumbprint;
 pub mod time_fmt;
 
