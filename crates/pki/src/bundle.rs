@@ -147,7 +147,8 @@ fn count_lines(bytes: &[u8]) -> usize {
 }
 
 /// Decode a PEM body: skip RFC 1421 headers (lines with `:` before the first
-/// blank line), then base64 with any whitespace.
+/// blank line), then base64 with any whitespace. Lines may carry e-mail quote
+/// prefixes (`> `, `>> `, `> > `): PEM pasted from a reply is read as sent.
 fn decode_body(body: &[u8]) -> Result<(bool, Vec<u8>), String> {
     let text =
         std::str::from_utf8(body).map_err(|_| "it holds bytes that are not text".to_string())?;
@@ -155,7 +156,10 @@ fn decode_body(body: &[u8]) -> Result<(bool, Vec<u8>), String> {
     let mut b64 = String::with_capacity(text.len());
     let mut in_headers = true;
     for raw_line in text.lines() {
-        let line = raw_line.trim();
+        // `>` is not in the base64 alphabet, so a leading one is only a quote mark.
+        let line = raw_line
+            .trim_start_matches(|c: char| c == '>' || c.is_whitespace())
+            .trim();
         if in_headers {
             if line.contains(':') {
                 if line.starts_with("Proc-Type:") && line.contains("ENCRYPTED") {

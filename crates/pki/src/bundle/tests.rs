@@ -138,3 +138,21 @@ fn line_numbers_count_from_one() {
     assert_eq!(blocks[0].line, 3);
     assert!(blocks[1].line > blocks[0].line);
 }
+
+#[test]
+fn reads_pem_quoted_from_an_email_reply() {
+    let (text, pki) = two_cert_pem();
+    for prefix in ["> ", ">", ">> ", "> > "] {
+        let quoted: String = text.lines().map(|l| format!("{prefix}{l}\n")).collect();
+        let mail = format!("On Monday, Partner wrote:\n{quoted}> \n> Regards\n");
+        let certs = parse_certificates(mail.as_bytes()).unwrap();
+        assert_eq!(certs.len(), 2, "{prefix:?}");
+        assert_eq!(certs[1].as_ref(), pki.intermediate.cert.as_ref());
+    }
+    // A quote mark inside the base64 is still refused.
+    let broken = text.replacen("\nMII", "\nM>II", 1);
+    assert!(matches!(
+        parse_certificates(broken.as_bytes()),
+        Err(BundleError::BadBase64 { .. })
+    ));
+}
