@@ -10,6 +10,7 @@ use std::fmt;
 
 use certbound_pki::CertDer;
 use certbound_pki::chain::{ChainError, Usage};
+use certbound_pki::revocation::RevocationCheck;
 use certbound_pki::dn::DistinguishedName;
 use certbound_pki::inspect::{CertInfo, SanEntry};
 use certbound_pki::time_fmt::date;
@@ -196,6 +197,8 @@ impl AuthFailure {
                 | ChainError::UntrustedRoot { .. }
                 | ChainError::BadSignature { .. } => "untrusted_certificate",
                 ChainError::MissingIntermediate { .. } => "missing_intermediate",
+                ChainError::Revoked { .. } => "certificate_revoked",
+                ChainError::RevocationUnavailable { .. } => "revocation_unavailable",
                 _ => "chain_invalid",
             },
             AuthFailure::SubjectMismatch { .. } | AuthFailure::SanMismatch { .. } => {
@@ -219,11 +222,15 @@ pub fn check_status(client: &CompiledClient) -> Result<(), AuthFailure> {
     }
 }
 
-/// Authenticate `client` by the certificate chain it presented (leaf first).
+/// Authenticate `client` by the certificate chain it presented (leaf first),
+/// with every certificate of the path checked against `revocation` when
+/// given. A certificate registered as itself (self-signed) is not checked:
+/// removing it from the trust store is how it is revoked.
 pub fn authenticate_certificate(
     client: &CompiledClient,
     chain: &[CertDer],
     now: OffsetDateTime,
+    revocation: Option<&RevocationCheck>,
 ) -> Result<Method, AuthFailure> {
     check_status(client)?;
     let Some(store) = &client.trust_store else {
@@ -260,7 +267,7 @@ pub fn authenticate_certificate(
     }
     store
         .anchors
-        .verify(chain, Usage::Client, now)
+        .verify_checked(chain, Usage::Client, now, revocation)
         .map_err(AuthFailure::Chain)?;
     if let Some(constraint) = &client.constraint {
         check_constraint(constraint, leaf)?;

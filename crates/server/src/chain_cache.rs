@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use certbound_oauth::auth::{AuthFailure, Method, authenticate_certificate};
 use certbound_oauth::client::CompiledClient;
 use certbound_pki::CertDer;
+use certbound_pki::revocation::RevocationCheck;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
@@ -40,19 +41,24 @@ pub const FAILURE_AGE: time::Duration = time::Duration::seconds(10);
 /// Verifications running at once, per core.
 pub const VERIFY_SLOTS: usize = 1;
 
+/// What a cached authentication depends on besides the chain: the
+/// registry generation its trust store was read at, and the generation of
+/// the CRL set it was checked against (0 without `[revocation]`).
+pub type Generation = (i64, u64);
+
 /// What an authentication depended on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     client_id: String,
-    generation: i64,
+    generation: Generation,
     /// `x5t#S256` of each presented certificate, leaf first.
     chain: Vec<String>,
 }
 
 impl Key {
-    /// The key for `client_id` at registry `generation` with the connection's chain;
+    /// The key for `client_id` at `generation` with the connection's chain;
     /// `None` without a certificate.
-    pub fn new(client_id: &str, generation: i64, identity: &ClientIdentity) -> Option<Self> {
+    pub fn new(client_id: &str, generation: Generation, identity: &ClientIdentity) -> Option<Self> {
         let leaf = identity.thumbprint.clone()?;
         let mut chain = Vec::with_capacity(identity.chain.len());
         chain.push(leaf);
@@ -91,15 +97,16 @@ impl Default for ChainCache {
 }
 
 impl ChainCache {
-    /// Authenticate `client` by `chain`: from the cache under `key` when it
-    /// holds an outcome still good at `now`, else verified on the blocking
-    /// pool and remembered.
+    /// Authenticate `client` by `chain` (checked against `revocation`): from
+    /// the cache under `key` when it holds an outcome still good at `now`,
+    /// else verified on the blocking pool and remembered.
     pub async fn authenticate(
         &self,
         key: Option<Key>,
         client: &Arc<CompiledClient>,
         chain: &[CertDer],
         now: OffsetDateTime,
+        revocation: Option<RevocationCheck>,
     ) -> Outcome {
         if let Some(outcome) = key.as_ref().and_then(|k| self.get(k, now)) {
             return outcome;
@@ -107,16 +114,18 @@ impl ChainCache {
         let outcome = match self.slots.acquire().await {
             Ok(_slot) => {
                 let (c, owned) = (Arc::clone(client), chain.to_vec());
-                tokio::task::spawn_blocking(move || authenticate_certificate(&c, &owned, now))
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(AuthFailure::UnreadableCertificate {
-                            reason: format!("verification did not finish: {e}"),
-                        })
+                tokio::task::spawn_blocking(move || {
+                    authenticate_certificate(&c, &owned, now, revocation.as_ref())
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    Err(AuthFailure::UnreadableCertificate {
+                        reason: format!("verification did not finish: {e}"),
                     })
+                })
             }
             // Never closed; verify here rather than fail if it were.
-            Err(_) => authenticate_certificate(client, chain, now),
+            Err(_) => authenticate_certificate(client, chain, now, revocation.as_ref()),
         };
         if let Some(key) = key {
             self.put(key, &outcome, chain, now);
@@ -176,15 +185,17 @@ mod tests {
         let now = certbound_testkit::NOW;
         let cache = ChainCache::default();
         let chain = vec![a.cert.clone()];
-        let key = Key::new("client-a", 7, &identity(chain.clone())).unwrap();
+        let key = Key::new("client-a", (7, 0), &identity(chain.clone())).unwrap();
         cache.put(key.clone(), &Ok(Method::TlsClientAuth), &chain, now);
         assert_eq!(cache.get(&key, now), Some(Ok(Method::TlsClientAuth)));
-        // Another client, another registry generation, another chain: not found.
-        let other = |id: &str, generation, chain: Vec<CertDer>| {
-            Key::new(id, generation, &identity(chain)).unwrap()
+        // Another client, another registry or CRL generation, another chain: not found.
+        let other = |id: &str, generation: i64, chain: Vec<CertDer>| {
+            Key::new(id, (generation, 0), &identity(chain)).unwrap()
         };
         assert_eq!(cache.get(&other("client-b", 7, chain.clone()), now), None);
         assert_eq!(cache.get(&other("client-a", 8, chain.clone()), now), None);
+        let revoked_since = Key::new("client-a", (7, 1), &identity(chain.clone())).unwrap();
+        assert_eq!(cache.get(&revoked_since, now), None);
         assert_eq!(
             cache.get(&other("client-a", 7, vec![b.cert.clone()]), now),
             None
@@ -220,6 +231,6 @@ mod tests {
             None
         );
         // No certificate, no key.
-        assert!(Key::new("client-a", 7, &identity(Vec::new())).is_none());
+        assert!(Key::new("client-a", (7, 0), &identity(Vec::new())).is_none());
     }
 }

@@ -89,16 +89,22 @@ pub async fn authenticate(
         }
         None => {
             let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
-            match identity.and_then(|i| i.cached_auth(client_id, snapshot.generation, now)) {
+            // A cached success never outlives a change of the CRLs.
+            let crls = state.crls.as_ref().map(|c| c.generation_and_check());
+            let generation = (snapshot.generation, crls.as_ref().map_or(0, |c| c.0));
+            match identity.and_then(|i| i.cached_auth(client_id, generation, now)) {
                 Some(method) => Ok(method),
                 None => {
-                    let key = identity.and_then(|i| Key::new(client_id, snapshot.generation, i));
+                    let key = identity.and_then(|i| Key::new(client_id, generation, i));
                     let result = state
                         .chain_cache
-                        .authenticate(key, &client, chain, now)
+                        .authenticate(key, &client, chain, now, crls.map(|c| c.1))
                         .await;
+                    if state.crls.is_some() {
+                        count_revocation_check(state, &result);
+                    }
                     if let (Ok(method), Some(identity)) = (&result, identity) {
-                        identity.remember_auth(client_id, snapshot.generation, *method);
+                        identity.remember_auth(client_id, generation, *method);
                     }
                     result
                 }
@@ -115,6 +121,18 @@ pub async fn authenticate(
             };
             Err(reject(state, caller, client_id, Some(method), failure))
         }
+    }
+}
+
+/// Count a certificate authentication that checked the CRLs, by its result.
+fn count_revocation_check(state: &AppState, result: &Result<Method, AuthFailure>) {
+    let chain = match result {
+        Ok(m) => Ok(m),
+        Err(AuthFailure::Chain(e)) => Err(e),
+        Err(_) => return,
+    };
+    if let Some(r) = crate::crl::metric_result(&chain) {
+        state.metrics.revocation_check("crl", r);
     }
 }
 

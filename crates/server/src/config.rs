@@ -47,6 +47,8 @@ pub struct RawConfig {
     pub metrics: RawMetrics,
     #[serde(default)]
     pub audit: RawAudit,
+    /// `[revocation]`: CRLs checked on every client chain.
+    pub revocation: Option<crate::crl::RawRevocation>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -220,6 +222,8 @@ pub struct Config {
     pub audit_retention: Option<std::time::Duration>,
     /// `[audit] on_store_error`.
     pub audit_on_store_error: OnStoreError,
+    /// `[revocation]`; `None`: no revocation checking.
+    pub revocation: Option<crate::crl::RevocationConfig>,
 }
 
 /// Shortest admin token accepted.
@@ -600,10 +604,15 @@ impl RawConfig {
                 OnStoreError::Buffer
             }
         };
+        let revocation = self
+            .revocation
+            .as_ref()
+            .and_then(|r| r.validate(base, &mut problem));
         if !problems.is_empty() {
             return Err(problems);
         }
         Ok(Config {
+            revocation,
             metrics_allow,
             audit_retention,
             audit_on_store_error,

@@ -157,6 +157,7 @@ pub async fn prepare(
             u64::from(crate::config::DEFAULT_AUDIT_RETENTION_DAYS) * 86_400,
         )),
         audit_on_store_error: crate::config::OnStoreError::default(),
+        revocation: None,
     };
     Ok((config, files))
 }

@@ -78,7 +78,7 @@ pub enum Source {
 #[derive(Debug, Clone)]
 struct CachedAuth {
     client_id: String,
-    generation: i64,
+    generation: crate::chain_cache::Generation,
     method: Method,
     valid_until: OffsetDateTime,
 }
@@ -174,11 +174,12 @@ impl ClientIdentity {
         }
     }
 
-    /// A cached authentication of `client_id` still good at `now` under registry `generation`.
+    /// A cached authentication of `client_id` still good at `now` under
+    /// `generation` (registry and CRL set).
     pub fn cached_auth(
         &self,
         client_id: &str,
-        generation: i64,
+        generation: crate::chain_cache::Generation,
         now: OffsetDateTime,
     ) -> Option<Method> {
         let guard = self.auth_cache.lock().ok()?;
@@ -190,7 +191,12 @@ impl ClientIdentity {
     }
 
     /// Remember a successful authentication until the leaf expires or the registry changes.
-    pub fn remember_auth(&self, client_id: &str, generation: i64, method: Method) {
+    pub fn remember_auth(
+        &self,
+        client_id: &str,
+        generation: crate::chain_cache::Generation,
+        method: Method,
+    ) {
         let Some(valid_until) = self
             .chain
             .first()

@@ -13,6 +13,7 @@ pub mod chain_cache;
 pub mod client_auth;
 pub mod config;
 pub mod console;
+pub mod crl;
 pub mod dev;
 pub mod expiry;
 pub mod forwarded;
@@ -68,6 +69,8 @@ pub enum ServerError {
     Gateway(String),
     #[error("cannot publish the metadata: {0}")]
     Metadata(String),
+    #[error("[revocation]: {}", .0.join("; "))]
+    Revocation(Vec<String>),
     #[error("cannot create the data directory {}: {source}", path.display())]
     DataDir {
         path: std::path::PathBuf,
@@ -124,6 +127,10 @@ impl Running {
     /// Reload every listener's certificates now (SIGHUP); a listener whose new
     /// files are invalid keeps its old ones.
     pub fn reload_tls(&self) -> Vec<reload::ReloadOutcome> {
+        // The CRLs first: the `client_ca` listeners are then built with them.
+        if let Some(crls) = &self.state.crls {
+            let _ = crls.reload();
+        }
         self.reloader.reload_all()
     }
 
@@ -236,6 +243,16 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
     let mut bound = Vec::new();
     let mut listeners = Vec::new();
     let mut reloader = reload::Reloader::default();
+    let crls = match &config.revocation {
+        Some(rc) => {
+            let crls = crl::CrlStore::load(rc.clone(), known_issuers(config, &registry))
+                .map_err(ServerError::Revocation)?;
+            reloader.set_crls(Arc::clone(&crls));
+            Some(crls)
+        }
+        None => None,
+    };
+    let revocation = crls.as_ref().map(|c| c.check());
     for l in &config.listeners {
         let tcp = TcpListener::bind(l.bind)
             .await
@@ -251,7 +268,10 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         })?;
         let tls = match &l.tls {
             Some(profile) => {
-                let live = Arc::new(arc_swap::ArcSwap::new(tls_server::server_config(profile)?));
+                let live = Arc::new(arc_swap::ArcSwap::new(tls_server::server_config(
+                    profile,
+                    revocation.as_ref(),
+                )?));
                 if let Some(source) = &l.tls_source {
                     reloader.add(&l.name, source.clone(), Arc::clone(&live));
                 }
@@ -321,6 +341,7 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         audit,
         audit_on_store_error: config.audit_on_store_error,
         chain_cache: chain_cache::ChainCache::default(),
+        crls: crls.clone(),
         admin: config.admin.clone(),
         metrics_allow: config.metrics_allow.clone(),
         listeners: bound
@@ -333,12 +354,24 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
     let reloader = Arc::new(reloader);
+    if let Some(crls) = &crls {
+        // New CRLs: the `client_ca` listeners get a TLS config that checks them.
+        let weak = Arc::downgrade(&reloader);
+        crls.on_change(move || {
+            if let Some(r) = weak.upgrade() {
+                r.reload_client_ca();
+            }
+        });
+    }
     let mut tasks = vec![
         registry.spawn_watcher(shutdown_rx.clone()),
         revocations.spawn_watcher(shutdown_rx.clone()),
         reloader.spawn_watch(shutdown_rx.clone()),
         gateway.spawn_refresh(shutdown_rx.clone()),
     ];
+    if let Some(crls) = &crls {
+        tasks.push(crls.spawn_watch(shutdown_rx.clone()));
+    }
     // The certificates relied on, exported and watched from the start.
     let mut expiry = expiry::Watch::new(config.listeners.clone(), config.routes.clone());
     expiry.refresh(&state, time::OffsetDateTime::now_utc());
@@ -372,6 +405,34 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         shutdown,
         tasks,
         audit_task,
+    })
+}
+
+/// The CA certificates a CRL may be signed by, read again at each CRL reload:
+/// the listeners' and routes' `client_ca`, and every client's trust store.
+fn known_issuers(config: &Config, registry: &Arc<registry::Registry>) -> crl::KnownIssuers {
+    let mut fixed: Vec<certbound_pki::CertDer> = config
+        .listeners
+        .iter()
+        .filter_map(|l| l.tls.as_ref()?.client_ca.clone())
+        .flatten()
+        .collect();
+    fixed.extend(
+        config
+            .routes
+            .iter()
+            .filter_map(|r| r.client_ca.as_ref())
+            .flat_map(|a| a.certs().iter().cloned()),
+    );
+    let registry = Arc::clone(registry);
+    Arc::new(move || {
+        let mut known = fixed.clone();
+        for client in registry.snapshot().clients.values() {
+            if let Some(store) = &client.trust_store {
+                known.extend(store.anchors.certs().iter().cloned());
+            }
+        }
+        known
     })
 }
 

@@ -53,6 +53,8 @@ pub struct Metrics {
     handshake_failures: Mutex<BTreeMap<String, u64>>,
     forwarded_ignored: Mutex<BTreeMap<String, u64>>,
     connection_limit: Mutex<BTreeMap<String, u64>>,
+    /// (source, result) → revocation checks.
+    revocation_checks: Mutex<BTreeMap<(String, String), u64>>,
     latency: [Histogram; ENDPOINTS.len()],
     open_connections: AtomicI64,
     connections: AtomicU64,
@@ -93,6 +95,15 @@ impl Metrics {
     pub fn token_request(&self, method: &str, result: &str) {
         if let Ok(mut m) = self.token_requests.lock() {
             *m.entry((method.to_string(), result.to_string()))
+                .or_default() += 1;
+        }
+    }
+
+    /// A certificate chain was checked for revocation by `source` ("crl"):
+    /// `result` "passed", "revoked" or "unavailable".
+    pub fn revocation_check(&self, source: &str, result: &str) {
+        if let Ok(mut m) = self.revocation_checks.lock() {
+            *m.entry((source.to_string(), result.to_string()))
                 .or_default() += 1;
         }
     }
@@ -155,6 +166,20 @@ impl Metrics {
                 let _ = writeln!(
                     out,
                     "certbound_token_requests_total{{method=\"{method}\",result=\"{result}\"}} {n}"
+                );
+            }
+        }
+        header(
+            &mut out,
+            "certbound_revocation_checks_total",
+            "counter",
+            "Client certificate chains checked for revocation, by source and result (passed, revoked, unavailable).",
+        );
+        if let Ok(m) = self.revocation_checks.lock() {
+            for ((source, result), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "certbound_revocation_checks_total{{source=\"{source}\",result=\"{result}\"}} {n}"
                 );
             }
         }

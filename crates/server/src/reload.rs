@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
+use certbound_pki::revocation::RevocationCheck;
 use certbound_tls::profile::{RawProfile, TlsProfile};
 use rustls::ServerConfig;
 use tokio::sync::watch;
@@ -36,8 +37,9 @@ impl TlsSource {
             .collect()
     }
 
-    /// Load and check the files; build the server config.
-    pub fn load(&self) -> Result<Arc<ServerConfig>, String> {
+    /// Load and check the files; build the server config (a `client_ca`
+    /// listener checking `revocation`).
+    pub fn load(&self, revocation: Option<&RevocationCheck>) -> Result<Arc<ServerConfig>, String> {
         let profile =
             TlsProfile::resolve(&self.name, &self.raw, &self.base).map_err(|problems| {
                 problems
@@ -46,7 +48,7 @@ impl TlsSource {
                     .collect::<Vec<_>>()
                     .join("; ")
             })?;
-        server_config(&profile).map_err(|e| e.to_string())
+        server_config(&profile, revocation).map_err(|e| e.to_string())
     }
 }
 
@@ -76,6 +78,8 @@ pub(crate) fn stamps(files: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
 #[derive(Debug, Default)]
 pub struct Reloader {
     entries: Vec<Entry>,
+    /// `[revocation]`: the CRLs `client_ca` listeners check.
+    crls: Option<Arc<crate::crl::CrlStore>>,
 }
 
 /// The outcome of reloading one listener.
@@ -97,9 +101,34 @@ impl Reloader {
         });
     }
 
+    /// Build `client_ca` listeners' configs with the CRLs of `crls`.
+    pub fn set_crls(&mut self, crls: Arc<crate::crl::CrlStore>) {
+        self.crls = Some(crls);
+    }
+
+    fn revocation(&self) -> Option<RevocationCheck> {
+        self.crls.as_ref().map(|c| c.check())
+    }
+
     /// Reload every listener now (SIGHUP).
     pub fn reload_all(&self) -> Vec<ReloadOutcome> {
-        self.entries.iter().map(reload).collect()
+        let revocation = self.revocation();
+        self.entries
+            .iter()
+            .map(|e| reload(e, revocation.as_ref()))
+            .collect()
+    }
+
+    /// Rebuild the listeners with a `client_ca` (the CRLs changed).
+    pub fn reload_client_ca(&self) {
+        let revocation = self.revocation();
+        for entry in self
+            .entries
+            .iter()
+            .filter(|e| e.source.raw.client_ca.is_some())
+        {
+            reload(entry, revocation.as_ref());
+        }
     }
 
     /// Reload listeners whose files changed, every [`WATCH_INTERVAL`], until shutdown.
@@ -124,7 +153,7 @@ impl Reloader {
                         changed
                     });
                     if changed.unwrap_or(false) {
-                        reload(entry);
+                        reload(entry, me.revocation().as_ref());
                     }
                 }
             }
@@ -132,10 +161,10 @@ impl Reloader {
     }
 }
 
-fn reload(entry: &Entry) -> ReloadOutcome {
+fn reload(entry: &Entry, revocation: Option<&RevocationCheck>) -> ReloadOutcome {
     let result = entry
         .source
-        .load()
+        .load(revocation)
         .map(|config| entry.current.store(config));
     match &result {
         Ok(()) => tracing::info!(listener = %entry.listener, "TLS certificates reloaded"),

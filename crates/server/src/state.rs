@@ -29,6 +29,8 @@ pub struct AppState {
     pub audit_on_store_error: crate::config::OnStoreError,
     /// Certificate authentications that succeeded, shared across connections.
     pub chain_cache: crate::chain_cache::ChainCache,
+    /// `[revocation]`: the CRLs in force; `None` when not configured.
+    pub crls: Option<Arc<crate::crl::CrlStore>>,
     /// The `[[route]]`s.
     pub gateway: Arc<crate::gateway::Gateway>,
     /// Peers allowed to read `/metrics`.

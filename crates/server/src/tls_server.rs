@@ -34,8 +34,12 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// Build the server config of a listener.
-pub fn server_config(profile: &TlsProfile) -> Result<Arc<ServerConfig>, TlsSetupError> {
+/// Build the server config of a listener. With `revocation`, a `client_ca`
+/// listener refuses a client chain that its CRLs revoke (leaf and intermediates).
+pub fn server_config(
+    profile: &TlsProfile,
+    revocation: Option<&certbound_pki::revocation::RevocationCheck>,
+) -> Result<Arc<ServerConfig>, TlsSetupError> {
     let err = |reason: String| TlsSetupError::Rustls {
         profile: profile.name.clone(),
         reason,
@@ -68,8 +72,21 @@ pub fn server_config(profile: &TlsProfile) -> Result<Arc<ServerConfig>, TlsSetup
             if mode == ClientAuth::Optional {
                 v = v.allow_unauthenticated();
             }
+            let crls = revocation
+                .and_then(|r| r.crls.clone())
+                .filter(|set| !set.is_empty());
+            if let (Some(set), Some(check)) = (&crls, revocation) {
+                // As at the token endpoint: a certificate whose issuer has no CRL
+                // in the set is not checked; a stale CRL is unavailable.
+                v = v.with_crls(set.ders()).allow_unknown_revocation_status();
+                if check.unavailable == certbound_pki::revocation::Unavailable::Fail {
+                    v = v.enforce_revocation_expiration();
+                }
+            }
             builder.with_client_cert_verifier(Arc::new(ScreenedVerifier {
                 inner: v.build().map_err(|e| err(e.to_string()))?,
+                crls,
+                listener: profile.name.clone(),
             }))
         }
         (mode, _) => builder.with_client_cert_verifier(Arc::new(DeferredTrustVerifier {
@@ -92,6 +109,10 @@ pub fn server_config(profile: &TlsProfile) -> Result<Arc<ServerConfig>, TlsSetup
 #[derive(Debug)]
 struct ScreenedVerifier {
     inner: Arc<dyn ClientCertVerifier>,
+    /// The CRLs `inner` checks, to say which certificate a refusal is about.
+    crls: Option<Arc<certbound_pki::revocation::CrlSet>>,
+    /// The TLS profile's name, for the log.
+    listener: String,
 }
 
 impl ClientCertVerifier for ScreenedVerifier {
@@ -119,7 +140,11 @@ impl ClientCertVerifier for ScreenedVerifier {
                     rustls::OtherError(Arc::new(e)),
                 ))
             })?;
-        self.inner.verify_client_cert(end_entity, &screened, now)
+        let result = self.inner.verify_client_cert(end_entity, &screened, now);
+        if let (Err(rustls::Error::InvalidCertificate(e)), Some(crls)) = (&result, &self.crls) {
+            log_revocation_refusal(&self.listener, e, crls, end_entity, &screened);
+        }
+        result
     }
 
     fn verify_tls12_signature(
@@ -146,6 +171,62 @@ impl ClientCertVerifier for ScreenedVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
+    }
+}
+
+/// Name, in the log, the certificate a `client_ca` handshake was refused for
+/// by its CRL: serial, subject, when and why it was revoked, or which CRL is stale.
+fn log_revocation_refusal(
+    profile: &str,
+    error: &rustls::CertificateError,
+    crls: &certbound_pki::revocation::CrlSet,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+) {
+    use certbound_pki::revocation::Status;
+    use rustls::CertificateError as E;
+    if !matches!(
+        error,
+        E::Revoked | E::ExpiredRevocationList | E::ExpiredRevocationListContext { .. }
+    ) {
+        return;
+    }
+    let now = time::OffsetDateTime::now_utc();
+    for cert in std::iter::once(end_entity).chain(intermediates) {
+        let info = certbound_pki::CertInfo::from_der(cert).ok();
+        let subject = info.as_ref().map(|i| i.subject.clone()).unwrap_or_default();
+        let serial = info.map(|i| i.serial).unwrap_or_default();
+        match crls.status(cert, now) {
+            Status::Revoked {
+                crl,
+                revoked_at,
+                reason,
+            } => {
+                tracing::warn!(
+                    profile,
+                    %subject,
+                    %serial,
+                    revoked_at = %certbound_pki::time_fmt::rfc3339(revoked_at),
+                    %reason,
+                    crl = %crl.source,
+                    "client certificate revoked: TLS handshake refused"
+                );
+                return;
+            }
+            Status::Stale { crl } => {
+                tracing::warn!(
+                    profile,
+                    %subject,
+                    %serial,
+                    crl = %crl.source,
+                    issuer = %crl.issuer,
+                    next_update = %certbound_pki::time_fmt::rfc3339(crl.next_update),
+                    "client certificate's revocation status unavailable (stale CRL): TLS handshake refused"
+                );
+                return;
+            }
+            _ => {}
+        }
     }
 }
 

@@ -23,12 +23,22 @@ impl Drop for Server {
 impl Server {
     /// Start `certbound serve ARGS` in `dir` and read stdout until `until` appears (30 s at most).
     pub fn start(dir: &Path, args: &[&str], until: &str) -> Server {
+        Self::start_with(dir, args, until, Stdio::null())
+    }
+
+    /// [`Server::start`], the log (stderr) written to `log`.
+    pub fn start_logging(dir: &Path, args: &[&str], until: &str, log: &Path) -> Server {
+        let file = std::fs::File::create(log).unwrap();
+        Self::start_with(dir, args, until, Stdio::from(file))
+    }
+
+    fn start_with(dir: &Path, args: &[&str], until: &str, stderr: Stdio) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_certbound"))
             .args(args)
             .current_dir(dir)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();

@@ -26,12 +26,12 @@ fn an_openssl_style_self_signed_certificate_authenticates_as_itself_only() {
     let mine = certbound_testkit::Ca::openssl_style("My Integration Client");
     let client = compile(mine.cert_pem(), |_| {});
     assert_eq!(
-        authenticate_certificate(&client, &[owned(&mine.cert)], NOW),
+        authenticate_certificate(&client, &[owned(&mine.cert)], NOW, None),
         Ok(Method::SelfSignedTlsClientAuth)
     );
     // Another self-signed certificate with the same subject.
     let twin = certbound_testkit::Ca::openssl_style("My Integration Client");
-    let e = authenticate_certificate(&client, &[owned(&twin.cert)], NOW).unwrap_err();
+    let e = authenticate_certificate(&client, &[owned(&twin.cert)], NOW, None).unwrap_err();
     assert!(
         matches!(
             e,
@@ -44,7 +44,7 @@ fn an_openssl_style_self_signed_certificate_authenticates_as_itself_only() {
     );
     // A certificate its key signed: refused, and the message says why.
     let issued = mine.issue(&LeafOptions::client("issued"));
-    let e = authenticate_certificate(&client, &[owned(&issued.cert)], NOW).unwrap_err();
+    let e = authenticate_certificate(&client, &[owned(&issued.cert)], NOW, None).unwrap_err();
     assert!(
         matches!(&e, AuthFailure::NotInTrustStore { pinned_issuer: Some(i), .. } if i == "My Integration Client"),
         "{e:?}"
@@ -53,7 +53,7 @@ fn an_openssl_style_self_signed_certificate_authenticates_as_itself_only() {
     // Expired.
     let late = datetime!(2040-01-01 0:00 UTC);
     assert!(matches!(
-        authenticate_certificate(&client, &[owned(&mine.cert)], late),
+        authenticate_certificate(&client, &[owned(&mine.cert)], late, None),
         Err(AuthFailure::ExactCertNotValid { .. })
     ));
 }
@@ -64,19 +64,19 @@ fn self_signed_matches_exactly() {
     let other = self_signed(&LeafOptions::client("mine"));
     let client = compile(mine.cert_pem(), |_| {});
     assert_eq!(
-        authenticate_certificate(&client, &[owned(&mine.cert)], NOW),
+        authenticate_certificate(&client, &[owned(&mine.cert)], NOW, None),
         Ok(Method::SelfSignedTlsClientAuth)
     );
-    let e = authenticate_certificate(&client, &[owned(&other.cert)], NOW).unwrap_err();
+    let e = authenticate_certificate(&client, &[owned(&other.cert)], NOW, None).unwrap_err();
     assert!(matches!(e, AuthFailure::NotInTrustStore { .. }), "{e:?}");
     assert_eq!(e.code(), "not_in_trust_store");
     assert_eq!(
-        authenticate_certificate(&client, &[], NOW),
+        authenticate_certificate(&client, &[], NOW, None),
         Err(AuthFailure::NoCertificate)
     );
     let late = datetime!(2027-06-01 0:00 UTC);
     assert!(matches!(
-        authenticate_certificate(&client, &[owned(&mine.cert)], late),
+        authenticate_certificate(&client, &[owned(&mine.cert)], late, None),
         Err(AuthFailure::ExactCertNotValid { .. })
     ));
 }
@@ -91,10 +91,10 @@ fn ca_issued_through_intermediate_and_two_cas() {
     let leaf = pki.intermediate.issue(&LeafOptions::client("alice"));
     let chain = [owned(&leaf.cert), owned(&pki.intermediate.cert)];
     assert_eq!(
-        authenticate_certificate(&client, &chain, NOW),
+        authenticate_certificate(&client, &chain, NOW, None),
         Ok(Method::TlsClientAuth)
     );
-    let e = authenticate_certificate(&client, &chain[..1], NOW).unwrap_err();
+    let e = authenticate_certificate(&client, &chain[..1], NOW, None).unwrap_err();
     assert_eq!(e.code(), "missing_intermediate", "{e}");
     // The intermediate in the trust store fills the gap.
     let with_inter = compile(
@@ -102,7 +102,7 @@ fn ca_issued_through_intermediate_and_two_cas() {
         |_| {},
     );
     assert_eq!(
-        authenticate_certificate(&with_inter, &chain[..1], NOW),
+        authenticate_certificate(&with_inter, &chain[..1], NOW, None),
         Ok(Method::TlsClientAuth)
     );
 }
@@ -133,15 +133,15 @@ fn rejections_name_the_cause() {
         (pki.root.issue(&LeafOptions::server("x")), "wrong_eku"),
     ];
     for (leaf, code) in cases {
-        let e = authenticate_certificate(&client, &[owned(&leaf.cert)], NOW).unwrap_err();
+        let e = authenticate_certificate(&client, &[owned(&leaf.cert)], NOW, None).unwrap_err();
         assert_eq!(e.code(), code, "{e}");
     }
     // No EKU extension means any purpose (RFC 5280 §4.2.1.12).
     let plain = pki.root.issue(&LeafOptions::client("x").eku(Eku::None));
-    assert!(authenticate_certificate(&client, &[owned(&plain.cert)], NOW).is_ok());
+    assert!(authenticate_certificate(&client, &[owned(&plain.cert)], NOW, None).is_ok());
     // A self-signed certificate against a CA-only store.
     let solo = self_signed(&LeafOptions::client("solo"));
-    let e = authenticate_certificate(&client, &[owned(&solo.cert)], NOW).unwrap_err();
+    let e = authenticate_certificate(&client, &[owned(&solo.cert)], NOW, None).unwrap_err();
     assert_eq!(e.code(), "untrusted_certificate", "{e}");
 }
 
@@ -155,16 +155,16 @@ fn subject_and_san_constraints() {
     let by_dn = compile(pki.root.cert_pem(), |c| {
         c.tls_client_auth_subject_dn = Some("O=certbound tests, CN=alice".into())
     });
-    assert!(authenticate_certificate(&by_dn, &[owned(&alice.cert)], NOW).is_ok());
-    let e = authenticate_certificate(&by_dn, &[owned(&bob.cert)], NOW).unwrap_err();
+    assert!(authenticate_certificate(&by_dn, &[owned(&alice.cert)], NOW, None).is_ok());
+    let e = authenticate_certificate(&by_dn, &[owned(&bob.cert)], NOW, None).unwrap_err();
     assert!(matches!(e, AuthFailure::SubjectMismatch { .. }), "{e:?}");
     assert!(e.to_string().contains("CN=bob"), "{e}");
 
     let by_uri = compile(pki.root.cert_pem(), |c| {
         c.tls_client_auth_san_uri = Some("spiffe://acme/alice".into())
     });
-    assert!(authenticate_certificate(&by_uri, &[owned(&alice.cert)], NOW).is_ok());
-    let e = authenticate_certificate(&by_uri, &[owned(&bob.cert)], NOW).unwrap_err();
+    assert!(authenticate_certificate(&by_uri, &[owned(&alice.cert)], NOW, None).is_ok());
+    let e = authenticate_certificate(&by_uri, &[owned(&bob.cert)], NOW, None).unwrap_err();
     assert!(
         matches!(e, AuthFailure::SanMismatch { kind: "URI", .. }),
         "{e:?}"
@@ -193,7 +193,7 @@ fn secrets() {
         Err(AuthFailure::WrongSecret)
     );
     assert_eq!(
-        authenticate_certificate(&client, &[], NOW),
+        authenticate_certificate(&client, &[], NOW, None),
         Err(AuthFailure::SecretRequired)
     );
     let pki = TestPki::new();
@@ -209,11 +209,11 @@ fn an_off_client_is_refused_whatever_it_presents() {
     let leaf = self_signed(&LeafOptions::client("partner"));
     let on = compile(leaf.cert_pem(), |_| {});
     assert_eq!(
-        authenticate_certificate(&on, &[owned(&leaf.cert)], NOW),
+        authenticate_certificate(&on, &[owned(&leaf.cert)], NOW, None),
         Ok(Method::SelfSignedTlsClientAuth)
     );
     let off = compile(leaf.cert_pem(), |c| c.status = Some("off".into()));
-    let failure = authenticate_certificate(&off, &[owned(&leaf.cert)], NOW).unwrap_err();
+    let failure = authenticate_certificate(&off, &[owned(&leaf.cert)], NOW, None).unwrap_err();
     assert_eq!(failure.code(), "client_off");
     assert!(failure.to_string().contains("status \"off\""), "{failure}");
     assert_eq!(check_status(&off), Err(failure));
@@ -226,4 +226,69 @@ fn an_off_client_is_refused_whatever_it_presents() {
             .code(),
         "client_off"
     );
+}
+
+/// A CRL of `ca` listing `revoked`, made `age` days before NOW, current for 7 days.
+fn crl_check(
+    ca: &certbound_testkit::Ca,
+    revoked: &[&CertDer],
+    age: i64,
+    unavailable: certbound_pki::revocation::Unavailable,
+) -> RevocationCheck {
+    use certbound_pki::generate::crl::RevokedEntry;
+    let signer =
+        certbound_pki::generate::Signer::new(owned(&ca.cert), ca.key_pem().as_bytes()).unwrap();
+    let made = NOW - time::Duration::days(age);
+    let entries: Vec<RevokedEntry> = revoked
+        .iter()
+        .map(|c| RevokedEntry {
+            serial: certbound_pki::CertInfo::from_der(c)
+                .unwrap()
+                .serial
+                .split(':')
+                .map(|b| u8::from_str_radix(b, 16).unwrap())
+                .collect(),
+            revoked_at: made,
+            reason: certbound_pki::revocation::Reason::KeyCompromise,
+        })
+        .collect();
+    let crl = signer.crl(&entries, 1, made, 7).unwrap();
+    let set = certbound_pki::revocation::CrlSet::new(
+        certbound_pki::revocation::parse_crls("ca.crl", &crl.der).unwrap(),
+    );
+    RevocationCheck::crls(std::sync::Arc::new(set), unavailable)
+}
+
+#[test]
+fn a_revoked_certificate_is_refused_and_named() {
+    use certbound_pki::revocation::Unavailable;
+    let pki = TestPki::new();
+    let alice = pki.intermediate.issue(&LeafOptions::client("alice"));
+    let bob = pki.intermediate.issue(&LeafOptions::client("bob"));
+    let client = compile(pki.root.cert_pem(), |_| {});
+    let chain = |leaf: &rustls_pki_types::CertificateDer<'_>| {
+        vec![owned(leaf), owned(&pki.intermediate.cert)]
+    };
+    let fresh = crl_check(
+        &pki.intermediate,
+        &[&owned(&alice.cert)],
+        1,
+        Unavailable::Fail,
+    );
+    let e = authenticate_certificate(&client, &chain(&alice.cert), NOW, Some(&fresh)).unwrap_err();
+    assert_eq!(e.code(), "certificate_revoked", "{e}");
+    assert!(
+        e.to_string().contains("'alice'") && e.to_string().contains("keyCompromise"),
+        "{e}"
+    );
+    assert_eq!(
+        authenticate_certificate(&client, &chain(&bob.cert), NOW, Some(&fresh)),
+        Ok(Method::TlsClientAuth)
+    );
+    // Stale: refused with "fail", accepted with "allow".
+    let stale = crl_check(&pki.intermediate, &[], 10, Unavailable::Fail);
+    let e = authenticate_certificate(&client, &chain(&bob.cert), NOW, Some(&stale)).unwrap_err();
+    assert_eq!(e.code(), "revocation_unavailable", "{e}");
+    let allow = crl_check(&pki.intermediate, &[], 10, Unavailable::Allow);
+    assert!(authenticate_certificate(&client, &chain(&bob.cert), NOW, Some(&allow)).is_ok());
 }

@@ -20,11 +20,11 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use certbound_oauth::auth::authenticate_certificate;
+use certbound_oauth::auth::{AuthFailure, authenticate_certificate};
 use certbound_oauth::claims::thumbprints_match;
 use certbound_oauth::client::ClientStatus;
 use certbound_oauth::{AccessTokenClaims, JwtError, Validation, VerifyingKeys};
-use certbound_pki::chain::Usage;
+use certbound_pki::chain::{ChainError, Usage};
 use certbound_pki::inspect::{CertInfo, SanEntry};
 use time::OffsetDateTime;
 
@@ -258,7 +258,12 @@ impl Route {
                 return Err(self.log(identity, client_id, Rejection::invalid_token("the token is not bound to a certificate; this route requires a certificate-bound token")));
             };
             match identity.and_then(|i| i.thumbprint.as_deref()) {
-                Some(presented) if thumbprints_match(presented, &cnf.x5t_s256) => {}
+                Some(presented) if thumbprints_match(presented, &cnf.x5t_s256) => {
+                    // The token outlives nothing its certificate lost.
+                    if let Some(refusal) = revoked_leaf(state, chain.first(), now) {
+                        return Err(self.log(identity, client_id, refusal));
+                    }
+                }
                 Some(_) => {
                     return Err(self.log(
                         identity,
@@ -320,8 +325,26 @@ impl Route {
         }
         let mut client_id = None;
         let mut trusted = false;
+        let revocation = state.crls.as_ref().map(|c| c.check());
+        // A refusal by the CRLs, named rather than "not trusted".
+        let mut revoked: Option<ChainError> = None;
+        let mut note = |result: Result<(), &ChainError>| {
+            if revocation.is_some()
+                && let Some(r) = crate::crl::metric_result(&result)
+            {
+                state.metrics.revocation_check("crl", r);
+            }
+            if let Err(
+                e @ (ChainError::Revoked { .. } | ChainError::RevocationUnavailable { .. }),
+            ) = result
+            {
+                revoked.get_or_insert_with(|| e.clone());
+            }
+        };
         if let Some(ca) = &self.config.client_ca {
-            trusted = ca.verify(chain, Usage::Client, now).is_ok();
+            let result = ca.verify_checked(chain, Usage::Client, now, revocation.as_ref());
+            note(result.as_ref().map(|_| ()));
+            trusted = result.is_ok();
         }
         if !trusted {
             let snapshot = state.registry.snapshot();
@@ -330,15 +353,26 @@ impl Route {
                 .allow_client_ids
                 .iter()
                 .find(|id| {
-                    snapshot
-                        .clients
-                        .get(id.as_str())
-                        .is_some_and(|c| authenticate_certificate(c, chain, now).is_ok())
+                    snapshot.clients.get(id.as_str()).is_some_and(
+                        |c| match authenticate_certificate(c, chain, now, revocation.as_ref()) {
+                            Ok(_) => true,
+                            Err(AuthFailure::Chain(e)) => {
+                                note(Err(&e));
+                                false
+                            }
+                            Err(_) => false,
+                        },
+                    )
                 })
                 .cloned();
             trusted = client_id.is_some();
         }
         if !trusted {
+            if let Some(e) = revoked {
+                return Err(Rejection::certificate_refused(format!(
+                    "the client certificate is refused: {e}"
+                )));
+            }
             return Err(Rejection::certificate_refused(
                 "the client certificate is not trusted on this route",
             ));
@@ -546,5 +580,27 @@ pub(super) async fn keep_jwks(route: &Route, mut shutdown: tokio::sync::watch::R
                 }
             }
         }
+    }
+}
+
+/// A bound token's certificate that the CRLs in force list as revoked.
+fn revoked_leaf(
+    state: &AppState,
+    leaf: Option<&certbound_pki::CertDer>,
+    now: OffsetDateTime,
+) -> Option<Rejection> {
+    let (crls, leaf) = (state.crls.as_ref()?, leaf?);
+    let loaded = crls.current();
+    match loaded.set.status(leaf, now) {
+        certbound_pki::revocation::Status::Revoked {
+            revoked_at, reason, ..
+        } => {
+            state.metrics.revocation_check("crl", "revoked");
+            Some(Rejection::invalid_token(format!(
+                "the certificate the token is bound to was revoked on {} (reason: {reason})",
+                certbound_pki::time_fmt::rfc3339(revoked_at)
+            )))
+        }
+        _ => None,
     }
 }
