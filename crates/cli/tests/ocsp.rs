@@ -553,3 +553,143 @@ fn crl_distribution_points_are_fetched() {
         .stdout_has("warn  revocation")
         .stdout_has("answered HTTP 404");
 }
+
+/// The token endpoint with `[revocation] ocsp = true`.
+const SERVE: &str = r#"data_dir = "data"
+[issuer]
+url = "https://auth.example.test"
+[tls.mtls]
+cert = "server.crt"
+key = "server.key"
+client_auth = "required"
+[[listener]]
+name = "mtls"
+bind = "127.0.0.1:0"
+tls = "mtls"
+[revocation]
+ocsp = true
+unavailable = "UNAVAILABLE"
+"#;
+
+/// Serve with `unavailable`, the client `partner` trusted by ca.crt.
+fn serve(d: &Path, unavailable: &str) -> util::process::Server {
+    let config = format!("{unavailable}.toml");
+    std::fs::write(d.join(&config), SERVE.replace("UNAVAILABLE", unavailable)).unwrap();
+    if !d.join("data").exists() {
+        certbound(
+            d,
+            &[
+                "client",
+                "add",
+                "--name",
+                "Partner",
+                "--id",
+                "partner",
+                "--trust-store",
+                "ca.crt",
+                "--config",
+                &config,
+            ],
+        )
+        .code(0);
+    }
+    util::process::Server::start(d, &["serve", "--config", &config], "issuer:")
+}
+
+fn token(d: &Path, server: &util::process::Server, cert: &str) -> Run {
+    let url = format!("https://{}/oauth2/token", server.addr("mtls"));
+    certbound(
+        d,
+        &[
+            "token",
+            "--token-url",
+            &url,
+            "--client-id",
+            "partner",
+            "--cert",
+            &format!("{cert}.crt"),
+            "--key",
+            &format!("{cert}.key"),
+            "--ca",
+            "ca.crt",
+        ],
+    )
+}
+
+#[test]
+fn the_token_endpoint_asks_the_responder() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl_ca(d, "ca");
+    let responder = Responder::start(d, "ca", "ca", &[]);
+    openssl_issue(
+        d,
+        "server",
+        "ca",
+        "7000",
+        &[
+            "extendedKeyUsage=serverAuth".into(),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost".into(),
+        ],
+    );
+    openssl_issue(d, "good", "ca", "7001", &client_ext(&responder.url()));
+    openssl_issue(d, "bad", "ca", "7002", &client_ext(&responder.url()));
+    openssl_issue(d, "lost", "ca", "7003", &client_ext(&closed_port_url()));
+    revoke(
+        d,
+        "7002",
+        OffsetDateTime::now_utc() - time::Duration::days(1),
+        "key_compromise",
+    );
+
+    let server = serve(d, "fail");
+    token(d, &server, "good").code(0);
+    token(d, &server, "bad")
+        .code(1)
+        .stderr_has("invalid_client");
+    // Responder down: "fail" refuses.
+    token(d, &server, "lost")
+        .code(1)
+        .stderr_has("invalid_client");
+    // The audit record names the certificate and why.
+    for reason in [
+        "certificate_revoked: certificate chain rejected: 'CN=bad",
+        "reason: keyCompromise",
+        "revocation_unavailable",
+        "cannot be reached",
+    ] {
+        util::eventually(
+            &format!("an audit record with {reason}"),
+            Duration::from_secs(10),
+            || {
+                let audit = certbound(
+                    d,
+                    &[
+                        "audit",
+                        "--client",
+                        "partner",
+                        "--result",
+                        "fail",
+                        "--json",
+                        "--config",
+                        "fail.toml",
+                    ],
+                );
+                if audit.stdout.contains(reason) {
+                    Ok(())
+                } else {
+                    Err(audit.stdout)
+                }
+            },
+        );
+    }
+    drop(server);
+
+    // "allow" accepts what cannot be checked, never what is revoked.
+    let server = serve(d, "allow");
+    token(d, &server, "lost").code(0);
+    token(d, &server, "bad")
+        .code(1)
+        .stderr_has("invalid_client");
+    token(d, &server, "good").code(0);
+}

@@ -111,6 +111,23 @@ pub async fn authenticate(
             }
         }
     };
+    // [revocation] ocsp: asked on every request (answers are cached until
+    // their nextUpdate), so a cached authentication does not outlive one.
+    let result = match (result, &state.ocsp) {
+        (Ok(Method::TlsClientAuth), Some(ocsp)) => {
+            let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
+            let anchors = client
+                .trust_store
+                .as_ref()
+                .map(|t| t.anchors.certs())
+                .unwrap_or(&[]);
+            crate::ocsp::check(state, ocsp, chain, anchors)
+                .await
+                .map(|()| Method::TlsClientAuth)
+                .map_err(AuthFailure::Chain)
+        }
+        (result, _) => result,
+    };
     match result {
         Ok(method) => Ok((client, method)),
         Err(failure) => {

@@ -33,6 +33,9 @@ pub struct RawRevocation {
     pub crl_files: Vec<PathBuf>,
     /// "fail" (default) or "allow".
     pub unavailable: Option<String>,
+    /// Ask the OCSP responder named in each certificate's AIA (default false).
+    #[serde(default)]
+    pub ocsp: bool,
 }
 
 /// `[revocation]` validated.
@@ -40,6 +43,8 @@ pub struct RawRevocation {
 pub struct RevocationConfig {
     pub crl_files: Vec<PathBuf>,
     pub unavailable: Unavailable,
+    /// `ocsp = true`: see [`crate::ocsp`].
+    pub ocsp: bool,
 }
 
 impl RawRevocation {
@@ -60,10 +65,10 @@ impl RawRevocation {
                 Unavailable::Fail
             }
         };
-        if self.crl_files.is_empty() {
+        if self.crl_files.is_empty() && !self.ocsp {
             problem(
                 "revocation.crl_files".into(),
-                "empty: name at least one CRL file (PEM or DER), e.g. crl_files = [\"ca.crl\"], or remove [revocation]".into(),
+                "empty: name at least one CRL file (PEM or DER), e.g. crl_files = [\"ca.crl\"], set ocsp = true, or remove [revocation]".into(),
             );
             return None;
         }
@@ -78,6 +83,7 @@ impl RawRevocation {
         ok.then_some(RevocationConfig {
             crl_files,
             unavailable,
+            ocsp: self.ocsp,
         })
     }
 }

@@ -244,13 +244,13 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
     let mut listeners = Vec::new();
     let mut reloader = reload::Reloader::default();
     let crls = match &config.revocation {
-        Some(rc) => {
+        Some(rc) if !rc.crl_files.is_empty() => {
             let crls = crl::CrlStore::load(rc.clone(), known_issuers(config, &registry))
                 .map_err(ServerError::Revocation)?;
             reloader.set_crls(Arc::clone(&crls));
             Some(crls)
         }
-        None => None,
+        _ => None,
     };
     let revocation = crls.as_ref().map(|c| c.check());
     for l in &config.listeners {
@@ -342,6 +342,11 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         audit_on_store_error: config.audit_on_store_error,
         chain_cache: chain_cache::ChainCache::default(),
         crls: crls.clone(),
+        ocsp: config
+            .revocation
+            .as_ref()
+            .filter(|r| r.ocsp)
+            .map(|r| ocsp::OcspChecker::new(r.unavailable)),
         admin: config.admin.clone(),
         metrics_allow: config.metrics_allow.clone(),
         listeners: bound

@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use certbound_pki::CertDer;
+use certbound_pki::chain::ChainError;
 use certbound_pki::check::online::{self, Target};
 use certbound_pki::ocsp::{OcspAnswer, OcspStatus, Reason};
 use certbound_pki::revocation::Unavailable;
@@ -361,6 +362,59 @@ impl OcspChecker {
     pub fn cached(&self) -> usize {
         self.cache.lock().map(|c| c.len()).unwrap_or(0)
     }
+}
+
+/// Check a client's chain at `state`'s checker, count each certificate's
+/// outcome (`certbound_revocation_checks_total{source="ocsp"}`), and turn a
+/// refusal into the chain error that CRLs give, so that the log, the audit
+/// record and the client's `invalid_client` are the same whatever the source.
+pub async fn check(
+    state: &crate::state::AppState,
+    checker: &Arc<OcspChecker>,
+    chain: &[CertDer],
+    anchors: &[CertDer],
+) -> Result<(), ChainError> {
+    let result = checker.check_chain(chain, anchors).await;
+    match &result {
+        Ok(outcomes) => {
+            for o in outcomes {
+                state.metrics.revocation_check("ocsp", o.label());
+            }
+        }
+        Err(refusal) => {
+            let label = match refusal {
+                Refusal::Revoked { .. } => Outcome::Revoked,
+                Refusal::Unknown { .. } => Outcome::Unknown,
+                Refusal::Unavailable { .. } => Outcome::Unavailable,
+            };
+            state.metrics.revocation_check("ocsp", label.label());
+            tracing::warn!(reason = %refusal, code = refusal.code(), "OCSP refused a client chain");
+        }
+    }
+    result.map(|_| ()).map_err(|refusal| match refusal {
+        Refusal::Revoked {
+            subject,
+            serial,
+            at,
+            reason,
+            ..
+        } => ChainError::Revoked {
+            cert: subject,
+            serial,
+            revoked_at: at,
+            reason: reason.unwrap_or(Reason::Unspecified),
+        },
+        Refusal::Unknown { subject, url, .. } => ChainError::RevocationUnavailable {
+            cert: subject,
+            why: format!("the OCSP responder {url} does not know it (status unknown)"),
+        },
+        Refusal::Unavailable {
+            subject, reason, ..
+        } => ChainError::RevocationUnavailable {
+            cert: subject,
+            why: format!("no current OCSP answer: {reason}"),
+        },
+    })
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ pub struct AppState {
     pub chain_cache: crate::chain_cache::ChainCache,
     /// `[revocation]`: the CRLs in force; `None` when not configured.
     pub crls: Option<Arc<crate::crl::CrlStore>>,
+    /// `[revocation] ocsp = true`: the OCSP answers; `None` when off.
+    pub ocsp: Option<Arc<crate::ocsp::OcspChecker>>,
     /// The `[[route]]`s.
     pub gateway: Arc<crate::gateway::Gateway>,
     /// Peers allowed to read `/metrics`.
