@@ -566,15 +566,24 @@ client_auth = "required"
 name = "mtls"
 bind = "127.0.0.1:0"
 tls = "mtls"
+[[route]]
+prefix = "/ca-api/"
+upstream = "UPSTREAM"
+require = "client-cert"
+client_ca = "ca.crt"
 [revocation]
 ocsp = true
 unavailable = "UNAVAILABLE"
 "#;
 
-/// Serve with `unavailable`, the client `partner` trusted by ca.crt.
-fn serve(d: &Path, unavailable: &str) -> util::process::Server {
+/// Serve with `unavailable`, the client `partner` trusted by ca.crt, and a
+/// client-cert route to `upstream` trusting ca.crt.
+fn serve(d: &Path, unavailable: &str, upstream: &str) -> util::process::Server {
     let config = format!("{unavailable}.toml");
-    std::fs::write(d.join(&config), SERVE.replace("UNAVAILABLE", unavailable)).unwrap();
+    let text = SERVE
+        .replace("UNAVAILABLE", unavailable)
+        .replace("UPSTREAM", upstream.trim_end_matches('/'));
+    std::fs::write(d.join(&config), text).unwrap();
     if !d.join("data").exists() {
         certbound(
             d,
@@ -621,7 +630,9 @@ fn the_token_endpoint_asks_the_responder() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     openssl_ca(d, "ca");
-    let responder = Responder::start(d, "ca", "ca", &[]);
+    // The responder is the routes' upstream too: GET /ca-api/x serves ./x.
+    let responder = Responder::start(d, "ca", "ca", &["--files", "."]);
+    std::fs::write(d.join("x"), "upstream says hi").unwrap();
     openssl_issue(
         d,
         "server",
@@ -642,7 +653,7 @@ fn the_token_endpoint_asks_the_responder() {
         "key_compromise",
     );
 
-    let server = serve(d, "fail");
+    let server = serve(d, "fail", &responder.url());
     token(d, &server, "good").code(0);
     token(d, &server, "bad")
         .code(1)
@@ -683,13 +694,45 @@ fn the_token_endpoint_asks_the_responder() {
             },
         );
     }
+    // The same at a client-cert gateway route.
+    route(d, &server, "good")
+        .code(0)
+        .stdout_has("upstream says hi");
+    route(d, &server, "bad")
+        .code(1)
+        .stdout_lacks("upstream says hi");
+    route(d, &server, "lost")
+        .code(1)
+        .stdout_lacks("upstream says hi");
     drop(server);
 
     // "allow" accepts what cannot be checked, never what is revoked.
-    let server = serve(d, "allow");
+    let server = serve(d, "allow", &responder.url());
     token(d, &server, "lost").code(0);
     token(d, &server, "bad")
         .code(1)
         .stderr_has("invalid_client");
     token(d, &server, "good").code(0);
+    route(d, &server, "lost")
+        .code(0)
+        .stdout_has("upstream says hi");
+    route(d, &server, "bad").code(1);
+}
+
+/// `certbound request` through the client-cert route as `cert`.
+fn route(d: &Path, server: &util::process::Server, cert: &str) -> Run {
+    let url = format!("https://{}/ca-api/x", server.addr("mtls"));
+    certbound(
+        d,
+        &[
+            "request",
+            &url,
+            "--cert",
+            &format!("{cert}.crt"),
+            "--key",
+            &format!("{cert}.key"),
+            "--ca",
+            "ca.crt",
+        ],
+    )
 }

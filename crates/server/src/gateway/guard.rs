@@ -510,6 +510,51 @@ impl Route {
         Ok(verified)
     }
 
+    /// `[revocation] ocsp`: the chain of an admitted request asked about
+    /// (client-cert and bound-token routes), up to the route's `client_ca`
+    /// and the admitted client's trust store.
+    pub async fn check_ocsp(
+        &self,
+        state: &AppState,
+        identity: Option<&ClientIdentity>,
+        admitted: &Admitted,
+    ) -> Result<(), Rejection> {
+        let Some(ocsp) = &state.ocsp else {
+            return Ok(());
+        };
+        let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
+        if self.config.require == Require::Token || chain.is_empty() {
+            return Ok(());
+        }
+        let client_id = admitted.client_id.as_ref().and_then(|v| v.to_str().ok());
+        let mut anchors: Vec<certbound_pki::CertDer> = self
+            .config
+            .client_ca
+            .as_ref()
+            .map(|a| a.certs().to_vec())
+            .unwrap_or_default();
+        if let Some(store) = client_id
+            .and_then(|id| state.registry.snapshot().clients.get(id).cloned())
+            .and_then(|c| c.trust_store.clone())
+        {
+            anchors.extend(store.anchors.certs().iter().cloned());
+        }
+        match crate::ocsp::check(state, ocsp, chain, &anchors).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let r = match self.config.require {
+                    Require::ClientCert => Rejection::certificate_refused(format!(
+                        "the client certificate is refused: {e}"
+                    )),
+                    _ => Rejection::invalid_token(format!(
+                        "the certificate the token is bound to is refused: {e}"
+                    )),
+                };
+                Err(self.log(identity, client_id, r))
+            }
+        }
+    }
+
     fn log(
         &self,
         identity: Option<&ClientIdentity>,
