@@ -660,3 +660,198 @@ fn serve_does_not_warn_when_the_mtls_listener_has_a_public_url() {
         serve.dump()
     );
 }
+
+/// `curl -sS ARGS` in `dir` (with the dev CA): (HTTP status, headers, body).
+fn curl_dev(d: &std::path::Path, args: &[&str]) -> (u16, String, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "-D", "-", "--cacert", "certbound-dev/pki/ca.crt"])
+        .args(args)
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "curl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (mut head, mut body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    // With -L, the last response's head.
+    while body.starts_with("HTTP/") {
+        (head, body) = body.split_once("\r\n\r\n").unwrap_or((body, ""));
+    }
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+#[test]
+fn dev_mode_serves_the_console_with_a_one_time_sign_in_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = ["serve", "--dev", "--tls-port", "0", "--mtls-port", "0"];
+    let server = Server::start(d, &args, "Metadata:");
+    let issuer = server.line("issuer:").replace("issuer: ", "");
+    assert_eq!(
+        server.line("console:"),
+        format!("console: {issuer}/console")
+    );
+    let link_line = server.line("sign in (one-time link");
+    let link = link_line.split_whitespace().last().unwrap().to_string();
+    assert!(
+        link.starts_with(&format!("{issuer}/console/signin/link?code=")),
+        "{link_line}"
+    );
+    let token_file = d.join("certbound-dev/admin-token");
+    assert_eq!(util::mode(&token_file), 0o600);
+    let token = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(token.len() >= 32, "{token}");
+
+    // The link opens a session once.
+    let (status, head, _) = curl_dev(d, &[&link]);
+    assert_eq!(status, 303, "{head}");
+    assert!(head.contains("location: /console/clients"), "{head}");
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.starts_with("__secure-certbound-console="),
+        "{cookie}"
+    );
+    let (again, _, body) = curl_dev(d, &[&link]);
+    assert_eq!(again, 403, "a used link must not open a second session");
+    assert!(body.contains("already used or has expired"), "{body}");
+    let (forged, _, _) = curl_dev(
+        d,
+        &[&format!("{issuer}/console/signin/link?code=forged-code")],
+    );
+    assert_eq!(forged, 403);
+
+    // The admin API takes the generated token; a wrong one is refused.
+    let (ok, _, body) = curl_dev(
+        d,
+        &[
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+            &format!("{issuer}/admin/ClientApplication"),
+        ],
+    );
+    assert_eq!(ok, 200, "{body}");
+    assert!(body.contains("demo-client"), "{body}");
+    let (refused, _, _) = curl_dev(
+        d,
+        &[
+            "-H",
+            "Authorization: Bearer wrong-token-wrong-token",
+            &format!("{issuer}/admin/ClientApplication"),
+        ],
+    );
+    assert_eq!(refused, 403);
+
+    // `/` names the documents and the console, in HTML and in JSON.
+    let (status, head, page) = curl_dev(d, &[&format!("{issuer}/")]);
+    assert_eq!(status, 200);
+    assert!(head.contains("content-type: text/html"), "{head}");
+    for href in [
+        "/.well-known/oauth-authorization-server",
+        "/oauth2/jwks",
+        "/healthz",
+        "/console",
+    ] {
+        assert!(page.contains(&format!("href=\"{href}\"")), "{href}: {page}");
+    }
+    let (_, head, json) = curl_dev(
+        d,
+        &["-H", "Accept: application/json", &format!("{issuer}/")],
+    );
+    assert!(head.contains("content-type: application/json"), "{head}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["console"], format!("{issuer}/console"));
+    assert_eq!(json["jwks"], format!("{issuer}/oauth2/jwks"));
+    assert_eq!(
+        json["metadata"],
+        format!("{issuer}/.well-known/oauth-authorization-server")
+    );
+    assert_eq!(json["health"], format!("{issuer}/healthz"));
+    drop(server);
+
+    // The next start reuses the token and prints a new link.
+    let server = Server::start(d, &args, "Metadata:");
+    assert_eq!(
+        std::fs::read_to_string(&token_file).unwrap().trim(),
+        token,
+        "the admin token must survive a restart"
+    );
+    let second = server.line("sign in (one-time link");
+    assert_ne!(second.split_whitespace().last().unwrap(), link);
+}
+
+#[test]
+fn the_session_from_a_sign_in_link_opens_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = Server::start(
+        d,
+        &["serve", "--dev", "--tls-port", "0", "--mtls-port", "0"],
+        "Metadata:",
+    );
+    let issuer = server.line("issuer:").replace("issuer: ", "");
+    let link = server
+        .line("sign in (one-time link")
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_string();
+    let jar = d.join("cookies.txt");
+    let jar = jar.to_str().unwrap();
+    // Follow the redirect with the cookie the link set.
+    let (status, _, page) = curl_dev(d, &["-L", "-c", jar, "-b", jar, &link]);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("demo-client"), "the client list: {page}");
+    // Without the cookie: sent to the sign-in form.
+    let (status, head, _) = curl_dev(d, &[&format!("{issuer}/console/clients")]);
+    assert_eq!(status, 303);
+    assert!(head.contains("location: /console/signin"), "{head}");
+}
+
+#[test]
+fn serve_without_config_or_dev_names_both() {
+    let dir = tempfile::tempdir().unwrap();
+    certbound(dir.path(), &["serve"])
+        .code(2)
+        .stderr_has("--config FILE")
+        .stderr_has("--dev")
+        .stderr_has("certbound init DIR");
+}
+
+#[test]
+fn a_busy_port_is_reported_once_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let run = certbound(
+        d,
+        &["serve", "--dev", "--tls-port", &port, "--mtls-port", "0"],
+    );
+    run.code(1)
+        .stderr_has(&format!(
+            "cannot listen on 127.0.0.1:{port} (listener `tls`)"
+        ))
+        .stderr_has("stop it or choose another port");
+    assert_eq!(
+        run.stderr.matches("in use").count(),
+        1,
+        "the OS error once: {}",
+        run.stderr
+    );
+}

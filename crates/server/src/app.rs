@@ -72,6 +72,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(METADATA_PATH, get(meta::metadata))
         .route(OPENID_PATH, get(meta::metadata))
         .route(HEALTH_PATH, get(meta::health))
+        // Unless a `[[route]]` serves `/` (then `route_only` sends it there first).
+        .route("/", get(meta::home))
         .nest("/admin", crate::admin::router(Arc::clone(&state)))
         .nest("/console", crate::console::router(Arc::clone(&state)))
         // `/console/` is where people type it; the nested router only matches `/console`.

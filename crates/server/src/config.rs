@@ -235,6 +235,8 @@ pub struct AdminConfig {
     pub token: Option<String>,
     /// `x5t#S256` of the admin client certificates.
     pub cert_thumbprints: Vec<String>,
+    /// One-time console sign-in links (`serve --dev` prints one), shared by every clone.
+    pub sign_in_links: std::sync::Arc<crate::signin_link::SignInLinks>,
 }
 
 impl fmt::Debug for AdminConfig {
@@ -243,7 +245,7 @@ impl fmt::Debug for AdminConfig {
         f.debug_struct("AdminConfig")
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("cert_thumbprints", &self.cert_thumbprints)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -313,7 +315,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the config file {} is not valid: {message}", path.display())]
+    /// `message` is TOML's own, with the line, a snippet and a caret.
+    #[error("the config file {} is not valid:\n{message}", path.display())]
     Syntax { path: PathBuf, message: String },
     #[error("{}", problems_message(path, problems))]
     Invalid {
@@ -345,7 +348,7 @@ impl Config {
         })?;
         let raw: RawConfig = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
             path: path.to_path_buf(),
-            message: e.to_string().trim().replace('\n', " "),
+            message: e.to_string().trim_end().to_string(),
         })?;
         let base = certbound_tls::profile::base_dir(path);
         raw.validate(&base)
@@ -446,10 +449,7 @@ impl RawConfig {
                     }
                     None if self.tls.contains_key(t) => None, // already reported
                     None => {
-                        problem(
-                            format!("{key}.tls"),
-                            format!("there is no [tls.{t}] profile"),
-                        );
+                        problem(format!("{key}.tls"), no_profile(t, self.tls.keys()));
                         None
                     }
                 },
@@ -770,10 +770,26 @@ impl RawAdmin {
                 ),
             }
         }
-        (token.is_some() || !cert_thumbprints.is_empty()).then_some(AdminConfig {
+        (token.is_some() || !cert_thumbprints.is_empty()).then(|| AdminConfig {
             token,
             cert_thumbprints,
+            sign_in_links: std::sync::Arc::default(),
         })
+    }
+}
+
+/// "there is no [tls.NAME] profile", with the profiles the file defines.
+pub fn no_profile<'a>(name: &str, defined: impl Iterator<Item = &'a String>) -> String {
+    let defined: Vec<String> = defined.map(|d| format!("[tls.{d}]")).collect();
+    if defined.is_empty() {
+        format!(
+            "there is no [tls.{name}] profile, and the file defines none: add a [tls.{name}] table with cert and key"
+        )
+    } else {
+        format!(
+            "there is no [tls.{name}] profile; the file defines {}",
+            defined.join(", ")
+        )
     }
 }
 

@@ -2,7 +2,9 @@
 //! directory with a dev PKI (a root CA, a server certificate for localhost and
 //! a demo client certificate), an SQLite database with the demo client
 //! registered, and two listeners on 127.0.0.1: TLS, and mTLS that asks every
-//! client for a certificate. Running it again reuses what is there.
+//! client for a certificate. The admin API and the console are on, with an
+//! admin token generated into the data directory (mode 0600). Running it
+//! again reuses what is there.
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -26,6 +28,8 @@ pub const DEFAULT_DEV_DIR: &str = "certbound-dev";
 /// Default ports of the dev listeners.
 pub const DEV_TLS_PORT: u16 = 8443;
 pub const DEV_MTLS_PORT: u16 = 9443;
+/// The admin token's file in the data directory (mode 0600, reused on the next start).
+pub const DEV_ADMIN_TOKEN_FILE: &str = "admin-token";
 
 /// Files of the dev PKI that the printed commands use.
 #[derive(Debug, Clone)]
@@ -34,6 +38,8 @@ pub struct DevFiles {
     pub client_cert: PathBuf,
     pub client_key: PathBuf,
     pub client_id: String,
+    /// The admin API's bearer token, in the data directory.
+    pub admin_token: PathBuf,
 }
 
 /// Why the dev environment could not be prepared.
@@ -80,6 +86,7 @@ pub async fn prepare(
         client_cert: pki.join("demo-client.crt"),
         client_key: pki.join("demo-client.key"),
         client_id: DEMO_CLIENT_ID.to_string(),
+        admin_token: dir.join(DEV_ADMIN_TOKEN_FILE),
     };
     if !files.ca_cert.exists() {
         make_pki(&pki)?;
@@ -96,6 +103,7 @@ pub async fn prepare(
         &[],
         &crate::keys::FirstStart::Yes,
     )?;
+    let admin_token = admin_token(&files.admin_token)?;
     let store_url = format!("sqlite://{}", dir.join(DEFAULT_DB_FILE).display());
     register_demo_client(&store_url, &ca_pem).await?;
 
@@ -147,7 +155,11 @@ pub async fn prepare(
             listener("mtls", mtls_port, "required")?,
         ],
         log: LogConfig::default(),
-        admin: None,
+        admin: Some(crate::config::AdminConfig {
+            token: Some(admin_token),
+            cert_thumbprints: Vec::new(),
+            sign_in_links: std::sync::Arc::default(),
+        }),
         routes: Vec::new(),
         metrics_allow: crate::config::DEFAULT_METRICS_ALLOW
             .iter()
@@ -160,6 +172,30 @@ pub async fn prepare(
         revocation: None,
     };
     Ok((config, files))
+}
+
+/// The admin token in `path`, made (64 hex digits, mode 0600) when missing.
+fn admin_token(path: &Path) -> Result<String, DevError> {
+    let io = |source| DevError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) if text.trim().len() >= crate::config::MIN_ADMIN_TOKEN_LEN => {
+            return Ok(text.trim().to_string());
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    let mut bytes = [0u8; 32];
+    rustls::crypto::aws_lc_rs::default_provider()
+        .secure_random
+        .fill(&mut bytes)
+        .map_err(|_| io(std::io::Error::other("the system's random source failed")))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write(path, &format!("{token}\n"), 0o600)?;
+    Ok(token)
 }
 
 fn make_pki(pki: &Path) -> Result<(), DevError> {

@@ -133,3 +133,79 @@ pub async fn metrics(
     );
     resp
 }
+
+/// `GET /`: what this server is and where its documents are, for a person
+/// who opens the issuer URL in a browser (HTML) or a script that asks for
+/// `application/json`. The page links by path only, so nothing in it comes
+/// from the configuration or the request.
+pub async fn home(State(state): State<Arc<AppState>>, headers: axum::http::HeaderMap) -> Response {
+    let console = state.admin.is_some();
+    let wants_json = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.split(';').next().unwrap_or("").trim())
+        .find(|t| matches!(*t, "application/json" | "text/html"))
+        == Some("application/json");
+    if wants_json {
+        let issuer = state.issuer.trim_end_matches('/');
+        let body = serde_json::json!({
+            "issuer": issuer,
+            "metadata": format!("{issuer}{METADATA_PATH}"),
+            "jwks": format!("{issuer}{JWKS_PATH}"),
+            "token": format!("{issuer}{TOKEN_PATH}"),
+            "health": format!("{issuer}{HEALTH_PATH}"),
+            "console": console.then(|| format!("{issuer}{CONSOLE_PATH}")),
+        });
+        return json(body.to_string(), "no-store");
+    }
+    let page = if console {
+        HOME_PAGE.replace("<!--console-->", HOME_CONSOLE_ITEM)
+    } else {
+        HOME_PAGE.to_string()
+    };
+    let mut resp = (StatusCode::OK, page).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    resp
+}
+
+/// Where the web console is mounted.
+pub const CONSOLE_PATH: &str = "/console";
+
+/// The page of `GET /`; `<!--console-->` becomes [`HOME_CONSOLE_ITEM`] when
+/// the console is on.
+const HOME_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>certbound</title></head>
+<body>
+<h1>certbound</h1>
+<p>An OAuth 2.0 authorization server that authenticates clients by their TLS certificate (RFC 8705).</p>
+<ul>
+<li><a href="/.well-known/oauth-authorization-server">Authorization server metadata</a> (RFC 8414)</li>
+<li><a href="/oauth2/jwks">JWKS</a>: the keys that sign the tokens</li>
+<li><a href="/healthz">Health</a></li>
+<!--console-->
+</ul>
+<p>Tokens: <code>POST /oauth2/token</code> with <code>grant_type=client_credentials</code> and the client's certificate.</p>
+</body>
+</html>
+"#;
+
+/// The console's line of [`HOME_PAGE`].
+const HOME_CONSOLE_ITEM: &str = r#"<li><a href="/console">Console</a>: clients, their certificates, listeners and the audit trail</li>"#;

@@ -129,7 +129,7 @@ pub struct SidecarConfig {
 pub enum SidecarError {
     #[error("cannot load the client certificate: {0}")]
     Credentials(String),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}{}", crate::bind_hint(source))]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,

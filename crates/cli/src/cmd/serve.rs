@@ -11,13 +11,8 @@ use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The config file (TOML).
-    #[arg(
-        long,
-        value_name = "FILE",
-        required_unless_present = "dev",
-        conflicts_with = "dev"
-    )]
+    /// The config file (TOML); `certbound init DIR` writes one to start from.
+    #[arg(long, value_name = "FILE", conflicts_with = "dev")]
     config: Option<PathBuf>,
     /// Run with embedded defaults: a dev PKI, an SQLite database, a demo
     /// client, TLS and mTLS listeners on 127.0.0.1. No config file needed.
@@ -46,7 +41,15 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     runtime.block_on(serve(args))
 }
 
+/// What `serve` says when given neither `--config` nor `--dev`.
+const NEITHER: &str = "serve needs --config FILE (a deployment; `certbound init DIR` writes a commented certbound.toml \
+     and a PKI to start from, `certbound config check FILE` validates one) or --dev (a local trial on 127.0.0.1 \
+     with everything generated: PKI, database, demo client, admin token)";
+
 async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    if args.config.is_none() && !args.dev {
+        return Err(crate::cmd::usage(NEITHER));
+    }
     let (config, dev_files) = match &args.config {
         Some(path) => (
             Config::load(path).map_err(|e| crate::cmd::usage(e.to_string()))?,
@@ -81,6 +84,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         println!("listening: {} {scheme}://{} ({kind})", l.name, l.addr);
     }
     println!("issuer: {}", running.issuer);
+    print_console(&running, dev_files.as_ref());
     if let Some(files) = &dev_files {
         print_dev_commands(&running, files);
     }
@@ -89,6 +93,31 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
     running.shutdown();
     running.wait().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The console's URL when `[admin]` is configured; in dev mode also a
+/// one-time sign-in link and the admin token's file.
+fn print_console(running: &certbound_server::Running, dev: Option<&dev::DevFiles>) {
+    use certbound_server::signin_link::{LINK_VALIDITY, SignInLinks};
+    let Some(admin) = &running.state.admin else {
+        return;
+    };
+    let issuer = running.issuer.trim_end_matches('/');
+    println!("console: {issuer}{}", certbound_server::meta::CONSOLE_PATH);
+    let Some(files) = dev else {
+        return;
+    };
+    if let Some(code) = admin.sign_in_links.issue() {
+        println!(
+            "  sign in (one-time link, valid {} minutes): {}",
+            LINK_VALIDITY.as_secs() / 60,
+            SignInLinks::url(issuer, &code)
+        );
+    }
+    println!(
+        "  admin token (admin API, console sign-in form): {}",
+        files.admin_token.display()
+    );
 }
 
 fn print_dev_commands(running: &certbound_server::Running, files: &dev::DevFiles) {

@@ -20,6 +20,7 @@ pub mod diagnose;
 mod edit;
 mod form;
 mod html;
+mod link;
 mod listeners;
 mod panel;
 mod session;
@@ -87,6 +88,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .merge(signed_in)
         .route("/signin", get(signin::form).post(signin::submit))
+        .route("/signin/link", get(link::redeem))
         .route("/assets/{file}", get(assets::serve))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&console), guard))
