@@ -539,9 +539,16 @@ async fn hostile_names_and_pem_are_escaped() {
         }
     }
     let edit = b.get(&format!("/console/clients/{id}")).await;
-    assert!(edit.body.contains(
-        "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;&lt;img src=x onerror=alert(2)&gt;"
-    ));
+    // In text and in (always double-quoted) attribute values alike.
+    let escaped =
+        "&lt;script&gt;alert(1)&lt;/script&gt;&quot;'&amp;&lt;img src=x onerror=alert(2)&gt;";
+    assert!(edit.body.contains(&format!("<h1>Client {escaped}</h1>")));
+    assert!(
+        edit.body
+            .contains(&format!("name=\"name\" value=\"{escaped}\"")),
+        "{}",
+        edit.body
+    );
     assert!(
         edit.body
             .contains("CN=&lt;b&gt;cn&lt;/b&gt;&lt;script&gt;alert(3)&lt;/script&gt;"),
@@ -788,7 +795,7 @@ async fn create_check_rotate_and_delete_a_client() {
     assert!(
         confirm
             .body
-            .contains("<button type=\"submit\" class=\"danger\">Delete client</button>")
+            .contains("<button class=\"danger\" type=\"submit\">Delete client</button>")
     );
     assert!(
         h.running
@@ -926,13 +933,13 @@ async fn console_with_a_trailing_slash_redirects() {
     assert_eq!(r.headers["location"], "/console");
 }
 
-/// HTML-escape `s` the way the console does (`&`, `<`, `>`, `"`, `'`).
+/// HTML-escape `s` the way the console's templates (maud) do: `&`, `<`, `>`,
+/// `"`. A `'` is left as is: every attribute value is in double quotes.
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 /// Valid from an hour ago for a year: far from the 30-day expiry warning,
@@ -975,7 +982,11 @@ impl Blocked<'_> {
         assert_eq!(reply.status, 200, "{id}: {}", reply.body);
         let v = reply.json();
         assert_eq!(v["can_save"], false, "{id}: {v}");
-        assert_eq!(v["status"], self.status, "{id}");
+        assert_eq!(
+            v["status"], self.status,
+            "{id}: {}",
+            v["diagnosis"]["errors"]
+        );
         let d = &v["diagnosis"];
         assert_eq!(
             d["errors"],
@@ -1052,7 +1063,7 @@ impl Blocked<'_> {
         );
         assert!(
             saved.body.contains(&format!(
-                "<p id=\"diag-status\" class=\"status\" role=\"status\">{}</p>",
+                "<p class=\"status\" id=\"diag-status\" role=\"status\">{}</p>",
                 esc(self.status)
             )),
             "{id}"
@@ -1144,10 +1155,11 @@ async fn pasted_pem_findings_block_saving() {
     .assert(&b)
     .await;
 
-    // A CA (so the trust store would take it) with an RSA-1024 key.
+    // A CA (so the trust store would take it, with keyCertSign as RFC 5280
+    // wants) with an RSA-1024 key.
     let weak_opts = LeafOptions {
         is_ca: true,
-        key_usages: Vec::new(),
+        key_usages: vec![rcgen::KeyUsagePurpose::KeyCertSign],
         ..for_a_year(LeafOptions::client("weak-rsa-ca"))
     };
     let weak = h
@@ -1319,5 +1331,310 @@ async fn the_edit_page_switches_a_client_off_and_on() {
             .await
             .body
             .contains("switched off")
+    );
+}
+
+#[tokio::test]
+async fn a_hostile_client_name_is_inert_on_every_page() {
+    let h = Harness::start("").await;
+    let b = Browser::sign_in(&h).await;
+    let hostile = "</title><script>alert(1)</script>\"' onmouseover=\"alert(2)";
+    let leaf = self_signed(&LeafOptions::client("quoted").around_now());
+    let created = h
+        .admin(
+            "POST",
+            "/admin/ClientApplication",
+            Some(&client_doc(hostile, &leaf.cert_pem())),
+            None,
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["id"].as_str().unwrap().to_string();
+    let escaped =
+        "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;&quot;' onmouseover=&quot;alert(2)";
+    for (path, title) in [
+        ("/console/clients".to_string(), None),
+        (format!("/console/clients?q={}", urlencode(hostile)), None),
+        (
+            format!("/console/clients/{id}"),
+            Some(format!("Client {escaped}")),
+        ),
+        (
+            format!("/console/clients/{id}/delete"),
+            Some(format!("Delete client {escaped}?")),
+        ),
+        (
+            format!("/console/audit?client={}", urlencode(hostile)),
+            None,
+        ),
+    ] {
+        let r = b.get(&path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_safe_page(&r, &path);
+        assert_eq!(r.body.matches("</title>").count(), 1, "{path}");
+        assert_eq!(
+            r.body.matches("<script").count(),
+            1,
+            "{path}: only the console's own script"
+        );
+        assert!(!r.body.contains("onmouseover=\"alert"), "{path}");
+        assert!(r.body.contains(escaped), "{path}: {}", r.body);
+        if let Some(t) = title {
+            assert!(
+                r.body
+                    .contains(&format!("<title>{t} — certbound console</title>")),
+                "{path}"
+            );
+        }
+    }
+    // A refusal with the same text comes back escaped, as does a sign-in `next`.
+    let signin = request(
+        h.addr("tls"),
+        &h.pki,
+        &Client::None,
+        "GET",
+        &format!(
+            "/console/signin?next={}",
+            urlencode(&format!("/console/{hostile}"))
+        ),
+        "",
+        "",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(signin.body.matches("<script").count(), 1, "{}", signin.body);
+}
+
+/// A PEM block as an e-mail reply quotes it.
+fn quoted(pem: &str, prefix: &str) -> String {
+    let lines: String = pem.lines().map(|l| format!("{prefix}{l}\n")).collect();
+    format!("On Monday, Partner Inc wrote:\n> Here is our certificate:\n{lines}> \n> Regards\n")
+}
+
+#[tokio::test]
+async fn pem_quoted_from_an_email_is_accepted() {
+    let h = Harness::start("").await;
+    let b = Browser::sign_in(&h).await;
+    let leaf = self_signed(&LeafOptions::client("mailed").around_now());
+    let mail = quoted(&leaf.cert_pem(), "> ");
+    let check = b
+        .post(
+            "/console/api/diagnose",
+            &[("name", "Mailed"), ("certificateTrustStore", &mail)],
+        )
+        .await
+        .json();
+    assert_eq!(
+        check["status"], "1 certificate: no errors, no warnings.",
+        "{check}"
+    );
+    let saved = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "Mailed"),
+                ("id", "mailed"),
+                ("certificateTrustStore", &mail),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let as_leaf = Client::Cert(vec![leaf.cert.clone()], leaf.key_pem.clone());
+    assert_eq!(
+        h.token("mtls", &as_leaf, &format!("{FORM}mailed"))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    // The admin API reads it the same way ("> > " nested quotes too).
+    let other = self_signed(&LeafOptions::client("mailed-twice").around_now());
+    let created = h
+        .admin(
+            "POST",
+            "/admin/ClientApplication",
+            Some(&client_doc("Twice", &quoted(&other.cert_pem(), "> > "))),
+            None,
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+
+    // A quote mark inside the base64 is not a quote: refused, with the block named.
+    let broken = mail.replacen("> MII", "> M>II", 1);
+    assert_ne!(broken, mail);
+    let refused = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "Broken"),
+                ("id", "broken"),
+                ("certificateTrustStore", &broken),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("block 1 (&quot;CERTIFICATE&quot;, line 3) is not valid base64"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        h.running
+            .state
+            .store
+            .get_client("broken")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn one_constraint_chooser_and_the_try_it_lines() {
+    let h = Harness::start("").await;
+    let b = Browser::sign_in(&h).await;
+    let ca = h.pki.root.cert_pem();
+    // The form has one chooser: a type select and one value input.
+    let new = b.get("/console/clients/new").await.body;
+    assert!(new.contains("<select id=\"f-constraint_type\" name=\"constraint_type\""));
+    assert_eq!(new.matches("name=\"constraint_value\"").count(), 1);
+    assert!(!new.contains("name=\"tls_client_auth_san_dns\""), "{new}");
+
+    // A value without its type is refused beside the chooser.
+    let untyped = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "CA client"),
+                ("certificateTrustStore", &ca),
+                ("constraint_value", "CN=partner"),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(untyped.status, 422, "{}", untyped.body);
+    assert!(untyped.body.contains("<a href=\"#f-constraint_value\">Subject constraint</a>: a constraint value is set without its type"));
+
+    let saved = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "CA client"),
+                ("id", "ca-client"),
+                ("certificateTrustStore", &ca),
+                ("constraint_type", "tls_client_auth_san_dns"),
+                ("constraint_value", "client.partner.example"),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stored = h
+        .running
+        .state
+        .store
+        .get_client("ca-client")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.document["tls_client_auth_san_dns"],
+        "client.partner.example"
+    );
+    for other in [
+        "tls_client_auth_subject_dn",
+        "tls_client_auth_san_uri",
+        "tls_client_auth_san_ip",
+        "tls_client_auth_san_email",
+    ] {
+        assert!(stored.document.get(other).is_none(), "{other}");
+    }
+
+    // After saving: the chooser shows the stored one, and "Try it" names this
+    // client and the first listener that asks for client certificates.
+    let page = b.get("/console/clients/ca-client?saved=created").await.body;
+    assert!(page.contains("<option value=\"tls_client_auth_san_dns\" data-example=\"client.partner.example\" selected>SAN DNS name</option>"), "{page}");
+    assert!(page.contains("value=\"client.partner.example\""));
+    assert!(
+        page.contains("<details class=\"try-it\" id=\"try-it\" open>"),
+        "{page}"
+    );
+    let url = format!("https://{}/oauth2/token", h.addr("mtls-opt"));
+    assert!(page.contains(&format!(
+        "curl --cert CLIENT.crt --key CLIENT.key --cacert SERVER-CA.crt -d grant_type=client_credentials -d client_id=ca-client {url}"
+    )), "{page}");
+    assert!(page.contains(&format!(
+        "certbound token --token-url {url} --client-id ca-client --cert CLIENT.crt --key CLIENT.key --ca SERVER-CA.crt --claims"
+    )));
+    assert!(page.contains("listener 'mtls-opt' at its own address"));
+    // Opened later, the lines are there but folded.
+    let later = b.get("/console/clients/ca-client").await.body;
+    assert!(
+        later.contains("<details class=\"try-it\" id=\"try-it\">"),
+        "{later}"
+    );
+
+    // Changing the type moves the value to the other field; None removes it.
+    let version = csrf_version(&page);
+    let moved = b
+        .post(
+            "/console/clients/ca-client",
+            &[
+                ("name", "CA client"),
+                ("certificateTrustStore", &ca),
+                ("constraint_type", "tls_client_auth_subject_dn"),
+                ("constraint_value", "CN=partner,O=Example"),
+                ("version", &version),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status, 303, "{}", moved.body);
+    let stored = h
+        .running
+        .state
+        .store
+        .get_client("ca-client")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.document["tls_client_auth_subject_dn"],
+        "CN=partner,O=Example"
+    );
+    assert!(stored.document.get("tls_client_auth_san_dns").is_none());
+}
+
+#[tokio::test]
+async fn the_audit_table_gives_times_with_their_zone() {
+    let h = Harness::start("").await;
+    let b = Browser::sign_in(&h).await;
+    // The sign-in itself is an admin event.
+    eventually("the sign-in in the audit trail", || async {
+        b.get("/console/audit?kind=admin")
+            .await
+            .body
+            .contains("console sign-in")
+    })
+    .await;
+    let page = b.get("/console/audit?kind=admin").await.body;
+    for col in [
+        "Time", "Kind", "Client", "Result", "Reason", "Subject", "Peer",
+    ] {
+        assert!(
+            page.contains(&format!("<th scope=\"col\">{col}</th>")),
+            "{col}"
+        );
+    }
+    assert!(page.contains(" UTC</time>"), "{page}");
+    assert!(page.contains("<option value=\"admin\" selected>admin</option>"));
+    assert!(
+        page.contains("<td data-label=\"Reason\" title=\"console sign-in with the admin token\">"),
+        "{page}"
     );
 }

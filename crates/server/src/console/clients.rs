@@ -1,8 +1,8 @@
 //! The Clients page (every ClientApplication with its authentication method,
-//! trust store, earliest expiry and warnings; search by name) and deletion,
-//! which asks for confirmation on a page of its own.
+//! trust store, earliest expiry and warnings, each shortened to a few words:
+//! the client's page has the full text; search by name) and deletion, which
+//! asks for confirmation on a page of its own.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, Request, State};
@@ -11,10 +11,11 @@ use axum::response::Response;
 use certbound_oauth::client::{ClientApplication, ClientStatus, Policy};
 use certbound_pki::inspect::TrustRole;
 use certbound_store::ClientRecord;
+use maud::html;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::html::{self, Section, esc, url_encode};
+use super::html::{self, Section, url_encode};
 use super::session::SessionInfo;
 use super::{BASE, Console, panel};
 use crate::admin;
@@ -116,6 +117,32 @@ fn summarize(r: &ClientRecord, policy: Policy, now: OffsetDateTime) -> Row {
     row
 }
 
+/// A warning cut to a few words for the table; the client's page has it whole.
+pub fn short_warning(w: &str) -> String {
+    const MAX: usize = 60;
+    let short = if w.starts_with("the trust store holds a CA certificate and no") {
+        "a CA and no subject constraint: any certificate it issues can act as this client"
+            .to_string()
+    } else if let Some(at) = w.find(": ") {
+        let mut head = w[..at].to_string();
+        // "certificate 'x' (block 1 (line 3)) expired on …": drop the position.
+        if let (Some(open), Some(close)) = (head.find(" (block "), head.find(")) ")) {
+            if open < close {
+                head.replace_range(open..close + 2, "");
+            }
+        }
+        head
+    } else {
+        w.to_string()
+    };
+    if short.chars().count() <= MAX {
+        return short;
+    }
+    let cut: String = short.chars().take(MAX).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a);
+    format!("{cut} …")
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct ListQuery {
     q: Option<String>,
@@ -150,105 +177,75 @@ pub(super) async fn list(
         Ok(rows) => rows,
         Err(e) => return super::internal(&format!("summarizing clients failed: {e}")),
     };
-    let mut b = String::from("<h1>Clients</h1>");
-    if let Some(id) = q.deleted.as_deref() {
-        let _ = write!(
-            b,
-            "<div class=\"flash\" role=\"status\">Client <code>{}</code> deleted.</div>",
-            esc(id)
-        );
-    }
-    let _ = write!(
-        b,
-        "<div class=\"toolbar\"><form class=\"search\" role=\"search\" method=\"get\" action=\"{BASE}/clients\">\
-         <label for=\"q\">Search by name</label> <input type=\"search\" id=\"q\" name=\"q\" value=\"{}\"> \
-         <button type=\"submit\">Search</button>{}</form>\
-         <a class=\"button\" href=\"{BASE}/clients/new\">New client</a></div>",
-        esc(search.unwrap_or("")),
-        if search.is_some() {
-            format!(" <a href=\"{BASE}/clients\">Show all</a>")
-        } else {
-            String::new()
+    let plural = if rows.len() == 1 { "" } else { "s" };
+    let b = html! {
+        h1 { "Clients" }
+        @if let Some(id) = q.deleted.as_deref() {
+            div.flash role="status" { "Client " code { (id) } " deleted." }
         }
-    );
-    if rows.is_empty() {
-        match search {
-            Some(q) => {
-                let _ = write!(b, "<p>No client's name contains “{}”.</p>", esc(q));
+        div.toolbar {
+            form.search role="search" method="get" action={ (BASE) "/clients" } {
+                label for="q" { "Search by name" } " "
+                input type="search" id="q" name="q" value=(search.unwrap_or(""));
+                " "
+                button type="submit" { "Search" }
+                @if search.is_some() { " " a href={ (BASE) "/clients" } { "Show all" } }
             }
-            None => {
-                let _ = write!(
-                    b,
-                    "<p>No clients yet. <a href=\"{BASE}/clients/new\">Create the first one</a>.</p>"
-                );
-            }
+            a.button href={ (BASE) "/clients/new" } { "New client" }
         }
-    } else {
-        let caption = match search {
-            Some(q) => format!(
-                "{} client{} whose name contains “{q}”",
-                rows.len(),
-                if rows.len() == 1 { "" } else { "s" }
-            ),
-            None => format!(
-                "{} client{}",
-                rows.len(),
-                if rows.len() == 1 { "" } else { "s" }
-            ),
-        };
-        let _ = write!(
-            b,
-            "<table class=\"stack clients\"><caption>{}</caption><thead><tr>\
-             <th scope=\"col\">Name</th><th scope=\"col\">Client id</th><th scope=\"col\">Authentication</th>\
-             <th scope=\"col\">Trust store</th><th scope=\"col\">Earliest expiry</th><th scope=\"col\">Warnings</th>\
-             </tr></thead><tbody>",
-            esc(&caption)
-        );
-        for r in &rows {
-            let expiry = match &r.expiry {
-                Some((at, days)) => {
-                    let class = if *days < 0 {
-                        "error"
-                    } else if *days < EXPIRY_WARN_DAYS {
-                        "warning"
-                    } else {
-                        "pass"
-                    };
-                    format!(
-                        "{} <span class=\"days {class}\">({})</span>",
-                        panel::date(at),
-                        esc(&panel::days_left(*days))
-                    )
+        @if rows.is_empty() {
+            @match search {
+                Some(q) => p { "No client's name contains “" (q) "”." },
+                None => p { "No clients yet. " a href={ (BASE) "/clients/new" } { "Create the first one" } "." },
+            }
+        } @else {
+            table.stack.clients {
+                caption {
+                    (rows.len()) " client" (plural)
+                    @if let Some(q) = search { " whose name contains “" (q) "”" }
                 }
-                None => "—".to_string(),
-            };
-            let warnings = if r.warnings.is_empty() {
-                "None".to_string()
-            } else {
-                html::list("warnings", &r.warnings)
-            };
-            let _ = write!(
-                b,
-                "<tr><th scope=\"row\" data-label=\"Name\"><a href=\"{BASE}/clients/{}\">{}</a></th>\
-                 <td data-label=\"Client id\"><code>{}</code></td><td data-label=\"Authentication\">{}</td>\
-                 <td data-label=\"Trust store\">{}</td><td data-label=\"Earliest expiry\">{expiry}</td>\
-                 <td data-label=\"Warnings\">{warnings}</td></tr>",
-                url_encode(&r.id),
-                esc(if r.name.trim().is_empty() {
-                    &r.id
-                } else {
-                    &r.name
-                }),
-                esc(&r.id),
-                esc(&r.method),
-                esc(&r.store),
-            );
+                thead { tr {
+                    th scope="col" { "Name" } th scope="col" { "Client id" } th scope="col" { "Authentication" }
+                    th scope="col" { "Trust store" } th scope="col" { "Earliest expiry" } th scope="col" { "Warnings" }
+                } }
+                tbody {
+                    @for r in &rows {
+                        @let href = format!("{BASE}/clients/{}", url_encode(&r.id));
+                        tr {
+                            th scope="row" data-label="Name" {
+                                a href=(href) { (if r.name.trim().is_empty() { &r.id } else { &r.name }) }
+                            }
+                            td data-label="Client id" { code.id { (r.id) } }
+                            td data-label="Authentication" { (r.method) }
+                            td data-label="Trust store" { (r.store) }
+                            td data-label="Earliest expiry" {
+                                @match &r.expiry {
+                                    Some((at, days)) => {
+                                        (panel::date(at)) " "
+                                        span class={ "days " (panel::days_class(*days, EXPIRY_WARN_DAYS)) } {
+                                            "(" (panel::days_left(*days)) ")"
+                                        }
+                                    }
+                                    None => "—",
+                                }
+                            }
+                            td data-label="Warnings" {
+                                @if r.warnings.is_empty() {
+                                    "None"
+                                } @else {
+                                    ul.warnings { @for w in &r.warnings { li { (short_warning(w)) } } }
+                                    a.more href=(href) { "Details" span.visually-hidden { " of " (r.id) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        b.push_str("</tbody></table>");
-    }
+    };
     html::html(
         StatusCode::OK,
-        html::page("Clients", Section::Clients, Some(&s), &b),
+        html::page("Clients", Section::Clients, Some(&s), b),
     )
 }
 
@@ -268,28 +265,26 @@ pub(super) async fn confirm_delete(
     };
     let row = summarize(&record, c.state.policy, OffsetDateTime::now_utc());
     let title = format!("Delete client {}?", record.name);
-    let mut b = String::new();
-    let _ = write!(
-        b,
-        "<p class=\"crumbs\"><a href=\"{BASE}/clients\">Clients</a> › <a href=\"{BASE}/clients/{id_url}\">{name}</a> ›</p>\
-         <h1>{title}</h1><dl class=\"facts\"><dt>Client id</dt><dd><code>{id}</code></dd>\
-         <dt>Authentication</dt><dd>{method}</dd><dt>Trust store</dt><dd>{store}</dd></dl>\
-         <p>The client stops authenticating at once, on every instance, and its registration cannot be restored.</p>\
-         <form method=\"post\" action=\"{BASE}/clients/{id_url}/delete\" class=\"actions\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <button type=\"submit\" class=\"danger\">Delete client</button> \
-         <a href=\"{BASE}/clients/{id_url}\">Cancel</a></form>",
-        id_url = url_encode(&record.id),
-        name = esc(&record.name),
-        title = esc(&title),
-        id = esc(&record.id),
-        method = esc(&row.method),
-        store = esc(&row.store),
-        csrf = esc(&s.csrf),
-    );
+    let client_url = format!("{BASE}/clients/{}", url_encode(&record.id));
+    let b = html! {
+        p.crumbs { a href={ (BASE) "/clients" } { "Clients" } " › " a href=(client_url) { (record.name) } " ›" }
+        h1 { (title) }
+        dl.facts {
+            dt { "Client id" } dd { code { (record.id) } }
+            dt { "Authentication" } dd { (row.method) }
+            dt { "Trust store" } dd { (row.store) }
+        }
+        p { "The client stops authenticating at once, on every instance, and its registration cannot be restored." }
+        form.actions method="post" action={ (client_url) "/delete" } {
+            input type="hidden" name="csrf" value=(s.csrf);
+            button.danger type="submit" { "Delete client" }
+            " "
+            a href=(client_url) { "Cancel" }
+        }
+    };
     html::html(
         StatusCode::OK,
-        html::page(&title, Section::Clients, Some(&s), &b),
+        html::page(&title, Section::Clients, Some(&s), b),
     )
 }
 
@@ -314,4 +309,31 @@ pub(super) async fn delete(
     )
     .await;
     html::redirect(&format!("{BASE}/clients?deleted={}", url_encode(&id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_warning;
+
+    #[test]
+    fn warnings_are_shortened_to_their_head() {
+        assert_eq!(
+            short_warning(
+                "certificate 'p' (block 1 (line 1)) expired on 2021-01-01: it authenticates nobody until replaced"
+            ),
+            "certificate 'p' expired on 2021-01-01"
+        );
+        assert_eq!(
+            short_warning(
+                "switched off (status \"off\"): it gets invalid_client and its tokens are refused"
+            ),
+            "switched off (status \"off\")"
+        );
+        assert_eq!(
+            short_warning("a certificate expires on 2026-01-03 (3 days left)"),
+            "a certificate expires on 2026-01-03 (3 days left)"
+        );
+        let long = short_warning(&"word ".repeat(40));
+        assert!(long.ends_with(" …") && long.chars().count() <= 62, "{long}");
+    }
 }

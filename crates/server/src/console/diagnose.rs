@@ -192,6 +192,7 @@ pub fn field_label(field: &str) -> &'static str {
         "tls_client_auth_san_uri" => "SAN URI",
         "tls_client_auth_san_ip" => "SAN IP address",
         "tls_client_auth_san_email" => "SAN e-mail address",
+        "constraint_type" => "Subject constraint",
         "scope" => "Scopes",
         "access_token_lifetime" => "Token lifetime",
         "status" => "Status",

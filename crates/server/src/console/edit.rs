@@ -4,76 +4,89 @@
 //! JSON endpoint). Saving goes through the admin API's own validation and
 //! store path, and is refused while the diagnosis has errors.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use certbound_oauth::client::{ClientApplication, RESOURCE_TYPE, STATUS_VALUES};
+use certbound_oauth::client::{ClientApplication, RESOURCE_TYPE};
 use certbound_store::{ClientRecord, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::diagnose::{self, Diagnosis, Problem, field_label};
+use super::diagnose::{self, Diagnosis, Problem};
+use super::edit_view::{Mode, Outcome, render};
 use super::form::Form;
-use super::html::{self, Section, esc, url_encode};
+use super::html::{self, url_encode};
 use super::session::SessionInfo;
 use super::{BASE, Console, panel};
 use crate::admin;
 
-/// The constraint fields: name, label, hint.
-const CONSTRAINTS: [(&str, &str, &str); 5] = [
+/// The constraint fields: name, label, example (RFC 8705 §2.1.2: at most one is set).
+pub(super) const CONSTRAINTS: [(&str, &str, &str); 5] = [
     (
         "tls_client_auth_subject_dn",
         "Subject DN",
-        "The exact subject of the client's certificate, e.g. CN=partner,O=Example",
+        "CN=partner,O=Example",
     ),
     (
         "tls_client_auth_san_dns",
         "SAN DNS name",
-        "A dNSName the certificate must carry",
+        "client.partner.example",
     ),
     (
         "tls_client_auth_san_uri",
         "SAN URI",
-        "A URI the certificate must carry",
+        "spiffe://partner.example/billing",
     ),
-    (
-        "tls_client_auth_san_ip",
-        "SAN IP address",
-        "An IP address the certificate must carry",
-    ),
+    ("tls_client_auth_san_ip", "SAN IP address", "192.0.2.10"),
     (
         "tls_client_auth_san_email",
         "SAN e-mail address",
-        "An rfc822Name the certificate must carry",
+        "ops@partner.example",
     ),
 ];
 
 /// The form's fields as typed.
 #[derive(Debug, Clone, Default)]
 pub(super) struct ClientForm {
-    id: String,
-    name: String,
-    trust_store: String,
-    constraints: [String; 5],
-    scope: String,
-    lifetime: String,
-    version: String,
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) trust_store: String,
+    /// The constraint chosen (a field of [`CONSTRAINTS`]), or empty for none.
+    pub(super) constraint_type: String,
+    pub(super) constraint_value: String,
+    pub(super) scope: String,
+    pub(super) lifetime: String,
+    pub(super) version: String,
     /// `active` or `off` (the ClientApplication's `status`).
-    status: String,
+    pub(super) status: String,
 }
 
 impl ClientForm {
     fn from_form(f: &Form) -> Self {
+        // The chooser (a type and a value); a field posted by its own name
+        // (a script, the admin API's name) counts too.
+        let (constraint_type, constraint_value) = CONSTRAINTS
+            .iter()
+            .find(|(field, _, _)| !f.get(field).trim().is_empty())
+            .map_or_else(
+                || {
+                    (
+                        f.get("constraint_type").trim().to_string(),
+                        f.get("constraint_value").to_string(),
+                    )
+                },
+                |(field, _, _)| ((*field).to_string(), f.get(field).to_string()),
+            );
         Self {
             id: f.get("id").trim().to_string(),
             name: f.get("name").to_string(),
             // Browsers send CRLF line ends from a textarea.
             trust_store: f.get("certificateTrustStore").replace("\r\n", "\n"),
-            constraints: CONSTRAINTS.map(|(field, _, _)| f.get(field).to_string()),
+            constraint_type,
+            constraint_value,
             scope: f.get("scope").to_string(),
             lifetime: f.get("access_token_lifetime").to_string(),
             version: f.get("version").to_string(),
@@ -89,11 +102,17 @@ impl ClientForm {
                 .unwrap_or("")
                 .to_string()
         };
+        let (constraint_type, constraint_value) = CONSTRAINTS
+            .iter()
+            .map(|(field, _, _)| ((*field).to_string(), s(field)))
+            .find(|(_, v)| !v.is_empty())
+            .unwrap_or_default();
         Self {
             id: r.id.clone(),
             name: s("name"),
             trust_store: s("certificateTrustStore"),
-            constraints: CONSTRAINTS.map(|(field, _, _)| s(field)),
+            constraint_type,
+            constraint_value,
             scope: s("scope"),
             lifetime: r
                 .document
@@ -143,8 +162,27 @@ impl ClientForm {
                 format!("{store}\n")
             },
         );
-        for ((field, _, _), value) in CONSTRAINTS.iter().zip(&self.constraints) {
-            set(field, value.trim());
+        for (field, _, _) in CONSTRAINTS {
+            set(field, "");
+        }
+        let value = self.constraint_value.trim();
+        match CONSTRAINTS
+            .iter()
+            .find(|(field, _, _)| *field == self.constraint_type)
+        {
+            Some((field, _, _)) => set(field, value),
+            None if value.is_empty() => {}
+            None if self.constraint_type.is_empty() => problems.push(Problem::field(
+                "constraint_type",
+                "a constraint value is set without its type: choose Subject DN or a SAN type, or clear the value",
+            )),
+            None => problems.push(Problem::field(
+                "constraint_type",
+                format!(
+                    "`{}` is not a constraint type: choose Subject DN or a SAN type",
+                    self.constraint_type
+                ),
+            )),
         }
         set("scope", self.scope.trim());
         // Active is the default: a client without `status` keeps none.
@@ -198,22 +236,6 @@ fn diagnose_doc(
         }
     };
     diagnose::diagnose(&app, problems, c.state.policy, OffsetDateTime::now_utc())
-}
-
-/// Whether the form is for a new client or an existing one.
-enum Mode<'a> {
-    Create,
-    Edit(&'a ClientRecord),
-}
-
-/// Everything a render needs besides the form.
-struct Outcome<'a> {
-    diagnosis: Option<&'a Diagnosis>,
-    /// Problems found while saving (validation, the store), beyond the diagnosis.
-    save_problems: &'a [Problem],
-    /// Whether the operator pressed Save (errors then block with a summary).
-    attempted: bool,
-    flash: Option<&'a str>,
 }
 
 /// GET /clients/new
@@ -449,7 +471,7 @@ pub(super) async fn diagnose_json(
         "status": d.status(),
         "can_save": d.can_save,
         "diagnosis": d,
-        "html": panel::body(&d),
+        "html": panel::body(&d).into_string(),
     });
     crate::reply::json_response(StatusCode::OK, body.to_string())
 }
@@ -463,348 +485,4 @@ fn admin_problems(e: &admin::AdminError) -> Vec<Problem> {
         .iter()
         .map(|f| Problem::field(f.field, f.message.clone()))
         .collect()
-}
-
-fn render(
-    c: &Console,
-    s: &SessionInfo,
-    mode: Mode<'_>,
-    form: &ClientForm,
-    out: &Outcome<'_>,
-    status: StatusCode,
-) -> Response {
-    let empty = Diagnosis::default();
-    let d = out.diagnosis.unwrap_or(&empty);
-    let all: Vec<&Problem> = d.errors.iter().chain(out.save_problems).collect();
-    // Beside the fields only once Save was pressed: while checking, the panel lists them.
-    let field_errors = |field: &str| -> Vec<&str> {
-        all.iter()
-            .filter(|p| {
-                (out.attempted || !out.save_problems.is_empty())
-                    && p.certificate.is_none()
-                    && p.field == field
-            })
-            .map(|p| p.message.as_str())
-            .collect()
-    };
-    let (title, action, diagnose_url) = match &mode {
-        Mode::Create => (
-            "New client".to_string(),
-            format!("{BASE}/clients/new"),
-            format!("{BASE}/api/diagnose"),
-        ),
-        Mode::Edit(r) => (
-            format!("Client {}", r.name),
-            format!("{BASE}/clients/{}", url_encode(&r.id)),
-            format!("{BASE}/api/diagnose?client={}", url_encode(&r.id)),
-        ),
-    };
-    let mut b = String::new();
-    let _ = write!(
-        b,
-        "<p class=\"crumbs\"><a href=\"{BASE}/clients\">Clients</a> ›</p><h1>{}</h1>",
-        esc(&title)
-    );
-    if let Some(msg) = out.flash {
-        let _ = write!(b, "<div class=\"flash\" role=\"status\">{}</div>", esc(msg));
-    }
-    if out.attempted && !all.is_empty() {
-        let _ = write!(
-            b,
-            "<div class=\"summary error error-summary\" id=\"error-summary\" tabindex=\"-1\" role=\"alert\">\
-             <h2>Not saved: {} problem{} to fix</h2><ul>",
-            all.len(),
-            if all.len() == 1 { "" } else { "s" }
-        );
-        for p in &all {
-            let (href, label) = match p.certificate {
-                Some(i) => (format!("#cert-{i}"), format!("Certificate {i}")),
-                None => (format!("#f-{}", p.field), field_label(p.field).to_string()),
-            };
-            let _ = write!(
-                b,
-                "<li><a href=\"{}\">{}</a>: {}</li>",
-                esc(&href),
-                esc(&label),
-                esc(&p.message)
-            );
-        }
-        b.push_str("</ul></div>");
-    }
-    let _ = write!(
-        b,
-        "<div class=\"edit-grid\"><form id=\"client-form\" class=\"client-form\" method=\"post\" action=\"{}\" data-diagnose=\"{}\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        esc(&action),
-        esc(&diagnose_url),
-        esc(&s.csrf)
-    );
-    match &mode {
-        Mode::Create => {
-            input(
-                &mut b,
-                "name",
-                "Name",
-                &form.name,
-                None,
-                &field_errors("name"),
-                "required maxlength=\"200\" autocomplete=\"off\"",
-            );
-            input(
-                &mut b,
-                "id",
-                "Client id (optional)",
-                &form.id,
-                Some(
-                    "1 to 64 letters, digits, '-' and '.'. Left empty, a random id is made. It cannot change later.",
-                ),
-                &field_errors("id"),
-                "maxlength=\"64\" autocomplete=\"off\" spellcheck=\"false\"",
-            );
-        }
-        Mode::Edit(r) => {
-            let _ = write!(
-                b,
-                "<input type=\"hidden\" name=\"version\" value=\"{}\">\
-                 <dl class=\"facts meta\"><dt>Client id</dt><dd><code>{}</code></dd>\
-                 <dt>Version</dt><dd>{}, changed {}</dd></dl>",
-                esc(&form.version),
-                esc(&r.id),
-                r.version,
-                panel::date(&certbound_pki::time_fmt::rfc3339(r.updated_at)),
-            );
-            for msg in field_errors("version") {
-                let _ = write!(
-                    b,
-                    "<p class=\"field-error\" id=\"f-version\">{}</p>",
-                    esc(msg)
-                );
-            }
-            if r.document.get("client_secret_hash").is_some() {
-                b.push_str(
-                    "<p class=\"note\">This client authenticates with a secret, which the console keeps unchanged. \
-                     Pasting a trust store switches it to certificate authentication and drops the secret.</p>",
-                );
-            }
-            input(
-                &mut b,
-                "name",
-                "Name",
-                &form.name,
-                None,
-                &field_errors("name"),
-                "required maxlength=\"200\" autocomplete=\"off\"",
-            );
-        }
-    }
-    status_select(&mut b, &form.status, &field_errors("status"));
-    textarea(&mut b, form, &field_errors("certificateTrustStore"));
-    b.push_str(
-        "<fieldset class=\"constraints\"><legend>Subject constraint <span class=\"aside\">(RFC 8705 §2.1.2; at most one)</span></legend>\
-         <p class=\"hint\" id=\"constraints-hint\">With a CA in the trust store, set one so that only the right certificate from that CA \
-         authenticates as this client.</p>",
-    );
-    for ((field, label, hint), value) in CONSTRAINTS.iter().zip(&form.constraints) {
-        input(
-            &mut b,
-            field,
-            label,
-            value,
-            Some(hint),
-            &field_errors(field),
-            "autocomplete=\"off\" spellcheck=\"false\"",
-        );
-    }
-    b.push_str("</fieldset>");
-    input(
-        &mut b,
-        "scope",
-        "Scopes",
-        &form.scope,
-        Some("Space-separated scopes the client may ask for. Empty allows any."),
-        &field_errors("scope"),
-        "autocomplete=\"off\" spellcheck=\"false\"",
-    );
-    let lifetime_hint = format!(
-        "In seconds, 60 to 86400. Empty uses the server's default ({} seconds).",
-        c.state.token_lifetime
-    );
-    input(
-        &mut b,
-        "access_token_lifetime",
-        "Token lifetime",
-        &form.lifetime,
-        Some(&lifetime_hint),
-        &field_errors("access_token_lifetime"),
-        "inputmode=\"numeric\" autocomplete=\"off\"",
-    );
-    for p in out
-        .save_problems
-        .iter()
-        .filter(|p| p.field == "resourceType")
-    {
-        let _ = write!(
-            b,
-            "<p class=\"field-error\" id=\"f-resourceType\">{}</p>",
-            esc(&p.message)
-        );
-    }
-    b.push_str(
-        "<div class=\"actions\"><button type=\"submit\" name=\"action\" value=\"check\" class=\"secondary\" formnovalidate>Check certificates</button> \
-         <button type=\"submit\" name=\"action\" value=\"save\">Save client</button></div>",
-    );
-    if let Mode::Edit(r) = &mode {
-        let _ = write!(
-            b,
-            "<p class=\"danger-zone\"><a href=\"{BASE}/clients/{}/delete\">Delete this client…</a></p>",
-            url_encode(&r.id)
-        );
-    }
-    b.push_str("</form>");
-    let status_text = if out.diagnosis.is_some() {
-        d.status()
-    } else {
-        "No certificate pasted yet.".to_string()
-    };
-    let panel_body = if out.diagnosis.is_some() {
-        panel::body(d)
-    } else {
-        panel::body(&Diagnosis {
-            empty: true,
-            ..Diagnosis::default()
-        })
-    };
-    let _ = write!(
-        b,
-        "<section class=\"diagnostics\" aria-labelledby=\"diag-title\"><h2 id=\"diag-title\">Certificate diagnostics</h2>\
-         <p id=\"diag-status\" class=\"status\" role=\"status\">{}</p><div id=\"diagnostics-body\">{}</div></section></div>",
-        esc(&status_text),
-        panel_body
-    );
-    html::html(status, html::page(&title, Section::Clients, Some(s), &b))
-}
-
-/// One labelled input with its hint and errors.
-fn input(
-    out: &mut String,
-    field: &str,
-    label: &str,
-    value: &str,
-    hint: Option<&str>,
-    errors: &[&str],
-    attrs: &str,
-) {
-    let _ = write!(
-        out,
-        "<div class=\"field{}\">",
-        if errors.is_empty() { "" } else { " invalid" }
-    );
-    let _ = write!(out, "<label for=\"f-{field}\">{}</label>", esc(label));
-    let described = describe(out, field, hint, errors);
-    let _ = write!(
-        out,
-        "<input type=\"text\" id=\"f-{field}\" name=\"{field}\" value=\"{}\"{described}{} {attrs}></div>",
-        esc(value),
-        if errors.is_empty() {
-            ""
-        } else {
-            " aria-invalid=\"true\""
-        },
-    );
-}
-
-/// The status select: active, or off (refused everywhere, tokens included).
-fn status_select(out: &mut String, value: &str, errors: &[&str]) {
-    let field = "status";
-    let _ = write!(
-        out,
-        "<div class=\"field{}\"><label for=\"f-{field}\">Status</label>",
-        if errors.is_empty() { "" } else { " invalid" }
-    );
-    let described = describe(
-        out,
-        field,
-        Some(
-            "Off: the client gets invalid_client and its unexpired tokens are refused, at once on every instance. \
-             Active again, they work again.",
-        ),
-        errors,
-    );
-    let _ = write!(out, "<select id=\"f-{field}\" name=\"{field}\"{described}>");
-    let value = if value.is_empty() { "active" } else { value };
-    for (option, label) in [("active", "Active"), ("off", "Off")] {
-        let _ = write!(
-            out,
-            "<option value=\"{option}\"{}>{label}</option>",
-            if option == value { " selected" } else { "" }
-        );
-    }
-    if !STATUS_VALUES.contains(&value) {
-        let _ = write!(
-            out,
-            "<option value=\"{}\" selected>{}</option>",
-            esc(value),
-            esc(value)
-        );
-    }
-    out.push_str("</select></div>");
-}
-
-fn textarea(out: &mut String, form: &ClientForm, errors: &[&str]) {
-    let field = "certificateTrustStore";
-    let _ = write!(
-        out,
-        "<div class=\"field{}\">",
-        if errors.is_empty() { "" } else { " invalid" }
-    );
-    let _ = write!(
-        out,
-        "<label for=\"f-{field}\">Certificate trust store (PEM)</label>"
-    );
-    let described = describe(
-        out,
-        field,
-        Some(
-            "Paste the client's self-signed certificate, or the CA certificate(s) that issue its certificates, \
-             as received: text around the PEM blocks is ignored.",
-        ),
-        errors,
-    );
-    let _ = write!(
-        out,
-        "<textarea id=\"f-{field}\" name=\"{field}\" rows=\"14\" spellcheck=\"false\" autocomplete=\"off\" \
-         autocapitalize=\"off\"{described}{}>\n{}</textarea></div>",
-        if errors.is_empty() {
-            ""
-        } else {
-            " aria-invalid=\"true\""
-        },
-        esc(&form.trust_store)
-    );
-}
-
-/// Write the hint and errors of `field`; return the `aria-describedby` attribute.
-fn describe(out: &mut String, field: &str, hint: Option<&str>, errors: &[&str]) -> String {
-    let mut ids = Vec::new();
-    if let Some(h) = hint {
-        let _ = write!(
-            out,
-            "<p class=\"hint\" id=\"f-{field}-hint\">{}</p>",
-            esc(h)
-        );
-        ids.push(format!("f-{field}-hint"));
-    }
-    if !errors.is_empty() {
-        let _ = write!(out, "<div class=\"field-error\" id=\"f-{field}-error\">");
-        for e in errors {
-            let _ = write!(out, "<p>{}</p>", esc(e));
-        }
-        out.push_str("</div>");
-        ids.push(format!("f-{field}-error"));
-    }
-    if ids.is_empty() {
-        String::new()
-    } else {
-        format!(" aria-describedby=\"{}\"", ids.join(" "))
-    }
 }

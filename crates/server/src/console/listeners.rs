@@ -4,7 +4,6 @@
 //! check --usage server`. The certificate is read from its file again, so a
 //! reload since start-up is reflected.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -15,9 +14,10 @@ use certbound_pki::chain::Usage;
 use certbound_pki::check::{self, CheckInput, DEFAULT_WARN_DAYS, Named, Status};
 use certbound_pki::inspect::CertInfo;
 use certbound_tls::profile::ClientAuth;
+use maud::{Markup, html};
 use time::OffsetDateTime;
 
-use super::html::{self, Section, esc};
+use super::html::{self, Section};
 use super::session::SessionInfo;
 use super::{Console, panel};
 use crate::config::ListenerConfig;
@@ -87,119 +87,99 @@ pub(super) async fn page(State(c): State<Arc<Console>>, request: Request) -> Res
         return super::internal("no session on a signed-in route");
     };
     let now = OffsetDateTime::now_utc();
-    let mut b = String::from(
-        "<h1>Listeners</h1><p>Every listener of this server as configured. Server certificates are read from their files \
-         again for this page, so a reload since start-up shows here.</p>",
-    );
+    let mut sections = Vec::new();
     for (i, (bound, l)) in c.state.listeners.iter().enumerate() {
-        let scheme = if bound.tls { "https" } else { "http" };
-        let _ = write!(
-            b,
-            "<section class=\"listener\" aria-labelledby=\"listener-{i}\"><h2 id=\"listener-{i}\">{}</h2><dl class=\"facts\">\
-             <dt>Address</dt><dd><code>{scheme}://{}</code></dd>",
-            esc(&l.name),
-            esc(&bound.addr.to_string()),
-        );
-        if let Some(url) = &l.public_url {
-            let _ = write!(b, "<dt>Public URL</dt><dd><code>{}</code></dd>", esc(url));
-        }
-        match &l.tls {
-            None => b.push_str(
-                "<dt>TLS profile</dt><dd>none: plain HTTP, for use behind a TLS-terminating proxy</dd>\
-                 <dt>Client certificates</dt><dd>only from a forwarded-certificate header</dd>",
-            ),
-            Some(p) => {
-                let cas = p.client_ca.as_deref().unwrap_or_default();
-                let _ = write!(
-                    b,
-                    "<dt>TLS profile</dt><dd><code>{}</code>, TLS {} or later</dd><dt>Client certificates</dt><dd>{}</dd>",
-                    esc(&p.name),
-                    esc(&p.min_version.to_string()),
-                    esc(client_auth_text(p.client_auth, !cas.is_empty())),
-                );
-                if !cas.is_empty() {
-                    let names: Vec<String> = cas
-                        .iter()
-                        .filter_map(|c| CertInfo::from_der(c).ok())
-                        .map(|i| format!("'{}'", i.display_name()))
-                        .collect();
-                    let _ = write!(b, "<dt>Client CA</dt><dd>{}</dd>", esc(&names.join(", ")));
-                }
-            }
-        }
-        match &l.forwarded {
-            None => b.push_str("<dt>Forwarded certificate header</dt><dd>none</dd>"),
-            Some(f) => {
-                let chain = f
-                    .chain_header
-                    .as_ref()
-                    .map(|h| format!(", chain in <code>{}</code>", esc(h.as_str())))
-                    .unwrap_or_default();
-                let proxies: Vec<String> = f.trusted.iter().map(ToString::to_string).collect();
-                let _ = write!(
-                    b,
-                    "<dt>Forwarded certificate header</dt><dd><code>{}</code> ({} format){chain}</dd>\
-                     <dt>Trusted proxies</dt><dd>{}</dd>",
-                    esc(f.header.as_str()),
-                    esc(&f.format.to_string()),
-                    if proxies.is_empty() {
-                        "none: the header is never believed".to_string()
-                    } else {
-                        esc(&proxies.join(", ")).to_string()
-                    },
-                );
-            }
-        }
-        if l.tls.is_some() {
-            let (cert, note) = server_chain(l).await;
-            b.push_str("<dt>Server certificate</dt><dd>");
-            match cert
-                .as_ref()
-                .and_then(|c| CertInfo::from_der(c).ok().map(|i| (c, i)))
-            {
-                None => b.push_str("none"),
-                Some((der, info)) => server_cert(&mut b, der, &info, now),
-            }
-            if let Some(n) = note {
-                let _ = write!(b, "<p class=\"note\">{}</p>", esc(&n));
-            }
-            b.push_str("</dd>");
-        }
-        b.push_str("</dl></section>");
+        let server = if l.tls.is_some() {
+            Some(server_chain(l).await)
+        } else {
+            None
+        };
+        sections.push(listener(i, bound, l, server, now));
     }
+    let b = html! {
+        h1 { "Listeners" }
+        p {
+            "Every listener of this server as configured. Server certificates are read from their files \
+             again for this page, so a reload since start-up shows here."
+        }
+        @for section in sections { (section) }
+    };
     html::html(
         StatusCode::OK,
-        html::page("Listeners", Section::Listeners, Some(&s), &b),
+        html::page("Listeners", Section::Listeners, Some(&s), b),
     )
 }
 
-fn server_cert(b: &mut String, der: &CertDer, info: &CertInfo, now: OffsetDateTime) {
+fn listener(
+    i: usize,
+    bound: &crate::Bound,
+    l: &ListenerConfig,
+    server: Option<(Option<CertDer>, Option<String>)>,
+    now: OffsetDateTime,
+) -> Markup {
+    let scheme = if bound.tls { "https" } else { "http" };
+    html! {
+        section.listener aria-labelledby={ "listener-" (i) } {
+            h2 id={ "listener-" (i) } { (l.name) }
+            dl.facts {
+                dt { "Address" } dd { code { (scheme) "://" (bound.addr.to_string()) } }
+                @if let Some(url) = &l.public_url { dt { "Public URL" } dd { code { (url) } } }
+                @match &l.tls {
+                    None => {
+                        dt { "TLS profile" } dd { "none: plain HTTP, for use behind a TLS-terminating proxy" }
+                        dt { "Client certificates" } dd { "only from a forwarded-certificate header" }
+                    }
+                    Some(p) => {
+                        @let cas = p.client_ca.as_deref().unwrap_or_default();
+                        dt { "TLS profile" } dd { code { (p.name) } ", TLS " (p.min_version.to_string()) " or later" }
+                        dt { "Client certificates" } dd { (client_auth_text(p.client_auth, !cas.is_empty())) }
+                        @if !cas.is_empty() {
+                            @let names: Vec<String> = cas
+                                .iter()
+                                .filter_map(|c| CertInfo::from_der(c).ok())
+                                .map(|i| format!("'{}'", i.display_name()))
+                                .collect();
+                            dt { "Client CA" } dd { (names.join(", ")) }
+                        }
+                    }
+                }
+                @match &l.forwarded {
+                    None => { dt { "Forwarded certificate header" } dd { "none" } }
+                    Some(f) => {
+                        @let proxies: Vec<String> = f.trusted.iter().map(ToString::to_string).collect();
+                        dt { "Forwarded certificate header" }
+                        dd {
+                            code { (f.header.as_str()) } " (" (f.format.to_string()) " format)"
+                            @if let Some(h) = &f.chain_header { ", chain in " code { (h.as_str()) } }
+                        }
+                        dt { "Trusted proxies" }
+                        dd {
+                            @if proxies.is_empty() { "none: the header is never believed" } @else { (proxies.join(", ")) }
+                        }
+                    }
+                }
+                @if let Some((cert, note)) = server {
+                    dt { "Server certificate" }
+                    dd {
+                        @match cert.as_ref().and_then(|c| CertInfo::from_der(c).ok().map(|i| (c, i))) {
+                            None => "none",
+                            Some((der, info)) => (server_cert(der, &info, now)),
+                        }
+                        @if let Some(n) = note { p.note { (n) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn server_cert(der: &CertDer, info: &CertInfo, now: OffsetDateTime) -> Markup {
     let days = certbound_pki::time_fmt::days_between(now, info.not_after);
-    let class = if days < 0 {
-        "error"
-    } else if days < i64::from(DEFAULT_WARN_DAYS) {
-        "warning"
-    } else {
-        "pass"
-    };
     let sans: Vec<String> = info
         .subject_alt_names
         .iter()
         .map(ToString::to_string)
         .collect();
-    let _ = write!(
-        b,
-        "{} <span class=\"aside\">issued by {}</span><br>SANs: {}<br>Valid until {} <span class=\"days {class}\">({})</span>",
-        esc(&info.subject),
-        esc(&info.issuer),
-        esc(&if sans.is_empty() {
-            "none".to_string()
-        } else {
-            sans.join(", ")
-        }),
-        panel::date(&certbound_pki::time_fmt::rfc3339(info.not_after)),
-        esc(&panel::days_left(days)),
-    );
     let report = check::run(&CheckInput {
         cert: Named {
             name: "the server certificate",
@@ -219,21 +199,20 @@ fn server_cert(b: &mut String, der: &CertDer, info: &CertInfo, now: OffsetDateTi
         .iter()
         .filter(|c| matches!(c.status, Status::Fail | Status::Warn))
         .collect();
-    if !problems.is_empty() {
-        b.push_str("<ul class=\"findings\">");
-        for p in problems {
-            let (class, word) = if p.status == Status::Fail {
-                ("error", "Error")
-            } else {
-                ("warning", "Warning")
-            };
-            let _ = write!(
-                b,
-                "<li class=\"finding {class}\"><span class=\"sev\">{word}</span> <span class=\"check\">{}</span> <span class=\"msg\">{}</span></li>",
-                esc(p.id),
-                esc(&p.message)
-            );
+    html! {
+        (info.subject) " " span.aside { "issued by " (info.issuer) } br;
+        "SANs: " (if sans.is_empty() { "none".to_string() } else { sans.join(", ") }) br;
+        "Valid until " (panel::date(&certbound_pki::time_fmt::rfc3339(info.not_after))) " "
+        span class={ "days " (panel::days_class(days, i64::from(DEFAULT_WARN_DAYS))) } { "(" (panel::days_left(days)) ")" }
+        @if !problems.is_empty() {
+            ul.findings {
+                @for p in problems {
+                    @let (class, word) = if p.status == Status::Fail { ("error", "Error") } else { ("warning", "Warning") };
+                    li class={ "finding " (class) } {
+                        span.sev { (word) } " " span.check { (p.id) } " " span.msg { (p.message) }
+                    }
+                }
+            }
         }
-        b.push_str("</ul>");
     }
 }

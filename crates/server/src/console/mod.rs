@@ -3,7 +3,13 @@
 //! and checked before it is saved; the listeners; the audit trail.
 //!
 //! Server-rendered HTML with a small script for live diagnostics; the pages
-//! work without it. Everything is embedded in the binary. The console exists
+//! work without it. The HTML comes from maud's `html!` templates: they are
+//! Rust code checked by the compiler (a misspelt variable or an unclosed
+//! element does not build), every interpolated value is escaped unless
+//! wrapped in `PreEscaped` (which the console never does), and there are no
+//! template files to ship or load. askama would check templates at compile
+//! time too, from separate files; minijinja renders at run time, so a typo
+//! shows only when the page is served. Everything is embedded in the binary. The console exists
 //! only where the admin API does (404 otherwise) and changes clients through
 //! the admin API's validation and store path, audited the same way.
 //!
@@ -18,6 +24,7 @@ mod audit;
 mod clients;
 pub mod diagnose;
 mod edit;
+mod edit_view;
 mod form;
 mod html;
 mod link;
@@ -25,6 +32,7 @@ mod listeners;
 mod panel;
 mod session;
 mod signin;
+mod try_it;
 
 use std::sync::Arc;
 

@@ -4,17 +4,17 @@
 //! a double-submit token (a cookie and a hidden field). A connection that
 //! presents an admin client certificate is signed in without a form.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::{Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use certbound_store::{AuditEvent, AuditResult};
+use maud::html;
 use serde::Deserialize;
 
 use super::form::Form;
-use super::html::{self, Section, esc};
+use super::html::{self, Section};
 use super::session::{self, Auth, SESSION_COOKIE, SIGNIN_COOKIE};
 use super::{BASE, Console};
 use crate::identity::Connection;
@@ -90,17 +90,6 @@ fn render(
     let Some(token) = session::random_token() else {
         return super::internal("the random source failed");
     };
-    let mut b = String::from("<h1>Sign in</h1>");
-    if let Some(n) = notice {
-        let _ = write!(b, "<div class=\"flash\" role=\"status\">{}</div>", esc(n));
-    }
-    if let Some(e) = error {
-        let _ = write!(
-            b,
-            "<div class=\"summary error error-summary\" id=\"error-summary\" tabindex=\"-1\" role=\"alert\"><p>{}</p></div>",
-            esc(e)
-        );
-    }
     let listener = request
         .extensions()
         .get::<Connection>()
@@ -111,36 +100,44 @@ fn render(
             .iter()
             .any(|(b, l)| l.name == *name && !b.tls)
     });
-    if plain {
-        b.push_str(
-            "<p class=\"note\">This listener speaks plain HTTP. The console's session cookie is <code>Secure</code>, so signing in \
-             works only through an HTTPS proxy in front of it, or on a TLS listener.</p>",
-        );
-    }
     let token_enabled = c.state.admin.as_ref().is_some_and(|a| a.token.is_some());
-    if token_enabled {
-        let _ = write!(
-            b,
-            "<p>Sign in with the admin token: the content of the file named by <code>[admin] token_file</code> \
-             (or of the variable named by <code>token_env</code>) in the server's config. A browser that presents an admin \
-             client certificate is signed in without this form.</p>\
-             <form class=\"signin\" method=\"post\" action=\"{BASE}/signin\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"next\" value=\"{}\">\
-             <input type=\"text\" name=\"username\" value=\"admin\" autocomplete=\"username\" hidden>\
-             <div class=\"field\"><label for=\"f-token\">Admin token</label>\
-             <input type=\"password\" id=\"f-token\" name=\"token\" required autocomplete=\"current-password\" spellcheck=\"false\"></div>\
-             <div class=\"actions\"><button type=\"submit\">Sign in</button></div></form>",
-            esc(&token),
-            esc(next)
-        );
-    } else {
-        b.push_str(
-            "<p>This server's console accepts only admin client certificates (<code>[admin] client_certs</code>), and this \
-             connection presented none. Open the console on a listener that asks for client certificates \
-             (<code>client_auth = \"optional\"</code>) with an admin certificate installed in the browser.</p>",
-        );
-    }
-    let mut resp = html::html(status, html::page("Sign in", Section::None, None, &b));
+    let b = html! {
+        h1 { "Sign in" }
+        @if let Some(n) = notice { div.flash role="status" { (n) } }
+        @if let Some(e) = error {
+            div.summary.error.error-summary #error-summary tabindex="-1" role="alert" { p { (e) } }
+        }
+        @if plain {
+            p.note {
+                "This listener speaks plain HTTP. The console's session cookie is " code { "Secure" }
+                ", so signing in works only through an HTTPS proxy in front of it, or on a TLS listener."
+            }
+        }
+        @if token_enabled {
+            p {
+                "Sign in with the admin token: the content of the file named by " code { "[admin] token_file" }
+                " (or of the variable named by " code { "token_env" } ") in the server's config. A browser that \
+                 presents an admin client certificate is signed in without this form."
+            }
+            form.signin method="post" action={ (BASE) "/signin" } {
+                input type="hidden" name="csrf" value=(token);
+                input type="hidden" name="next" value=(next);
+                input type="text" name="username" value="admin" autocomplete="username" hidden;
+                div.field {
+                    label for="f-token" { "Admin token" }
+                    input type="password" id="f-token" name="token" required autocomplete="current-password" spellcheck="false";
+                }
+                div.actions { button type="submit" { "Sign in" } }
+            }
+        } @else {
+            p {
+                "This server's console accepts only admin client certificates (" code { "[admin] client_certs" }
+                "), and this connection presented none. Open the console on a listener that asks for client \
+                 certificates (" code { "client_auth = \"optional\"" } ") with an admin certificate installed in the browser."
+            }
+        }
+    };
+    let mut resp = html::html(status, html::page("Sign in", Section::None, None, b));
     if let Some(v) = session::signin_cookie(&token) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }

@@ -14,6 +14,16 @@
   if (!form) {
     return;
   }
+
+  // The constraint chooser: the value's placeholder shows an example of the chosen type.
+  var kind = document.getElementById('f-constraint_type');
+  var value = document.getElementById('f-constraint_value');
+  if (kind && value) {
+    kind.addEventListener('change', function () {
+      var option = kind.options[kind.selectedIndex];
+      value.placeholder = (option && option.getAttribute('data-example')) || '';
+    });
+  }
   var endpoint = form.getAttribute('data-diagnose');
   var body = document.getElementById('diagnostics-body');
   var status = document.getElementById('diag-status');
