@@ -562,10 +562,19 @@ url = "https://auth.example.test"
 cert = "server.crt"
 key = "server.key"
 client_auth = "required"
+[tls.mtls-ca]
+cert = "server.crt"
+key = "server.key"
+client_auth = "required"
+client_ca = "ca.crt"
 [[listener]]
 name = "mtls"
 bind = "127.0.0.1:0"
 tls = "mtls"
+[[listener]]
+name = "mtls-ca"
+bind = "127.0.0.1:0"
+tls = "mtls-ca"
 [[route]]
 prefix = "/ca-api/"
 upstream = "UPSTREAM"
@@ -606,7 +615,11 @@ fn serve(d: &Path, unavailable: &str, upstream: &str) -> util::process::Server {
 }
 
 fn token(d: &Path, server: &util::process::Server, cert: &str) -> Run {
-    let url = format!("https://{}/oauth2/token", server.addr("mtls"));
+    token_at(d, server, "mtls", cert)
+}
+
+fn token_at(d: &Path, server: &util::process::Server, listener: &str, cert: &str) -> Run {
+    let url = format!("https://{}/oauth2/token", server.addr(listener));
     certbound(
         d,
         &[
@@ -704,6 +717,14 @@ fn the_token_endpoint_asks_the_responder() {
     route(d, &server, "lost")
         .code(1)
         .stdout_lacks("upstream says hi");
+    // And at a client_ca listener: the connection is closed after the handshake.
+    token_at(d, &server, "mtls-ca", "good").code(0);
+    token_at(d, &server, "mtls-ca", "bad")
+        .code(1)
+        .stdout_lacks("access_token");
+    token_at(d, &server, "mtls-ca", "lost")
+        .code(1)
+        .stdout_lacks("access_token");
     drop(server);
 
     // "allow" accepts what cannot be checked, never what is revoked.
@@ -717,6 +738,8 @@ fn the_token_endpoint_asks_the_responder() {
         .code(0)
         .stdout_has("upstream says hi");
     route(d, &server, "bad").code(1);
+    token_at(d, &server, "mtls-ca", "lost").code(0);
+    token_at(d, &server, "mtls-ca", "bad").code(1);
 }
 
 /// `certbound request` through the client-cert route as `cert`.

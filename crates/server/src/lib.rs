@@ -313,6 +313,11 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
             tls,
             forwarded: l.forwarded.clone().map(Arc::new),
             limits: l.limits,
+            client_ca: l
+                .tls
+                .as_ref()
+                .and_then(|p| p.client_ca.clone())
+                .map(Arc::new),
         });
     }
 

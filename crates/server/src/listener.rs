@@ -143,6 +143,10 @@ pub struct BoundListener {
     /// Forwarded client-certificate header settings.
     pub forwarded: Option<Arc<ForwardedConfig>>,
     pub limits: Limits,
+    /// The `client_ca` certificates of its TLS profile: with `[revocation]
+    /// ocsp`, a client chain verified to them is asked about after the
+    /// handshake, and the connection closed if refused.
+    pub client_ca: Option<Arc<Vec<certbound_pki::CertDer>>>,
 }
 
 impl std::fmt::Debug for BoundListener {
@@ -199,11 +203,19 @@ pub async fn serve(
         let (name, router, builder) = (listener.name.clone(), router.clone(), builder.clone());
         let state = Arc::clone(&state);
         let forwarded = listener.forwarded.clone();
+        let client_ca = listener.client_ca.clone();
         tokio::spawn(async move {
             let _slot = slot;
             let Some((io, identity)) = handshake(stream, peer, &name, tls, &state).await else {
                 return;
             };
+            if let (Some(ocsp), Some(anchors)) = (&state.ocsp, &client_ca)
+                && !identity.chain.is_empty()
+                && let Err(e) = crate::ocsp::check(&state, ocsp, &identity.chain, anchors).await
+            {
+                tracing::warn!(listener = %name, %peer, reason = %e, code = e.code(), "client certificate refused by OCSP: connection closed after the handshake");
+                return;
+            }
             state.metrics.connection_opened();
             let _open = OpenConnection(Arc::clone(&state));
             let connection = Connection(Arc::new(identity));
