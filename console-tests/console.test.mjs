@@ -4,10 +4,14 @@
 // sign in; paste a self-signed PEM and see it parsed; paste an expired one and
 // see saving blocked; paste a CA without a constraint and see the warning;
 // save; get a token; rotate the trust store and see the old certificate
-// refused and the new one accepted; delete. Also: works without JavaScript,
-// by keyboard, at 320 px, with no CSP violation.
+// refused and the new one accepted; delete. Also: PEM quoted from an e-mail,
+// the one constraint chooser, the diagnostics above Save at 390 px, the "Try
+// it" lines run as shown, a hostile client name rendered inert, about thirty
+// audit rows on a 1280x800 screen; works without JavaScript, by keyboard, at
+// 320 px, with no CSP violation.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -16,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-import { curlToken, startServer } from './lib/server.mjs';
+import { certboundBinary, curlToken, startServer } from './lib/server.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -28,6 +32,11 @@ const CHROMIUM_ARGS = [
 const SCREENSHOT = resolve(
   dirname(fileURLToPath(import.meta.url)),
   process.env.CONSOLE_SCREENSHOT || 'test-results/console-client-edit.png'
+);
+// The Audit page's picture: CONSOLE_AUDIT_SCREENSHOT=../docs/console-audit.png.
+const AUDIT_SCREENSHOT = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  process.env.CONSOLE_AUDIT_SCREENSHOT || 'test-results/console-audit.png'
 );
 const CLIENT_ID = 'partner-inc';
 
@@ -64,6 +73,9 @@ after(async () => {
 });
 
 const pem = (name) => readFileSync(server.file(name), 'utf8');
+/** PEM as an e-mail reply quotes it, with words around it. */
+const quoted = (text) =>
+  `On Monday, Partner Inc wrote:\n> Here is our new certificate:\n${text.trimEnd().split('\n').map((l) => `> ${l}`).join('\n')}\n>\n> Regards\n`;
 const url = (path) => `${server.console}${path}`;
 const trustStore = () => page.getByLabel('Certificate trust store (PEM)');
 
@@ -137,14 +149,52 @@ test('a CA without a subject constraint is a warning, and saving stays allowed',
   await page.locator('#cert-2').scrollIntoViewIfNeeded();
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
-  // A constraint silences the warning.
-  await page.getByLabel('Subject DN').fill('CN=partner.example,O=Partner Inc');
+  // One constraint chooser: a type and one value. A constraint silences the warning.
+  assert.equal(await page.locator('input[name^="tls_client_auth_"]').count(), 0, 'one input per constraint type');
+  const type = page.getByLabel('Constraint type');
+  const value = page.getByLabel('Constraint value');
+  assert.deepEqual(
+    await type.locator('option').allInnerTexts(),
+    ['None', 'Subject DN', 'SAN DNS name', 'SAN URI', 'SAN IP address', 'SAN e-mail address']
+  );
+  await type.selectOption({ label: 'Subject DN' });
+  assert.equal(await value.getAttribute('placeholder'), 'CN=partner,O=Example', 'the placeholder follows the type');
+  await value.fill('CN=partner.example,O=Partner Inc');
   await statusSays('2 certificates: no errors, no warnings.');
-  await page.getByLabel('Subject DN').fill('');
+  // A value without a type is not a constraint: the chooser's problem blocks saving.
+  await type.selectOption({ label: 'None' });
+  await statusSays('saving is blocked');
+  assert.match(await page.locator('#diagnostics-body').innerText(), /Subject constraint: a constraint value is set without its type/);
+  await value.fill('');
+  await statusSays('2 certificates: no errors, 1 warning.');
+});
+
+test('the diagnostics sit beside the trust store, and above Save on a phone', async () => {
+  const box = async (locator) => (await locator.boundingBox()) ?? assert.fail('not rendered');
+  const diagnostics = page.locator('section.diagnostics');
+  const save = page.getByRole('button', { name: 'Save client' });
+  const wide = [await box(trustStore()), await box(diagnostics)];
+  assert.ok(wide[1].x >= wide[0].x + wide[0].width, 'beside the PEM field at 1360 px');
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    const [field, panel, button] = [await box(trustStore()), await box(diagnostics), await box(save)];
+    assert.ok(panel.y >= field.y + field.height, `below the PEM field at 390 px: ${JSON.stringify({ field, panel })}`);
+    assert.ok(panel.y + panel.height <= button.y, `above Save at 390 px: ${JSON.stringify({ panel, button })}`);
+    assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 390);
+  } finally {
+    await page.setViewportSize({ width: 1360, height: 900 });
+  }
+});
+
+test('PEM quoted from an e-mail reply is read as sent', async () => {
+  await trustStore().fill(quoted(pem('partner-2025.crt')));
+  await statusSays('1 certificate: no errors, no warnings.');
+  assert.match(await page.locator('#cert-1 h3').innerText(), /Certificate 1: partner\.example/);
 });
 
 test('saving registers the client, and curl gets a token with its certificate', async () => {
-  await trustStore().fill(pem('partner-2025.crt'));
+  // Saved as pasted from the e-mail.
+  await trustStore().fill(quoted(pem('partner-2025.crt')));
   await statusSays('1 certificate: no errors, no warnings.');
   await page.getByRole('button', { name: 'Save client' }).click();
   await page.waitForURL(new RegExp(`/console/clients/${CLIENT_ID}\\?saved=created$`));
@@ -158,7 +208,58 @@ test('saving registers the client, and curl gets a token with its certificate', 
   assert.equal(claims.cnf['x5t#S256'], thumbprint, 'the token is bound to the certificate the console showed');
 });
 
+/** A "Try it" line with its placeholders replaced by the test's files. */
+function filled(line) {
+  return line
+    .replace('CLIENT.crt', server.file('partner-2025.crt'))
+    .replace('CLIENT.key', server.file('partner-2025.key'))
+    .replace('SERVER-CA.crt', server.file('ca/ca.crt'));
+}
+
+test('after saving, the "Try it" lines get a token as shown', async () => {
+  assert.equal(await page.locator('#try-it').getAttribute('open'), '', 'open after saving');
+  const curl = (await page.locator('#try-curl').innerText()).trim();
+  assert.equal(
+    curl,
+    `curl --cert CLIENT.crt --key CLIENT.key --cacert SERVER-CA.crt -d grant_type=client_credentials -d client_id=${CLIENT_ID} ${server.mtls}/oauth2/token`
+  );
+  // Run as shown (through a shell), only the files filled in.
+  const out = execFileSync('sh', ['-c', `${filled(curl)} --silent --show-error`]).toString();
+  const reply = JSON.parse(out);
+  assert.equal(reply.token_type, 'Bearer', out);
+  assert.ok(reply.access_token, out);
+
+  const token = (await page.locator('#try-token').innerText()).trim();
+  assert.match(token, /^certbound token --token-url \S+ --client-id partner-inc /);
+  const summary = execFileSync('sh', ['-c', filled(token).replace(/^certbound /, `'${certboundBinary()}' `)]).toString();
+  assert.match(summary, /x5t#S256/, summary);
+});
+
+test('a hostile client name is shown as text and never runs', async () => {
+  const hostile = `</title><script>window.pwned=1</script><img src=x onerror="window.pwned=2">"'&amp;`;
+  await page.goto(url('/console/clients/new'));
+  await page.getByLabel('Name', { exact: true }).fill(hostile);
+  await page.getByLabel('Client id (optional)').fill('hostile');
+  await trustStore().fill(pem('partner-2026.crt'));
+  await statusSays('1 certificate: no errors, no warnings.');
+  await page.getByRole('button', { name: 'Save client' }).click();
+  await page.waitForURL(/\/console\/clients\/hostile\?saved=created$/);
+  for (const path of ['/console/clients/hostile', '/console/clients', `/console/clients?q=${encodeURIComponent('<script>')}`, '/console/clients/hostile/delete']) {
+    await page.goto(url(path));
+    assert.equal(await page.evaluate(() => window.pwned), undefined, `${path}: the name ran`);
+    assert.equal(await page.locator('main script, main img').count(), 0, `${path}: the name became markup`);
+    assert.equal(await page.locator('script').count(), 1, `${path}: only the console's script`);
+    if (!path.includes('?q=')) {
+      assert.ok((await page.locator('main').innerText()).includes(hostile), `${path} does not show the name as text`);
+    }
+  }
+  assert.equal(await page.title(), `Delete client ${hostile}? — certbound console`);
+  await page.getByRole('button', { name: 'Delete client' }).click();
+  await page.waitForURL(/\/console\/clients\?deleted=hostile$/);
+});
+
 test('rotating the trust store refuses the old certificate and accepts the new one', async () => {
+  await page.goto(url(`/console/clients/${CLIENT_ID}`));
   await trustStore().fill(pem('partner-2026.crt'));
   await statusSays('1 certificate: no errors, no warnings.');
   await page.getByRole('button', { name: 'Save client' }).click();
@@ -182,6 +283,48 @@ test('the audit page shows the refusal with its precise reason', async () => {
   assert.match(text, /CN=partner\.example/);
   const reason = (await row.locator('td[data-label="Reason"]').innerText()).trim();
   assert.ok(reason.length > 10 && reason !== '—', `no reason: ${text}`);
+});
+
+test('the audit table shows about thirty events on a 1280x800 screen', async () => {
+  // Enough events to fill the screen: refusals of unknown clients.
+  for (let i = 0; i < 40; i++) {
+    assert.equal(curlToken(server, `nobody-${i}`, 'partner-2026').status, 401);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  try {
+    await page.goto(url('/console/audit'));
+    // The audit writer flushes in the background: wait until the page holds them all.
+    for (let tries = 0; (await page.locator('table.audit tbody tr').count()) < 40; tries++) {
+      assert.ok(tries < 50, 'the refusals did not reach the audit trail');
+      await page.waitForTimeout(100);
+      await page.reload();
+    }
+    const measured = await page.evaluate(() => {
+      const rows = [...document.querySelectorAll('table.audit tbody tr')];
+      const heights = rows.map((r) => r.getBoundingClientRect().height);
+      return {
+        visible: rows.filter((r) => r.getBoundingClientRect().bottom <= window.innerHeight).length,
+        perScreen: Math.floor(window.innerHeight / Math.max(...heights)),
+        width: document.documentElement.scrollWidth,
+      };
+    });
+    console.log(`audit at 1280x800: ${JSON.stringify(measured)}`);
+    assert.ok(measured.visible >= 28, `only ${measured.visible} rows in the first screen`);
+    assert.ok(measured.perScreen >= 30, `only ${measured.perScreen} rows fit a screen`);
+    assert.ok(measured.width <= 1280, `the page is ${measured.width} px wide`);
+    mkdirSync(dirname(AUDIT_SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: AUDIT_SCREENSHOT });
+    const row = page.locator('table.audit tbody tr').first();
+    assert.match(await row.locator('td[data-label="Time"]').innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    assert.match(await row.locator('td[data-label="Reason"]').innerText(), /\S/);
+    // The filters are kept.
+    await page.getByLabel('Kind').selectOption('token');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/kind=token/);
+    assert.equal(await page.getByLabel('Kind').inputValue(), 'token');
+  } finally {
+    await page.setViewportSize({ width: 1360, height: 900 });
+  }
 });
 
 test('the listeners page shows each listener and its certificate', async () => {
