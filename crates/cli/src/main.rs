@@ -7,7 +7,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod cmd;
 mod files;
@@ -46,6 +46,11 @@ enum Command {
     Token(cmd::token::TokenArgs),
     /// Run the RFC 8705 authorization server (`--dev` needs no config file).
     Serve(cmd::serve::ServeArgs),
+    /// Start a deployment: write a commented certbound.toml, an admin token
+    /// and a PKI (or say where to put yours) to DIR, and print the next commands.
+    Init(cmd::init::InitArgs),
+    /// Check a `serve` config file without starting the server.
+    Config(cmd::config::ConfigArgs),
     /// Plain HTTP in on loopback, mTLS plus a certificate-bound token out:
     /// lets an app that cannot do mTLS call a partner that requires it.
     Sidecar(cmd::sidecar::SidecarArgs),
@@ -55,6 +60,10 @@ enum Command {
     /// Read the audit trail: authentication attempts and admin changes, with
     /// the precise reason of each refusal, newest first.
     Audit(cmd::audit::AuditArgs),
+    /// Print a shell completion script (bash, zsh, fish) to stdout.
+    Completions(cmd::completions::CompletionsArgs),
+    /// Write the man pages (certbound.1 and one page per subcommand) to DIR.
+    Man(cmd::completions::ManArgs),
 }
 
 /// The exit status of a process that SIGPIPE killed, as shells report it.
@@ -93,6 +102,10 @@ fn main() -> ExitCode {
         Command::Sidecar(args) => cmd::sidecar::run(args),
         Command::Client(args) => cmd::registry::run(args),
         Command::Audit(args) => cmd::audit::run(args),
+        Command::Init(args) => cmd::init::run(args),
+        Command::Config(args) => cmd::config::run(args),
+        Command::Completions(args) => cmd::completions::completions(&args, Cli::command()),
+        Command::Man(args) => cmd::completions::man(&args, Cli::command()),
     };
     match result {
         Ok(code) => code,

@@ -188,14 +188,21 @@ fn admin_token(path: &Path) -> Result<String, DevError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(e)),
     }
+    let token = new_admin_token()
+        .ok_or_else(|| io(std::io::Error::other("the system's random source failed")))?;
+    write(path, &format!("{token}\n"), 0o600)?;
+    Ok(token)
+}
+
+/// A new admin token: 256 random bits as 64 hex digits; `None` if the
+/// system's random source fails.
+pub fn new_admin_token() -> Option<String> {
     let mut bytes = [0u8; 32];
     rustls::crypto::aws_lc_rs::default_provider()
         .secure_random
         .fill(&mut bytes)
-        .map_err(|_| io(std::io::Error::other("the system's random source failed")))?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write(path, &format!("{token}\n"), 0o600)?;
-    Ok(token)
+        .ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn make_pki(pki: &Path) -> Result<(), DevError> {

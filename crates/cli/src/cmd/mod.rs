@@ -3,7 +3,10 @@
 pub mod audit;
 pub mod check;
 pub mod client;
+pub mod completions;
+pub mod config;
 pub mod connect;
+pub mod init;
 pub mod pki;
 pub mod pki_export;
 pub mod pki_revoke;
