@@ -80,6 +80,13 @@ if command -v pg_ctlcluster >/dev/null 2>&1; then
   pg_ctlcluster 15 main start 2>/dev/null || true
 fi
 
+# cargo-deb builds the Debian package that crates/cli/tests/packaging.rs
+# checks (packaging/build-deb.sh). Installing it takes about 4 minutes, once.
+if ! command -v cargo-deb >/dev/null 2>&1; then
+  echo "installing: cargo-deb"
+  cargo install cargo-deb --locked
+fi
+
 cargo test --workspace --locked "$@"
 
 # The web console in a real headless Chromium (playwright-core with the system

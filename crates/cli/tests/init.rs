@@ -216,3 +216,18 @@ fn init_refuses_a_url_for_a_host_name_and_a_foreign_database_url() {
         .stderr_has("is not a PostgreSQL URL");
     assert!(!d.join("deploy").exists(), "nothing written on a refusal");
 }
+
+#[test]
+fn init_writes_the_data_directory_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let state = d.join("state \"dir\"");
+    certbound(
+        d,
+        &["init", "deploy", "--data-dir", state.to_str().unwrap()],
+    )
+    .code(0);
+    certbound(d, &["config", "check", "deploy/certbound.toml"])
+        .code(0)
+        .stdout_has(&format!("data_dir: {}", state.display()));
+}

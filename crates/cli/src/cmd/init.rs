@@ -46,6 +46,11 @@ pub struct InitArgs {
     /// a certificate from your own CA.
     #[arg(long)]
     no_pki: bool,
+    /// The data directory (the SQLite database and the token signing key),
+    /// relative to DIR unless absolute: /var/lib/certbound for the Debian
+    /// package's service.
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    data_dir: PathBuf,
     /// Port of the TLS listener (metadata, JWKS, the console).
     #[arg(long, value_name = "PORT", default_value_t = DEFAULT_TLS_PORT)]
     tls_port: u16,
@@ -204,12 +209,28 @@ fn make_pki(pki: &Path, hosts: &[String], now: OffsetDateTime) -> Result<Vec<Out
     ])
 }
 
+/// `text` as a TOML basic string.
+fn toml_string(text: &str) -> String {
+    let mut s = String::from('"');
+    for c in text.chars() {
+        match c {
+            '"' => s.push_str("\\\""),
+            '\\' => s.push_str("\\\\"),
+            c if c.is_control() => s.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
 fn config_text(a: &InitArgs, hosts: &[String], now: OffsetDateTime) -> String {
     let issuer = issuer_url(&hosts[0], a.tls_port);
     let mtls_url = issuer_url(&hosts[0], a.mtls_port);
     let store = match &a.postgres {
         Some(url) => format!(
-            "url = \"{url}\"\n# Every instance points at the same database and uses the same signing key\n# (copy data/signing-key.pem to each, mode 0600) and the same [issuer] url."
+            "url = {}\n# Every instance points at the same database and uses the same signing key\n# (copy the data directory's signing-key.pem to each, mode 0600) and the same [issuer] url.",
+            toml_string(url)
         ),
         None => "url = \"sqlite://certbound.db\"   # relative to data_dir; for several instances use\n                                  # postgres://USER:PASSWORD@HOST:PORT/DB (`certbound init --postgres`)".to_string(),
     };
@@ -228,7 +249,7 @@ fn config_text(a: &InitArgs, hosts: &[String], now: OffsetDateTime) -> String {
 
 # The SQLite database and the token signing key (made, mode 0600, on the
 # first start: back it up; every token verifies with it).
-data_dir = "data"
+data_dir = {data_dir}
 
 [store]
 {store}
@@ -292,6 +313,7 @@ allow_from = ["127.0.0.0/8", "::1/128"]   # who may read /metrics (Prometheus)
 format = "text"                     # "json" for a log collector
 level = "info"
 "#,
+        data_dir = toml_string(&a.data_dir.to_string_lossy()),
         tls_port = a.tls_port,
         mtls_port = a.mtls_port,
     )
