@@ -592,59 +592,142 @@ ca = "root.crt"
     assert_eq!(sidecar.terminate(), Some(0));
 
     // A profile whose certificate is not registered: the token endpoint
-    // refuses it, the sidecar still starts, the route answers 401 to the
-    // request without a token, the sidecar tries once more for a token, fails,
-    // and passes that 401 on as it is; nothing reaches the upstream.
+    // refuses it, the sidecar still starts, and a request finds no token:
+    // the sidecar answers 503 with what the token endpoint said and sends
+    // nothing upstream (the app's own Authorization never goes anywhere).
     let args = sidecar_args("intruder");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let intruder = Proc::start(d, &args, "sidecar: ");
     assert!(
         intruder.wait_stderr(
-            "cannot obtain the first access token; retrying in the background error=the token endpoint refused: invalid_client",
+            "cannot obtain the first access token; retrying in the background error=the token endpoint refused (401 Unauthorized): invalid_client",
             Duration::from_secs(5)
         ),
         "{}",
         intruder.dump()
     );
     let addr = intruder.url_addr("sidecar: ");
-    // The app's own Authorization never reaches the partner, even while the
-    // sidecar has no token: the route sees no token at all.
     let r = call(
         &addr,
         "/api/orders?id=8",
         "Authorization: Bearer from-the-app\r\n",
     );
-    assert_eq!(r.status, 401, "{}{}", r.body, intruder.dump());
-    assert_eq!(
-        r.header("www-authenticate"),
-        Some("Bearer"),
-        "{:?}",
-        r.headers
-    );
-    assert_eq!(
-        r.json(),
-        serde_json::json!({
-            "error": "invalid_request",
-            "error_description": "an access token is required: send Authorization: Bearer <token>",
-        })
-    );
+    assert_eq!(r.status, 503, "{}{}", r.body, intruder.dump());
+    let body = r.json();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert_eq!(body["token_endpoint"]["status"], 401, "{body}");
+    assert_eq!(body["token_endpoint"]["error"], "invalid_client", "{body}");
     assert!(
-        intruder.wait_stderr(
-            "upstream answered 401: renewing the access token and retrying once",
-            Duration::from_secs(5)
-        ),
-        "{}",
-        intruder.dump()
-    );
-    assert!(
-        intruder.wait_stderr(
-            "cannot renew the access token error=the token endpoint refused: invalid_client",
-            Duration::from_secs(5)
-        ),
-        "{}",
-        intruder.dump()
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("the request was not forwarded"),
+        "{body}"
     );
     assert_eq!(echo.seen().len(), 1, "{:?}", echo.seen());
     assert_eq!(intruder.terminate(), Some(0));
+    drop(serve);
+}
+
+/// A TCP listener on 127.0.0.1 that counts the connections made to it (and
+/// closes them): an upstream that must never be reached.
+struct Untouched {
+    addr: SocketAddr,
+    count: Arc<Mutex<usize>>,
+}
+
+impl Untouched {
+    fn start() -> Untouched {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let count = Arc::new(Mutex::new(0));
+        let seen = Arc::clone(&count);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                *seen.lock().unwrap() += 1;
+                drop(stream);
+            }
+        });
+        Untouched { addr, count }
+    }
+
+    fn connections(&self) -> usize {
+        *self.count.lock().unwrap()
+    }
+}
+
+/// With `--token-url`, a request that finds no token is answered 503 with
+/// the token endpoint's answer, and nothing is sent upstream; the same
+/// request without `--token-url` is forwarded (the accept case beside it).
+#[test]
+fn without_a_token_nothing_is_sent_upstream_and_the_app_is_told_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let serve = Server::start(
+        d,
+        &["serve", "--dev", "--tls-port", "0", "--mtls-port", "0"],
+        "Metadata:",
+    );
+    let mtls = serve.addr("mtls");
+    let pki = "certbound-dev/pki";
+    let upstream = Untouched::start();
+    let base = [
+        "sidecar".to_string(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--upstream".into(),
+        format!("https://{}", upstream.addr),
+        "--cert".into(),
+        format!("{pki}/demo-client.crt"),
+        "--key".into(),
+        format!("{pki}/demo-client.key"),
+        "--ca".into(),
+        format!("{pki}/ca.crt"),
+    ];
+    // The token endpoint refuses: no client `nobody` is registered.
+    let mut args = base.to_vec();
+    args.extend([
+        "--token-url".into(),
+        format!("https://{mtls}/oauth2/token"),
+        "--client-id".into(),
+        "nobody".into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let sidecar = Proc::start(d, &args, "sidecar: ");
+    let addr = sidecar.url_addr("sidecar: ");
+    for attempt in 0..3 {
+        let r = call(&addr, "/orders", "Authorization: Bearer from-the-app\r\n");
+        assert_eq!(
+            r.status,
+            503,
+            "attempt {attempt}: {}{}",
+            r.body,
+            sidecar.dump()
+        );
+        assert_eq!(r.header("retry-after"), Some("1"), "{:?}", r.headers);
+        let body = r.json();
+        assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+        assert_eq!(
+            body["token_endpoint"]["url"],
+            format!("https://{mtls}/oauth2/token")
+        );
+        assert_eq!(body["token_endpoint"]["status"], 401, "{body}");
+        assert_eq!(body["token_endpoint"]["error"], "invalid_client", "{body}");
+        let description = body["error_description"].as_str().unwrap();
+        assert!(
+            description.contains("no valid access token") && description.contains("invalid_client"),
+            "{body}"
+        );
+    }
+    assert_eq!(upstream.connections(), 0, "nothing may reach the upstream");
+    drop(sidecar);
+
+    // Without --token-url the sidecar forwards (here to a listener that
+    // closes the connection: a 502, but the upstream was reached).
+    let args: Vec<&str> = base.iter().map(String::as_str).collect();
+    let plain = Proc::start(d, &args, "sidecar: ");
+    let r = call(&plain.url_addr("sidecar: "), "/orders", "");
+    assert_eq!(r.status, 502, "{}{}", r.body, plain.dump());
+    assert!(upstream.connections() >= 1);
     drop(serve);
 }

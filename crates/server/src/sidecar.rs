@@ -136,11 +136,38 @@ pub enum SidecarError {
     },
 }
 
+/// A request that finds no valid token fetches one itself at most this often
+/// (the background renewal keeps trying meanwhile).
+pub const TOKEN_RETRY_ON_REQUEST: Duration = Duration::from_secs(1);
+
 /// A live token and when to renew it.
 #[derive(Debug, Clone)]
 struct Token {
     value: String,
     renew_at: Instant,
+    expires_at: Instant,
+}
+
+/// Why the last token fetch failed: what the token endpoint answered, when
+/// it answered.
+#[derive(Debug, Clone, Default)]
+struct TokenFailure {
+    /// The endpoint's HTTP status, when it answered.
+    status: Option<u16>,
+    /// Its RFC 6749 `error` and `error_description`, when it sent them.
+    error: Option<String>,
+    error_description: Option<String>,
+    /// The whole story, for the log and the 503.
+    message: String,
+}
+
+impl TokenFailure {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            ..Self::default()
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -149,6 +176,8 @@ struct Shared {
     client: ArcSwap<Client<HttpsConnector<HttpConnector>, Body>>,
     tls: ArcSwap<ClientTls>,
     token: ArcSwap<Option<Token>>,
+    /// The last failed fetch and when it ended; cleared by a success.
+    failure: ArcSwap<Option<(TokenFailure, Instant)>>,
     /// Serialises token fetches.
     fetching: Mutex<()>,
 }
@@ -202,6 +231,7 @@ pub async fn start(config: SidecarConfig) -> Result<Sidecar, SidecarError> {
         client: ArcSwap::from_pointee(client),
         tls: ArcSwap::from_pointee(tls),
         token: ArcSwap::from_pointee(None),
+        failure: ArcSwap::from_pointee(None),
         fetching: Mutex::new(()),
         config,
     });
@@ -284,6 +314,10 @@ async fn handle(shared: &Shared, request: Request<Body>) -> Response<Body> {
         Outgoing::Whole(bytes) => Some(bytes.clone()),
         Outgoing::Streaming(_) => None,
     };
+    // With a token URL, nothing goes upstream without a valid token.
+    if let Err(refusal) = ensure_token(shared).await {
+        return refusal;
+    }
     let first = send(shared, &parts, body).await;
     match first {
         Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && shared.config.token.is_some() => {
@@ -394,8 +428,10 @@ async fn send(
     // the app sent never reaches the partner, even while no token is at hand.
     if shared.config.token.is_some() {
         headers.remove(header::AUTHORIZATION);
-    }
-    if let Some(token) = shared.token.load().as_ref() {
+        // Never without a token: it may have expired since ensure_token.
+        let Some(token) = valid_token(shared) else {
+            return Err(no_token(shared));
+        };
         if let Ok(v) = HeaderValue::from_str(&format!("Bearer {}", token.value)) {
             headers.insert(header::AUTHORIZATION, v);
         }
@@ -461,12 +497,94 @@ async fn diagnose(shared: &Shared) -> String {
     }
 }
 
-/// Fetch a new token by client_credentials with the client certificate.
+/// The token to send, if one is held and unexpired.
+fn valid_token(shared: &Shared) -> Option<Token> {
+    shared
+        .token
+        .load()
+        .as_ref()
+        .as_ref()
+        .filter(|t| t.expires_at > Instant::now())
+        .cloned()
+}
+
+/// With a token URL: a valid token, fetched now if none is held (at most
+/// once per [`TOKEN_RETRY_ON_REQUEST`]), or the 503 that tells the
+/// application what the token endpoint answered. Without one: nothing to do.
+async fn ensure_token(shared: &Shared) -> Result<(), Response<Body>> {
+    if shared.config.token.is_none() || valid_token(shared).is_some() {
+        return Ok(());
+    }
+    let recent = shared
+        .failure
+        .load()
+        .as_ref()
+        .as_ref()
+        .is_some_and(|(_, at)| at.elapsed() < TOKEN_RETRY_ON_REQUEST);
+    if !recent {
+        if let Err(e) = refresh_token(shared).await {
+            tracing::warn!(error = %e, "no access token: the request is not forwarded");
+        }
+    }
+    if valid_token(shared).is_some() {
+        return Ok(());
+    }
+    Err(no_token(shared))
+}
+
+/// The 503 for a request that finds no valid token: what the token endpoint
+/// last answered.
+fn no_token(shared: &Shared) -> Response<Body> {
+    let failure = shared
+        .failure
+        .load()
+        .as_ref()
+        .as_ref()
+        .map(|(f, _)| f.clone())
+        .unwrap_or_else(|| TokenFailure::new("no token was obtained yet"));
+    let body = serde_json::json!({
+        "error": "temporarily_unavailable",
+        "error_description": format!(
+            "the sidecar has no valid access token, so the request was not forwarded: {}",
+            failure.message
+        ),
+        "token_endpoint": {
+            "url": shared.config.token.as_ref().map(|t| t.url.to_string()),
+            "status": failure.status,
+            "error": failure.error,
+            "error_description": failure.error_description,
+        },
+    });
+    let mut resp = json_response(StatusCode::SERVICE_UNAVAILABLE, body.to_string());
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    resp
+}
+
+/// Fetch a new token by client_credentials with the client certificate; a
+/// failure is kept for the 503 of the requests that find no token.
 async fn refresh_token(shared: &Shared) -> Result<(), String> {
     let Some(settings) = &shared.config.token else {
         return Ok(());
     };
     let _guard = shared.fetching.lock().await;
+    match fetch_token(shared, settings).await {
+        Ok(token) => {
+            shared.token.store(Arc::new(Some(token)));
+            shared.failure.store(Arc::new(None));
+            Ok(())
+        }
+        Err(failure) => {
+            let message = failure.message.clone();
+            shared
+                .failure
+                .store(Arc::new(Some((failure, Instant::now()))));
+            Err(message)
+        }
+    }
+}
+
+async fn fetch_token(shared: &Shared, settings: &TokenSettings) -> Result<Token, TokenFailure> {
     let mut form = format!(
         "grant_type=client_credentials&client_id={}",
         urlencode(&settings.client_id)
@@ -477,37 +595,53 @@ async fn refresh_token(shared: &Shared) -> Result<(), String> {
     let request = Request::post(settings.url.clone())
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(form))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| TokenFailure::new(e.to_string()))?;
     let client = shared.client.load_full();
     let response = tokio::time::timeout(Duration::from_secs(15), client.request(request))
         .await
-        .map_err(|_| "the token endpoint did not answer within 15 s".to_string())?
-        .map_err(|e| format!("cannot reach the token endpoint: {e}"))?;
+        .map_err(|_| TokenFailure::new("the token endpoint did not answer within 15 s"))?
+        .map_err(|e| TokenFailure::new(format!("cannot reach the token endpoint: {e}")))?;
     let status = response.status();
+    let mut failure = TokenFailure {
+        status: Some(status.as_u16()),
+        ..TokenFailure::default()
+    };
     let body = axum::body::to_bytes(Body::new(response.into_body()), 64 * 1024)
         .await
-        .map_err(|e| e.to_string())?;
-    let json: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|_| format!("the token endpoint answered {status} without JSON"))?;
+        .map_err(|e| TokenFailure {
+            message: format!("the token endpoint's answer ({status}) could not be read: {e}"),
+            ..failure.clone()
+        })?;
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        failure.message = format!("the token endpoint answered {status} without JSON");
+        return Err(failure);
+    };
     if !status.is_success() {
-        return Err(format!(
-            "the token endpoint refused: {} {}",
-            json["error"].as_str().unwrap_or("?"),
-            json["error_description"].as_str().unwrap_or("")
-        ));
+        failure.error = json["error"].as_str().map(str::to_string);
+        failure.error_description = json["error_description"].as_str().map(str::to_string);
+        failure.message = format!(
+            "the token endpoint refused ({status}): {}{}",
+            failure.error.as_deref().unwrap_or("no error code"),
+            failure
+                .error_description
+                .as_deref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        );
+        return Err(failure);
     }
-    let value = json["access_token"]
-        .as_str()
-        .ok_or("the token response has no access_token")?
-        .to_string();
+    let Some(value) = json["access_token"].as_str() else {
+        failure.message = "the token response has no access_token".into();
+        return Err(failure);
+    };
     let lifetime = json["expires_in"].as_u64().unwrap_or(300);
-    let renew_in = Duration::from_secs_f64(lifetime as f64 * REFRESH_AT);
-    shared.token.store(Arc::new(Some(Token {
-        value,
-        renew_at: Instant::now() + renew_in,
-    })));
+    let now = Instant::now();
     tracing::info!(client_id = %settings.client_id, expires_in = lifetime, "access token obtained");
-    Ok(())
+    Ok(Token {
+        value: value.to_string(),
+        renew_at: now + Duration::from_secs_f64(lifetime as f64 * REFRESH_AT),
+        expires_at: now + Duration::from_secs(lifetime),
+    })
 }
 
 fn urlencode(s: &str) -> String {
