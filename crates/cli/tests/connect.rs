@@ -717,3 +717,109 @@ fn save_chain_of_a_self_signed_server_names_it_the_ca() {
     .stderr_has(&fingerprint);
     assert_eq!(pem_file(&f, "selfie-chain.pem"), chain);
 }
+
+/// certbound's own mTLS listener with `client_ca`: a TLS 1.2 client
+/// certificate from another CA is refused with `unknown_ca`, which connect
+/// reads every time (the server closes while the client may still be
+/// writing its flight); TLS 1.3 reports the late rejection as the verdict,
+/// not "complete"; a certificate the client never sent is not "sent"; the
+/// right certificate passes.
+#[test]
+fn certbound_own_mtls_listener_refusing_a_tls12_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    certbound(d, &["pki", "init", "--out", "ca"]).code(0);
+    certbound(
+        d,
+        &[
+            "pki",
+            "issue",
+            "server",
+            "--ca",
+            "ca",
+            "--name",
+            "server",
+            "--ip",
+            "127.0.0.1",
+        ],
+    )
+    .code(0);
+    certbound(
+        d,
+        &["pki", "issue", "client", "--ca", "ca", "--name", "good"],
+    )
+    .code(0);
+    certbound(
+        d,
+        &["pki", "init", "--out", "other", "--cn", "Other Root CA"],
+    )
+    .code(0);
+    certbound(
+        d,
+        &[
+            "pki", "issue", "client", "--ca", "other", "--name", "intruder",
+        ],
+    )
+    .code(0);
+    std::fs::write(
+        d.join("c.toml"),
+        "[issuer]\nurl = \"https://127.0.0.1\"\n[tls.m]\ncert = \"ca/server.crt\"\nkey = \"ca/server.key\"\n\
+         client_auth = \"required\"\nclient_ca = \"ca/ca.crt\"\n[[listener]]\nname = \"mtls\"\nbind = \"127.0.0.1:0\"\ntls = \"m\"\n",
+    )
+    .unwrap();
+    let server = util::process::Server::start(d, &["serve", "--config", "c.toml"], "issuer:");
+    let addr = server.addr("mtls");
+    let run = |cert: &str, extra: &[&str]| {
+        let mut args = vec!["connect", &addr, "--ca", "ca/ca.crt"];
+        let (c, k) = (format!("{cert}.crt"), format!("{cert}.key"));
+        args.extend(["--cert", &c, "--key", &k]);
+        args.extend(extra);
+        certbound(d, &args)
+    };
+    for _ in 0..15 {
+        let r = run("other/intruder", &["--tls1.2"]);
+        r.code(1)
+            .stdout_has("alert unknown_ca")
+            .stdout_has("Diagnosis: unknown_ca")
+            .stdout_has("sent             yes: CN=intruder");
+        assert!(!r.stdout.contains("without an alert"), "{}", r.stdout);
+    }
+    let json = run("other/intruder", &["--tls1.2", "--json"]);
+    json.code(1);
+    let v = json.json();
+    assert_eq!(v["alert"]["name"], "unknown_ca", "{v}");
+    assert_eq!(v["client_auth"]["certificate_sent"], true);
+
+    // TLS 1.3: complete for the client only; the rejection is the verdict.
+    run("other/intruder", &["--tls1.3"])
+        .code(1)
+        .stdout_has("completed on the client's side, then rejected by the server")
+        .stdout_has("a late rejection")
+        .stdout_has("FAILED: the server does not trust your issuer")
+        .stdout_lacks("handshake        complete\n");
+
+    // The client refuses the server (wrong --ca): its certificate never left.
+    let r = certbound(
+        d,
+        &[
+            "connect",
+            &addr,
+            "--tls1.3",
+            "--ca",
+            "other/ca.crt",
+            "--cert",
+            "other/intruder.crt",
+            "--key",
+            "other/intruder.key",
+        ],
+    );
+    r.code(1)
+        .stdout_has("sent             no (one is configured)")
+        .stdout_has("the handshake stopped before your certificate was sent");
+
+    // The accept case beside it.
+    run("ca/good", &["--tls1.2"])
+        .code(0)
+        .stdout_has("handshake        complete")
+        .stdout_has("sent             yes: CN=good");
+}

@@ -245,7 +245,15 @@ pub async fn open(target: &Target, opts: &ConnectOptions) -> Result<Session, Err
             })
         }
         Ok(Err(e)) => {
-            let (end, local) = classify(&e, false);
+            let (mut end, local) = classify(&e, false);
+            // The write failed because the server had closed; the alert it
+            // sent first was read from the socket afterwards.
+            if let (End::Closed { .. }, Some(code)) = (&end, shared.lock().server_alert()) {
+                end = End::AlertReceived {
+                    code,
+                    after_handshake: false,
+                };
+            }
             Err(Error::Handshake(Box::new(attempt.finish(end, local))))
         }
         Err(_) => Err(Error::Handshake(Box::new(attempt.finish(
@@ -432,8 +440,11 @@ impl Attempt {
         let now = OffsetDateTime::now_utc();
         let trace = self.shared.lock();
         let leaf = self.client.as_ref().and_then(|c| c.chain.first());
-        let client_auth =
-            names::client_auth(&trace, self.client.as_ref().map(|c| c.chain.as_slice()));
+        let client_auth = names::client_auth(
+            &trace,
+            self.client.as_ref().map(|c| c.chain.as_slice()),
+            local.is_none(),
+        );
         let tls = self.negotiated.clone().or_else(|| {
             trace.server_hello.filter(|h| !h.retry).map(|h| Negotiated {
                 version: version_name(h.version),

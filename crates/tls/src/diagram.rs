@@ -232,12 +232,19 @@ pub(crate) fn steps(input: &Input<'_>) -> Vec<Step> {
             if *after_handshake && tls13 && !client_flight {
                 d.client_flight_13(trace, input.client_subject);
             }
-            d.push(
-                Peer::Server,
-                &format!("alert {}", alert::name(*code)),
-                after_handshake
-                    .then(|| "after the client's Finished: a late rejection".to_string()),
-            );
+            let note = if *after_handshake {
+                Some("after the client's Finished: a late rejection".to_string())
+            } else if !tls13 && client_finished {
+                Some(
+                    "after the client's Finished: the server's answer to its certificate"
+                        .to_string(),
+                )
+            } else if !tls13 && trace.client_certificate_left(false) {
+                Some("after the client's Certificate".to_string())
+            } else {
+                None
+            };
+            d.push(Peer::Server, &format!("alert {}", alert::name(*code)), note);
             d.fail_last();
         }
         End::AlertSent { code, reason } => {

@@ -12,8 +12,14 @@ use x509_parser::x509::X509Name;
 use crate::report::{ClientAuthReport, ClientCertSummary};
 use crate::trace::Trace;
 
-/// The client-authentication part of the report.
-pub(crate) fn client_auth(trace: &Trace, chain: Option<&[CertInfo]>) -> ClientAuthReport {
+/// The client-authentication part of the report. `client_went_on`: the
+/// client did not abort the handshake itself (a TLS 1.3 client that refuses
+/// the server's certificate sends an encrypted alert, not its certificate).
+pub(crate) fn client_auth(
+    trace: &Trace,
+    chain: Option<&[CertInfo]>,
+    client_went_on: bool,
+) -> ClientAuthReport {
     let leaf = chain.and_then(<[CertInfo]>::first);
     let mut report = ClientAuthReport {
         requested: trace.cert_request.is_some(),
@@ -41,7 +47,9 @@ pub(crate) fn client_auth(trace: &Trace, chain: Option<&[CertInfo]>) -> ClientAu
         }
         return report;
     };
-    report.certificate_sent = request.sent;
+    // Sent: the Certificate message left, not merely chosen to be sent.
+    let left = trace.client_certificate_left(client_went_on);
+    report.certificate_sent = request.sent && left;
     let hints: Vec<Vec<u8>> = request.hints.iter().map(|h| in_sequence(h)).collect();
     report.acceptable_ca_names = hints.iter().map(|h| display(h)).collect();
     report.note = match (leaf, request.sent) {
@@ -87,6 +95,15 @@ pub(crate) fn client_auth(trace: &Trace, chain: Option<&[CertInfo]>) -> ClientAu
             date(leaf.not_after)
         )),
     };
+    if request.sent && !left {
+        report.note = Some(match report.note.take() {
+            Some(n) => format!(
+                "the handshake stopped before your certificate was sent (it was chosen to be); {n}"
+            ),
+            None => "the handshake stopped before your certificate was sent (it was chosen to be)"
+                .to_string(),
+        });
+    }
     report
 }
 

@@ -138,6 +138,35 @@ struct Direction {
 }
 
 impl Trace {
+    /// Whether the client's Certificate message left: seen in plaintext
+    /// (TLS 1.2), or, in TLS 1.3 where it is encrypted, as the client's
+    /// first encrypted record, which carries it when the server asked —
+    /// unless the client aborted (`went_on` false), when that record was
+    /// its alert.
+    pub(crate) fn client_certificate_left(&self, went_on: bool) -> bool {
+        self.events.iter().any(|e| match e {
+            Event::Handshake {
+                from: Peer::Client,
+                msg: 11,
+            } => true,
+            Event::Encrypted {
+                from: Peer::Client, ..
+            } => went_on,
+            _ => false,
+        })
+    }
+
+    /// The description of the last plaintext alert the server sent.
+    pub(crate) fn server_alert(&self) -> Option<u8> {
+        self.events.iter().rev().find_map(|e| match e {
+            Event::Alert {
+                from: Peer::Server,
+                description,
+            } => Some(*description),
+            _ => None,
+        })
+    }
+
     /// Feed bytes that `from` sent.
     fn observe(&mut self, from: Peer, bytes: &[u8]) {
         if !self.active {
@@ -318,7 +347,45 @@ impl<S: AsyncRead + Unpin> AsyncRead for TracedStream<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for TracedStream<S> {
+/// A socket whose received bytes can be read at once, bypassing the async
+/// runtime's readiness tracking (which may not have seen them yet).
+pub trait PendingRead {
+    /// Bytes already received, up to `buf.len()`; `None` when there are none
+    /// or the socket cannot be read.
+    fn read_pending(&self, buf: &mut [u8]) -> Option<usize>;
+}
+
+impl PendingRead for tokio::net::TcpStream {
+    fn read_pending(&self, buf: &mut [u8]) -> Option<usize> {
+        use std::io::Read;
+        use std::os::fd::AsFd;
+        // A duplicate of the descriptor, non-blocking like the original.
+        let fd = self.as_fd().try_clone_to_owned().ok()?;
+        let mut std_stream = std::net::TcpStream::from(fd);
+        match std_stream.read(buf) {
+            Ok(n) if n > 0 => Some(n),
+            _ => None,
+        }
+    }
+}
+
+impl<S: PendingRead> TracedStream<S> {
+    /// Read (without waiting) what the peer sent before it closed: a server
+    /// that refuses a TLS 1.2 client certificate sends its alert and closes
+    /// while the client is still writing its flight, so the client's next
+    /// write fails; the alert is then waiting, unread, in the socket.
+    fn drain_after_failed_write(&mut self) {
+        let mut bytes = [0u8; 4096];
+        for _ in 0..16 {
+            match self.inner.read_pending(&mut bytes) {
+                Some(n) => self.shared.lock().observe(Peer::Server, &bytes[..n]),
+                None => return,
+            }
+        }
+    }
+}
+
+impl<S: PendingRead + AsyncWrite + Unpin> AsyncWrite for TracedStream<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -326,10 +393,23 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TracedStream<S> {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         let result = Pin::new(&mut this.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = result {
-            this.shared
-                .lock()
-                .observe(Peer::Client, &buf[..n.min(buf.len())]);
+        match &result {
+            Poll::Ready(Ok(n)) => {
+                this.shared
+                    .lock()
+                    .observe(Peer::Client, &buf[..(*n).min(buf.len())]);
+            }
+            Poll::Ready(Err(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::BrokenPipe
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                this.drain_after_failed_write();
+            }
+            _ => {}
         }
         result
     }

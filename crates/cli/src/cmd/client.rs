@@ -157,10 +157,17 @@ pub fn render_report(r: &ConnectReport, color: bool) -> String {
     row(
         &mut out,
         "handshake",
-        match r.handshake {
-            HandshakeStatus::NotStarted => "not started",
-            HandshakeStatus::Complete => "complete",
-            HandshakeStatus::Failed => "failed",
+        match (r.handshake, r.post_handshake) {
+            (HandshakeStatus::NotStarted, _) => "not started",
+            // A late rejection (TLS 1.3): complete for the client only.
+            (HandshakeStatus::Complete, PostHandshake::Rejected) => {
+                "completed on the client's side, then rejected by the server"
+            }
+            (HandshakeStatus::Complete, PostHandshake::Closed) => {
+                "completed on the client's side, then closed by the server"
+            }
+            (HandshakeStatus::Complete, _) => "complete",
+            (HandshakeStatus::Failed, _) => "failed",
         },
     );
     if !r.server_certificates.is_empty() {
