@@ -60,6 +60,7 @@ fn token_endpoint(alice_x5t: String) -> Handler {
             serde_json::json!({
                 "access_token": jwt(serde_json::json!({
                     "iss": "https://as.test", "sub": get("client_id"), "scope": get("scope"),
+                    "iat": 1_767_225_600_i64, "exp": 4_102_444_800_i64,
                     "cnf": {"x5t#S256": cnf}
                 })),
                 "token_type": "Bearer",
@@ -153,6 +154,9 @@ fn claims_show_a_bound_token_plainly() {
     .stdout_has("the signature is not verified here")
     .stdout_has(r#""sub": "partner""#)
     .stdout_has(r#""scope": "read""#)
+    // The times also as dates.
+    .stdout_has("  iat  1767225600 = 2026-01-01T00:00:00Z (")
+    .stdout_has("  exp  4102444800 = 2100-01-01T00:00:00Z (in ")
     .stdout_has(&format!(
         "bound: the token is bound to the certificate presented: cnf.x5t#S256 = {alice}"
     ));

@@ -113,6 +113,7 @@ pub fn run(args: TokenArgs) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&decoded.header)?);
             println!("\n{}", paint(color, BOLD, "Access token claims"));
             println!("{}", serde_json::to_string_pretty(&decoded.claims)?);
+            print_claim_times(&decoded.claims);
             let presented = leaf_der.as_ref().filter(|_| sent).map(|d| d.as_ref());
             let binding = token::check_binding(&decoded.claims, presented);
             let word = if binding.ok() {
@@ -160,5 +161,37 @@ pub fn run(args: TokenArgs) -> Result<ExitCode> {
             eprintln!("  fix: {}", diagnosis.fix);
             Ok(ExitCode::from(EXIT_FAILED))
         }
+    }
+}
+
+/// `exp`, `iat` and `nbf` as dates (UTC) with how far from now, below the
+/// claims, which show them as Unix seconds.
+fn print_claim_times(claims: &serde_json::Value) {
+    let now = time::OffsetDateTime::now_utc();
+    for name in ["iat", "nbf", "exp"] {
+        let Some(secs) = claims.get(name).and_then(serde_json::Value::as_i64) else {
+            continue;
+        };
+        let Ok(at) = time::OffsetDateTime::from_unix_timestamp(secs) else {
+            continue;
+        };
+        let delta = (at - now).whole_seconds();
+        let relative = match delta {
+            d if d.abs() < 60 => "now".to_string(),
+            d if d > 0 => format!("in {}", span(d)),
+            d => format!("{} ago", span(-d)),
+        };
+        let date = at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| secs.to_string());
+        println!("  {name:<4} {secs} = {date} ({relative})");
+    }
+}
+
+fn span(secs: i64) -> String {
+    match secs {
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 86_400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        s => format!("{} days", s / 86_400),
     }
 }
