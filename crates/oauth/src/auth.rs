@@ -10,9 +10,9 @@ use std::fmt;
 
 use certbound_pki::CertDer;
 use certbound_pki::chain::{ChainError, Usage};
-use certbound_pki::revocation::RevocationCheck;
 use certbound_pki::dn::DistinguishedName;
 use certbound_pki::inspect::{CertInfo, SanEntry};
+use certbound_pki::revocation::RevocationCheck;
 use certbound_pki::time_fmt::date;
 use time::OffsetDateTime;
 

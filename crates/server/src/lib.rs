@@ -89,9 +89,7 @@ pub fn bind_hint(e: &std::io::Error) -> &'static str {
         std::io::ErrorKind::PermissionDenied => {
             ": ports below 1024 need privileges (e.g. CAP_NET_BIND_SERVICE); choose a port of 1024 or more"
         }
-        std::io::ErrorKind::AddrNotAvailable => {
-            ": no interface of this machine has that address"
-        }
+        std::io::ErrorKind::AddrNotAvailable => ": no interface of this machine has that address",
         _ => "",
     }
 }

@@ -63,7 +63,10 @@ async fn a_lost_signing_key_is_never_replaced_silently() {
         0o600
     );
     let kid = running.state.signing_key.kid().to_string();
-    assert_eq!(running.state.store.signing_keys().await.unwrap(), [kid.as_str()]);
+    assert_eq!(
+        running.state.store.signing_keys().await.unwrap(),
+        [kid.as_str()]
+    );
     let kept = std::fs::read(&key_file).unwrap();
     running.shutdown();
     running.wait().await;

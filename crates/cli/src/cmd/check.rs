@@ -96,7 +96,10 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         .transpose()?;
     // PKCS#12, PKCS#7 and Java keystores, and encrypted keys.
     let (cert_bytes, key_bytes, key_path) = open_containers(&args, cert_bytes, key_bytes)?;
-    let args = CheckArgs { key: key_path, ..args };
+    let args = CheckArgs {
+        key: key_path,
+        ..args
+    };
     let ca_bytes = args
         .ca
         .as_ref()
@@ -216,11 +219,7 @@ type Opened = (Vec<u8>, Option<Vec<u8>>, Option<PathBuf>);
 /// A PKCS#12 CERT opened with the password (its chain as PEM becomes CERT,
 /// its key the key unless --key is given); an encrypted --key decrypted;
 /// PKCS#7 and Java keystores refused with the command that converts them.
-fn open_containers(
-    args: &CheckArgs,
-    cert: Vec<u8>,
-    key: Option<Vec<u8>>,
-) -> Result<Opened> {
+fn open_containers(args: &CheckArgs, cert: Vec<u8>, key: Option<Vec<u8>>) -> Result<Opened> {
     use certbound_pki::key::{KeyError, parse_private_key_with_password};
     use certbound_pki::pkcs12::{Container, container, read_pkcs12};
     let cert_name = args.cert.display().to_string();
@@ -265,7 +264,11 @@ fn open_containers(
             .map(|n| format!(" (alias \"{n}\")"))
             .unwrap_or_default(),
         p12.chain.len() + p12.other.len(),
-        if p12.chain.len() + p12.other.len() == 1 { "" } else { "s" }
+        if p12.chain.len() + p12.other.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
     );
     let pem: String = p12
         .chain
