@@ -679,24 +679,7 @@ fn output_into_a_closed_pipe_ends_quietly() {
 fn an_openssl_self_signed_certificate_is_pinned_for_the_client_role() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    openssl(d, &["genrsa", "-out", "client.key", "2048"]).code(0);
-    openssl(
-        d,
-        &[
-            "req",
-            "-new",
-            "-x509",
-            "-key",
-            "client.key",
-            "-out",
-            "client.crt",
-            "-days",
-            "365",
-            "-subj",
-            "/CN=My Integration Client/O=My Organization",
-        ],
-    )
-    .code(0);
+    util::seed_certificate(d, "client", &[]);
     let now = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
     let run = check(
         d,
@@ -717,24 +700,7 @@ fn an_openssl_self_signed_certificate_is_pinned_for_the_client_role() {
         .stdout_has("CA:TRUE without keyUsage keyCertSign")
         .stdout_lacks("belongs in --ca");
     // Another self-signed certificate with the same name is not pinned by it.
-    openssl(d, &["genrsa", "-out", "twin.key", "2048"]).code(0);
-    openssl(
-        d,
-        &[
-            "req",
-            "-new",
-            "-x509",
-            "-key",
-            "twin.key",
-            "-out",
-            "twin.crt",
-            "-days",
-            "365",
-            "-subj",
-            "/CN=My Integration Client/O=My Organization",
-        ],
-    )
-    .code(0);
+    util::seed_certificate(d, "twin", &[]);
     check(
         d,
         &[

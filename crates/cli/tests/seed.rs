@@ -20,7 +20,7 @@ use util::openssl;
 use util::process::Server;
 
 const ADMIN_TOKEN: &str = "seed-admin-token-0123456789abcdef";
-const SUBJECT: &str = "/CN=My Integration Client/O=My Organization";
+use util::SEED_SUBJECT as SUBJECT;
 
 /// A server with an admin API on a TLS listener and an mTLS listener that
 /// requires a client certificate, in `d`.
@@ -154,37 +154,12 @@ fn the_seed_recipe_word_for_word_gets_a_bound_token() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // The seed's two commands, as written.
-    openssl(d, &["genrsa", "-out", "client.key", "2048"]).code(0);
-    openssl(
-        d,
-        &[
-            "req",
-            "-new",
-            "-x509",
-            "-key",
-            "client.key",
-            "-out",
-            "client.crt",
-            "-days",
-            "365",
-            "-subj",
-            SUBJECT,
-        ],
-    )
-    .code(0);
+    util::seed_certificate(d, "client", &[]);
     // OpenSSL 3 marks it a CA: the case the last round refused.
     openssl(d, &["x509", "-in", "client.crt", "-noout", "-text"]).stdout_has("CA:TRUE");
     // Other certificates for the refusals: the same subject with another key;
     // the same certificate's subject and another key (used with client.crt).
-    openssl(d, &["genrsa", "-out", "twin.key", "2048"]).code(0);
-    openssl(
-        d,
-        &[
-            "req", "-new", "-x509", "-key", "twin.key", "-out", "twin.crt", "-days", "365",
-            "-subj", SUBJECT,
-        ],
-    )
-    .code(0);
+    util::seed_certificate(d, "twin", &[]);
 
     let server = serve(d);
     let id = register(d, &server, "client.crt");
@@ -226,26 +201,11 @@ fn ca_false_and_ec_variants_get_bound_tokens_and_an_expired_one_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // CA:FALSE, as careful users make it.
-    openssl(d, &["genrsa", "-out", "leaf.key", "2048"]).code(0);
-    openssl(
+    util::seed_certificate(
         d,
-        &[
-            "req",
-            "-new",
-            "-x509",
-            "-key",
-            "leaf.key",
-            "-out",
-            "leaf.crt",
-            "-days",
-            "365",
-            "-subj",
-            SUBJECT,
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-        ],
-    )
-    .code(0);
+        "leaf",
+        &["-addext", "basicConstraints=critical,CA:FALSE"],
+    );
     // An EC key (OpenSSL 3 defaults otherwise: CA:TRUE).
     openssl(
         d,

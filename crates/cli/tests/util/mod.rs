@@ -127,3 +127,30 @@ pub fn eventually<T>(
         }
     }
 }
+
+/// The subject of the platform guide's self-signed client certificate.
+pub const SEED_SUBJECT: &str = "/CN=My Integration Client/O=My Organization";
+
+/// The platform guide's recipe, as written, in `dir`: `openssl genrsa -out
+/// NAME.key 2048`, then `openssl req -new -x509 -key NAME.key -out NAME.crt
+/// -days 365 -subj SEED_SUBJECT`, with `extra` arguments after it (e.g.
+/// `-addext basicConstraints=critical,CA:FALSE`). OpenSSL 3 marks it CA:TRUE.
+pub fn seed_certificate(dir: &Path, name: &str, extra: &[&str]) {
+    let (key, crt) = (format!("{name}.key"), format!("{name}.crt"));
+    openssl(dir, &["genrsa", "-out", &key, "2048"]).code(0);
+    let mut args = vec![
+        "req",
+        "-new",
+        "-x509",
+        "-key",
+        &key,
+        "-out",
+        &crt,
+        "-days",
+        "365",
+        "-subj",
+        SEED_SUBJECT,
+    ];
+    args.extend_from_slice(extra);
+    openssl(dir, &args).code(0);
+}
