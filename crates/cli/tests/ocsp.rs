@@ -588,8 +588,14 @@ unavailable = "UNAVAILABLE"
 /// Serve with `unavailable`, the client `partner` trusted by ca.crt, and a
 /// client-cert route to `upstream` trusting ca.crt.
 fn serve(d: &Path, unavailable: &str, upstream: &str) -> util::process::Server {
+    serve_with(d, "ocsp", unavailable, upstream)
+}
+
+/// [`serve`], asking `source` (`ocsp` or `fetch_crl`).
+fn serve_with(d: &Path, source: &str, unavailable: &str, upstream: &str) -> util::process::Server {
     let config = format!("{unavailable}.toml");
     let text = SERVE
+        .replace("ocsp = true", &format!("{source} = true"))
         .replace("UNAVAILABLE", unavailable)
         .replace("UPSTREAM", upstream.trim_end_matches('/'));
     std::fs::write(d.join(&config), text).unwrap();
@@ -676,37 +682,16 @@ fn the_token_endpoint_asks_the_responder() {
         .code(1)
         .stderr_has("invalid_client");
     // The audit record names the certificate and why.
-    for reason in [
-        "certificate_revoked: certificate chain rejected: 'CN=bad",
-        "reason: keyCompromise",
-        "revocation_unavailable",
-        "cannot be reached",
-    ] {
-        util::eventually(
-            &format!("an audit record with {reason}"),
-            Duration::from_secs(10),
-            || {
-                let audit = certbound(
-                    d,
-                    &[
-                        "audit",
-                        "--client",
-                        "partner",
-                        "--result",
-                        "fail",
-                        "--json",
-                        "--config",
-                        "fail.toml",
-                    ],
-                );
-                if audit.stdout.contains(reason) {
-                    Ok(())
-                } else {
-                    Err(audit.stdout)
-                }
-            },
-        );
-    }
+    audit_names(
+        d,
+        "fail.toml",
+        &[
+            "certificate_revoked: certificate chain rejected: 'CN=bad",
+            "reason: keyCompromise",
+            "revocation_unavailable",
+            "cannot be reached",
+        ],
+    );
     // The same at a client-cert gateway route.
     route(d, &server, "good")
         .code(0)
@@ -740,6 +725,152 @@ fn the_token_endpoint_asks_the_responder() {
     route(d, &server, "bad").code(1);
     token_at(d, &server, "mtls-ca", "lost").code(0);
     token_at(d, &server, "mtls-ca", "bad").code(1);
+}
+
+/// Wait until partner's refusals in the audit log (under `config`) include each of `reasons`.
+fn audit_names(d: &Path, config: &str, reasons: &[&str]) {
+    for reason in reasons {
+        util::eventually(
+            &format!("an audit record with {reason}"),
+            Duration::from_secs(10),
+            || {
+                let args = [
+                    "audit", "--client", "partner", "--result", "fail", "--json", "--config",
+                    config,
+                ];
+                let audit = certbound(d, &args).stdout;
+                if audit.contains(reason) {
+                    Ok(())
+                } else {
+                    Err(audit)
+                }
+            },
+        );
+    }
+}
+
+#[test]
+fn the_token_endpoint_fetches_the_crl_a_certificate_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl_ca(d, "ca");
+    // A CA with the same name and another key, for a forged CRL.
+    std::fs::create_dir(d.join("twin")).unwrap();
+    openssl_ca(&d.join("twin"), "ca");
+    // The responder serves the CRLs (and the routes' upstream file).
+    let server_files = Responder::start(d, "ca", "ca", &["--files", "."]);
+    std::fs::write(d.join("x"), "upstream says hi").unwrap();
+    let dp = |url: String| {
+        vec![
+            "basicConstraints=critical,CA:FALSE".to_string(),
+            "keyUsage=critical,digitalSignature".into(),
+            "extendedKeyUsage=clientAuth".into(),
+            format!("crlDistributionPoints=URI:{url}"),
+        ]
+    };
+    openssl_issue(
+        d,
+        "server",
+        "ca",
+        "8000",
+        &[
+            "extendedKeyUsage=serverAuth".into(),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost".into(),
+        ],
+    );
+    let crl_url = format!("{}ca.crl", server_files.url());
+    openssl_issue(d, "kept", "ca", "8001", &dp(crl_url.clone()));
+    openssl_issue(d, "gone", "ca", "8002", &dp(crl_url));
+    openssl_issue(
+        d,
+        "lost",
+        "ca",
+        "8003",
+        &dp(format!("{}ca.crl", closed_port_url())),
+    );
+    openssl_issue(
+        d,
+        "forged",
+        "ca",
+        "8004",
+        &dp(format!("{}forged.crl", server_files.url())),
+    );
+    openssl_crl(d, "ca", &["8002"], "ca.crl");
+    openssl_crl(&d.join("twin"), "ca", &[], "../forged.crl");
+
+    let server = serve_with(d, "fetch_crl", "fail", &server_files.url());
+    token(d, &server, "kept").code(0);
+    token(d, &server, "gone")
+        .code(1)
+        .stderr_has("invalid_client");
+    token(d, &server, "lost")
+        .code(1)
+        .stderr_has("invalid_client");
+    token(d, &server, "forged")
+        .code(1)
+        .stderr_has("invalid_client");
+    audit_names(
+        d,
+        "fail.toml",
+        &[
+            "certificate_revoked: certificate chain rejected: 'CN=gone",
+            "reason: keyCompromise",
+            "cannot be reached",
+            "did not sign it",
+        ],
+    );
+    route(d, &server, "kept")
+        .code(0)
+        .stdout_has("upstream says hi");
+    route(d, &server, "gone")
+        .code(1)
+        .stdout_lacks("upstream says hi");
+    token_at(d, &server, "mtls-ca", "kept").code(0);
+    token_at(d, &server, "mtls-ca", "gone")
+        .code(1)
+        .stdout_lacks("access_token");
+    // Revocations are counted by source and result.
+    let metrics_url = format!("https://{}/metrics", server.addr("mtls"));
+    let metrics_args = [
+        "request",
+        &metrics_url,
+        "--cert",
+        "kept.crt",
+        "--key",
+        "kept.key",
+        "--ca",
+        "ca.crt",
+    ];
+    certbound(d, &metrics_args)
+        .code(0)
+        .stdout_has(r#"certbound_revocation_checks_total{source="crl_dp",result="revoked"}"#)
+        .stdout_has(r#"certbound_revocation_checks_total{source="crl_dp",result="good"}"#);
+    // The expiry watch reports the fetched CRL's nextUpdate.
+    let fetched = format!(
+        r#"certbound_certificate_expiry_seconds{{source="revocation",crl="{}ca.crl",role="next_update""#,
+        server_files.url()
+    );
+    util::eventually(
+        "the fetched CRL in the expiry gauge",
+        Duration::from_secs(10),
+        || {
+            let metrics = certbound(d, &metrics_args).stdout;
+            if metrics.contains(&fetched) {
+                Ok(())
+            } else {
+                Err(metrics)
+            }
+        },
+    );
+    drop(server);
+
+    // "allow" accepts what cannot be checked, never what is revoked.
+    let server = serve_with(d, "fetch_crl", "allow", &server_files.url());
+    token(d, &server, "lost").code(0);
+    token(d, &server, "gone")
+        .code(1)
+        .stderr_has("invalid_client");
+    token(d, &server, "kept").code(0);
 }
 
 /// `certbound request` through the client-cert route as `cert`.

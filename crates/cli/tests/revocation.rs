@@ -406,6 +406,28 @@ fn a_revoked_client_is_refused_everywhere_within_seconds_without_a_restart() {
                 .contains("certbound_revocation_checks_total{source=\"crl\",result=\"passed\"}"),
         "{metrics}"
     );
+    // The expiry watch reports the CRL's nextUpdate (within 2 s of the reload).
+    eventually(
+        "the CRL in the expiry gauge",
+        Duration::from_secs(10),
+        || {
+            let (_, _, metrics) = curl(
+                d,
+                "bob",
+                &[&format!("https://{}/metrics", server.addr("tls"))],
+            );
+            let line = metrics.lines().find(|l| {
+                l.starts_with("certbound_certificate_expiry_seconds{source=\"revocation\",crl=")
+                    && l.contains("role=\"next_update\"")
+                    && l.contains("subject=\"")
+            });
+            match line.and_then(|l| l.rsplit(' ').next()?.parse::<i64>().ok()) {
+                // The CRL is current for days: between 0 and 31 days left.
+                Some(secs) if secs > 0 && secs < 31 * 86400 => Ok(()),
+                _ => Err(metrics),
+            }
+        },
+    );
 
     // A CRL of another CA with the same names is refused at reload: the old set stays.
     certbound(d, &["pki", "init", "--out", "other", "--intermediate"]).code(0);
@@ -497,17 +519,17 @@ fn serve_refuses_to_start_with_a_crl_it_cannot_use() {
         .stderr_has("revocation.crl_files[1]")
         .stderr_has("missing.crl")
         .stderr_has("revocation.unavailable");
-    // fetch_crl is not implemented, so it is not accepted either.
+    // A misspelt key is not silently ignored.
     std::fs::write(
         d.join("fetch.toml"),
         std::fs::read_to_string(d.join("forged.toml"))
             .unwrap()
-            .replace("[revocation]", "[revocation]\nfetch_crl = true"),
+            .replace("[revocation]", "[revocation]\nfetch_crls = true"),
     )
     .unwrap();
     certbound(d, &["serve", "--config", "fetch.toml"])
         .code(2)
-        .stderr_has("fetch_crl");
+        .stderr_has("fetch_crls");
 }
 
 #[test]

@@ -170,6 +170,14 @@ pub enum CrlError {
         "{source_name}: the CRL names '{issuer}' as its issuer, but that CA's key did not sign it (a CRL of another CA with the same name, or a forged one)"
     )]
     NotSignedByIssuer { source_name: String, issuer: String },
+    #[error(
+        "{source_name}: the CRL is of '{issuer}', not of '{expected}', the certificate's issuer"
+    )]
+    OtherIssuer {
+        source_name: String,
+        issuer: String,
+        expected: String,
+    },
 }
 
 fn found_labels(found: &[String]) -> String {
@@ -194,6 +202,9 @@ impl CrlError {
             CrlError::NotSignedByIssuer { issuer, .. } => format!(
                 "get the CRL from the CA that issued the certificates ('{issuer}'), signed by its current key"
             ),
+            CrlError::OtherIssuer { expected, .. } => format!(
+                "point the certificate's CRL Distribution Point at the CRL of '{expected}'"
+            ),
         }
     }
 
@@ -206,6 +217,7 @@ impl CrlError {
             CrlError::NoNextUpdate { .. } => "crl_no_next_update",
             CrlError::Unsupported { .. } => "crl_unsupported",
             CrlError::NotSignedByIssuer { .. } => "crl_bad_signature",
+            CrlError::OtherIssuer { .. } => "crl_other_issuer",
         }
     }
 }
@@ -329,6 +341,13 @@ impl Crl {
         Ok(None)
     }
 
+    /// The entry for the certificate `cert` (DER), when this CRL lists its
+    /// serial; `None` too when `cert` does not parse.
+    pub fn lists(&self, cert: &[u8]) -> Option<(OffsetDateTime, Reason)> {
+        let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
+        self.find(parsed.raw_serial())
+    }
+
     /// The entry for `serial` (the certificate's raw serial bytes).
     pub fn find(&self, serial: &[u8]) -> Option<(OffsetDateTime, Reason)> {
         let entry = self.list.find_serial(serial).ok().flatten()?;
@@ -376,6 +395,39 @@ pub fn parse_crls(source: &str, bytes: &[u8]) -> Result<Vec<Crl>, CrlError> {
         });
     }
     Ok(crls)
+}
+
+/// The CRL among `crls` (read from `source`) of the CA certificate `issuer`
+/// (DER): named like its subject and signed by its key.
+pub fn issued_by(source: &str, crls: Vec<Crl>, issuer: &[u8]) -> Result<Crl, CrlError> {
+    let (name, display) = match x509_parser::parse_x509_certificate(issuer) {
+        Ok((_, c)) => (c.subject().as_raw().to_vec(), display_name(c.subject())),
+        Err(e) => {
+            return Err(CrlError::Unreadable {
+                source_name: source.to_string(),
+                reason: format!("its issuer's certificate does not parse ({e})"),
+            });
+        }
+    };
+    let mut other = None;
+    for crl in crls {
+        if crl.issuer_raw != name {
+            other.get_or_insert(crl.issuer.clone());
+            continue;
+        }
+        if crl.signed_by(issuer) {
+            return Ok(crl);
+        }
+        return Err(CrlError::NotSignedByIssuer {
+            source_name: source.to_string(),
+            issuer: crl.issuer.clone(),
+        });
+    }
+    Err(CrlError::OtherIssuer {
+        source_name: source.to_string(),
+        issuer: other.unwrap_or_default(),
+        expected: display,
+    })
 }
 
 /// The CRLs in force: at most one per issuer (the newest by CRL number, then

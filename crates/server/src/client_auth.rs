@@ -111,17 +111,18 @@ pub async fn authenticate(
             }
         }
     };
-    // [revocation] ocsp: asked on every request (answers are cached until
-    // their nextUpdate), so a cached authentication does not outlive one.
-    let result = match (result, &state.ocsp) {
-        (Ok(Method::TlsClientAuth), Some(ocsp)) => {
+    // [revocation] fetch_crl / ocsp: asked on every request (answers are
+    // cached until their nextUpdate), so a cached authentication does not
+    // outlive one.
+    let result = match (result, &state.online_revocation) {
+        (Ok(Method::TlsClientAuth), Some(_)) => {
             let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
             let anchors = client
                 .trust_store
                 .as_ref()
                 .map(|t| t.anchors.certs())
                 .unwrap_or(&[]);
-            crate::ocsp::check(state, ocsp, chain, anchors)
+            crate::online_revocation::check(state, chain, anchors)
                 .await
                 .map(|()| Method::TlsClientAuth)
                 .map_err(AuthFailure::Chain)

@@ -36,6 +36,9 @@ pub struct RawRevocation {
     /// Ask the OCSP responder named in each certificate's AIA (default false).
     #[serde(default)]
     pub ocsp: bool,
+    /// Fetch the CRLs each certificate's CRL Distribution Points name (default false).
+    #[serde(default)]
+    pub fetch_crl: bool,
 }
 
 /// `[revocation]` validated.
@@ -45,6 +48,8 @@ pub struct RevocationConfig {
     pub unavailable: Unavailable,
     /// `ocsp = true`: see [`crate::ocsp`].
     pub ocsp: bool,
+    /// `fetch_crl = true`: see [`crate::crl_fetch`].
+    pub fetch_crl: bool,
 }
 
 impl RawRevocation {
@@ -65,10 +70,10 @@ impl RawRevocation {
                 Unavailable::Fail
             }
         };
-        if self.crl_files.is_empty() && !self.ocsp {
+        if self.crl_files.is_empty() && !self.ocsp && !self.fetch_crl {
             problem(
                 "revocation.crl_files".into(),
-                "empty: name at least one CRL file (PEM or DER), e.g. crl_files = [\"ca.crl\"], set ocsp = true, or remove [revocation]".into(),
+                "empty: name at least one CRL file (PEM or DER), e.g. crl_files = [\"ca.crl\"], set fetch_crl = true or ocsp = true, or remove [revocation]".into(),
             );
             return None;
         }
@@ -84,6 +89,7 @@ impl RawRevocation {
             crl_files,
             unavailable,
             ocsp: self.ocsp,
+            fetch_crl: self.fetch_crl,
         })
     }
 }

@@ -1,13 +1,16 @@
 //! Expiry watch: the seconds left for every certificate certbound relies on —
 //! each listener's certificate chain and `client_ca`, each certificate of each
 //! client's trust store, each route's `client_ca` and upstream certificates —
-//! as the gauge `certbound_certificate_expiry_seconds`, and a warning in the
-//! log [`WARN_DAYS`] days before a certificate expires (once per certificate
-//! and threshold in a process's life).
+//! and until the nextUpdate of each CRL in use (`[revocation]` files and
+//! fetched CRLs) as the gauge `certbound_certificate_expiry_seconds`, and a
+//! warning in the log [`WARN_DAYS`] days before a certificate expires (once
+//! per certificate and threshold in a process's life; a CRL going stale is
+//! warned about by [`crate::crl`]).
 //!
-//! The list is built at start, again when the registry changes or a
-//! listener's certificate files change (checked every [`TICK`]), and at least
-//! every [`RECHECK`]; a scrape only subtracts the time from each `notAfter`.
+//! The list is built at start, again when the registry, a listener's
+//! certificate files or the CRLs in use change (checked every [`TICK`]), and
+//! at least every [`RECHECK`]; a scrape only subtracts the time from each
+//! `notAfter`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -32,8 +35,13 @@ pub const RECHECK: Duration = Duration::from_secs(3600);
 /// How often the registry generation and the listeners' files are looked at.
 pub const TICK: Duration = Duration::from_secs(2);
 
-/// Registry generation and listener file stamps (modification time, size).
-type Seen = (i64, Vec<Option<(SystemTime, u64)>>);
+/// Registry generation, listener file stamps (modification time, size), and
+/// the CRLs in use (source, nextUpdate).
+type Seen = (
+    i64,
+    Vec<Option<(SystemTime, u64)>>,
+    Vec<(String, OffsetDateTime)>,
+);
 
 /// What is watched besides the registry: fixed at start.
 #[derive(Debug)]
@@ -74,15 +82,30 @@ impl Watch {
 
     /// Rebuild the gauge and warn, when something changed or [`RECHECK`] passed.
     pub fn refresh(&mut self, state: &AppState, now: OffsetDateTime) {
+        let crls = crls_in_use(state);
         let seen = (
             state.registry.snapshot().generation,
             crate::reload::stamps(&self.files()),
+            crls.iter()
+                .map(|c| (c.source.clone(), c.next_update))
+                .collect(),
         );
         let due = self.built_at.is_none_or(|t| t.elapsed() >= RECHECK);
         if !due && self.seen.as_ref() == Some(&seen) {
             return;
         }
-        let watched = self.collect(state);
+        let mut watched = self.collect(state);
+        for crl in &crls {
+            watched.push(CertExpiry {
+                source: "revocation",
+                owner_label: "crl",
+                owner: crl.source.clone(),
+                role: "next_update",
+                subject: crl.issuer.clone(),
+                x5t_s256: String::new(),
+                not_after: crl.next_update,
+            });
+        }
         self.warn(&watched, now);
         state.metrics.set_certificate_expiry(watched);
         self.seen = Some(seen);
@@ -139,7 +162,7 @@ impl Watch {
     /// Warn once per certificate and threshold, naming every use of it.
     fn warn(&mut self, watched: &[CertExpiry], now: OffsetDateTime) {
         let mut by_cert: BTreeMap<&str, Vec<&CertExpiry>> = BTreeMap::new();
-        for w in watched {
+        for w in watched.iter().filter(|w| w.source != "revocation") {
             by_cert.entry(w.x5t_s256.as_str()).or_default().push(w);
         }
         for (x5t, uses) in by_cert {
@@ -191,6 +214,37 @@ impl Watch {
             }
         }
     }
+}
+
+/// A CRL in use, as watched.
+#[derive(Debug)]
+struct CrlInUse {
+    /// Its file or URL.
+    source: String,
+    issuer: String,
+    next_update: OffsetDateTime,
+}
+
+/// The CRLs in use: the `[revocation]` files' and those fetched.
+fn crls_in_use(state: &AppState) -> Vec<CrlInUse> {
+    let summary = |c: &certbound_pki::revocation::Crl| CrlInUse {
+        source: c.source.clone(),
+        issuer: c.issuer.clone(),
+        next_update: c.next_update,
+    };
+    let mut out: Vec<CrlInUse> = Vec::new();
+    if let Some(store) = &state.crls {
+        out.extend(store.current().set.crls().iter().map(summary));
+    }
+    if let Some(fetcher) = state
+        .online_revocation
+        .as_ref()
+        .and_then(|s| s.crl.as_ref())
+    {
+        out.extend(fetcher.crls().iter().map(|c| summary(c)));
+    }
+    out.sort_by(|a, b| a.source.cmp(&b.source));
+    out
 }
 
 /// A listener's chain and client CAs: read again from its files (which a

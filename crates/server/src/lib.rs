@@ -7,6 +7,7 @@
 //! → store (off the request path for the audit trail).
 
 pub mod admin;
+pub mod answer_cache;
 pub mod app;
 pub mod audit;
 pub mod chain_cache;
@@ -14,6 +15,7 @@ pub mod client_auth;
 pub mod config;
 pub mod console;
 pub mod crl;
+pub mod crl_fetch;
 pub mod dev;
 pub mod expiry;
 pub mod forwarded;
@@ -25,6 +27,7 @@ pub mod listener;
 pub mod meta;
 pub mod metrics;
 pub mod ocsp;
+pub mod online_revocation;
 pub mod registry;
 pub mod reload;
 pub mod reply;
@@ -363,11 +366,10 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         audit_on_store_error: config.audit_on_store_error,
         chain_cache: chain_cache::ChainCache::default(),
         crls: crls.clone(),
-        ocsp: config
+        online_revocation: config
             .revocation
             .as_ref()
-            .filter(|r| r.ocsp)
-            .map(|r| ocsp::OcspChecker::new(r.unavailable)),
+            .and_then(|r| online_revocation::Sources::new(r.fetch_crl, r.ocsp, r.unavailable)),
         admin: config.admin.clone(),
         metrics_allow: config.metrics_allow.clone(),
         listeners: bound

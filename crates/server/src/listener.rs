@@ -209,11 +209,12 @@ pub async fn serve(
             let Some((io, identity)) = handshake(stream, peer, &name, tls, &state).await else {
                 return;
             };
-            if let (Some(ocsp), Some(anchors)) = (&state.ocsp, &client_ca)
+            if let Some(anchors) = &client_ca
                 && !identity.chain.is_empty()
-                && let Err(e) = crate::ocsp::check(&state, ocsp, &identity.chain, anchors).await
+                && let Err(e) =
+                    crate::online_revocation::check(&state, &identity.chain, anchors).await
             {
-                tracing::warn!(listener = %name, %peer, reason = %e, code = e.code(), "client certificate refused by OCSP: connection closed after the handshake");
+                tracing::warn!(listener = %name, %peer, reason = %e, code = e.code(), "client certificate refused by a revocation source: connection closed after the handshake");
                 return;
             }
             state.metrics.connection_opened();

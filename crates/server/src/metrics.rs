@@ -65,12 +65,13 @@ pub struct Metrics {
 /// One certificate certbound relies on, and what relies on it.
 #[derive(Debug, Clone)]
 pub struct CertExpiry {
-    /// `listener`, `client` or `route`.
+    /// `listener`, `client`, `route` or `revocation` (a CRL).
     pub source: &'static str,
-    /// The label that names the owner: `listener`, `client_id` or `route`.
+    /// The label that names the owner: `listener`, `client_id`, `route` or `crl`.
     pub owner_label: &'static str,
     pub owner: String,
-    /// `certificate`, `chain`, `client_ca`, `trust_store`, `upstream_certificate`, `upstream_ca`.
+    /// `certificate`, `chain`, `client_ca`, `trust_store`, `upstream_certificate`, `upstream_ca`;
+    /// `next_update` for a CRL (whose `x5t_s256` is empty).
     pub role: &'static str,
     pub subject: String,
     pub x5t_s256: String,
@@ -99,8 +100,10 @@ impl Metrics {
         }
     }
 
-    /// A certificate chain was checked for revocation by `source` ("crl"):
-    /// `result` "passed", "revoked" or "unavailable".
+    /// A certificate was checked for revocation by `source`: "crl" (the CRL
+    /// files; `result` "passed", "revoked" or "unavailable" for the whole
+    /// chain), "crl_dp" or "ocsp" (per certificate; "good", "revoked",
+    /// "unknown" or "unavailable").
     pub fn revocation_check(&self, source: &str, result: &str) {
         if let Ok(mut m) = self.revocation_checks.lock() {
             *m.entry((source.to_string(), result.to_string()))

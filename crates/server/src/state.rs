@@ -31,8 +31,9 @@ pub struct AppState {
     pub chain_cache: crate::chain_cache::ChainCache,
     /// `[revocation]`: the CRLs in force; `None` when not configured.
     pub crls: Option<Arc<crate::crl::CrlStore>>,
-    /// `[revocation] ocsp = true`: the OCSP answers; `None` when off.
-    pub ocsp: Option<Arc<crate::ocsp::OcspChecker>>,
+    /// `[revocation] fetch_crl` / `ocsp`: the sources certificates name;
+    /// `None` when both are off.
+    pub online_revocation: Option<crate::online_revocation::Sources>,
     /// The `[[route]]`s.
     pub gateway: Arc<crate::gateway::Gateway>,
     /// Peers allowed to read `/metrics`.

@@ -510,18 +510,18 @@ impl Route {
         Ok(verified)
     }
 
-    /// `[revocation] ocsp`: the chain of an admitted request asked about
-    /// (client-cert and bound-token routes), up to the route's `client_ca`
-    /// and the admitted client's trust store.
-    pub async fn check_ocsp(
+    /// `[revocation] fetch_crl` / `ocsp`: the chain of an admitted request
+    /// asked about (client-cert and bound-token routes), up to the route's
+    /// `client_ca` and the admitted client's trust store.
+    pub async fn check_online_revocation(
         &self,
         state: &AppState,
         identity: Option<&ClientIdentity>,
         admitted: &Admitted,
     ) -> Result<(), Rejection> {
-        let Some(ocsp) = &state.ocsp else {
+        if state.online_revocation.is_none() {
             return Ok(());
-        };
+        }
         let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
         if self.config.require == Require::Token || chain.is_empty() {
             return Ok(());
@@ -539,7 +539,7 @@ impl Route {
         {
             anchors.extend(store.anchors.certs().iter().cloned());
         }
-        match crate::ocsp::check(state, ocsp, chain, &anchors).await {
+        match crate::online_revocation::check(state, chain, &anchors).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 let r = match self.config.require {

@@ -386,7 +386,10 @@ pub async fn serve(
     };
     let token = guard::bearer(request.headers());
     match route.admit(state, token, identity) {
-        Ok(admitted) => match route.check_ocsp(state, identity, &admitted).await {
+        Ok(admitted) => match route
+            .check_online_revocation(state, identity, &admitted)
+            .await
+        {
             Ok(()) => proxy::forward(route, request, identity, admitted).await,
             Err(rejection) => rejection.into_response(),
         },

@@ -8,6 +8,36 @@ use certbound_pki::generate::{self, CaSpec, LeafSpec, Signer};
 use certbound_pki::ocsp::Signer as AnswerSigner;
 
 use super::*;
+use crate::online_revocation::{Outcome, Sources};
+use certbound_pki::ocsp::Reason;
+use certbound_pki::revocation::Unavailable;
+use std::time::Duration;
+
+/// The sources with only an OCSP checker asking with `ask` on.
+struct Checker(Sources);
+
+fn sources(ask: Ask, unavailable: Unavailable, max_entries: usize) -> Checker {
+    Checker(Sources {
+        crl: None,
+        ocsp: Some(OcspChecker::with_ask(ask, max_entries)),
+        unavailable,
+    })
+}
+
+impl Checker {
+    async fn check_chain(
+        &self,
+        chain: &[CertDer],
+        anchors: &[CertDer],
+    ) -> Result<Vec<Outcome>, Refusal> {
+        let (outcomes, result) = self.0.check_chain(chain, anchors).await;
+        result.map(|()| outcomes.into_iter().map(|(_, o)| o).collect())
+    }
+
+    fn ocsp(&self) -> &OcspChecker {
+        self.0.ocsp.as_deref().expect("on")
+    }
+}
 
 struct Pki {
     ca: CertDer,
@@ -88,7 +118,7 @@ fn good() -> Asked {
 async fn good_passes_and_is_cached_until_next_update() {
     let p = pki();
     let (ask, calls) = stand_in(good());
-    let checker = OcspChecker::with_ask(ask, Unavailable::Fail, 10);
+    let checker = sources(ask, Unavailable::Fail, 10);
     let chain = std::slice::from_ref(&p.leaf);
     assert_eq!(
         checker
@@ -132,7 +162,7 @@ async fn revoked_and_unknown_refuse_whatever_the_policy() {
         ),
     ));
     let (ask, _) = stand_in(revoked);
-    let checker = OcspChecker::with_ask(ask, Unavailable::Allow, 10);
+    let checker = sources(ask, Unavailable::Allow, 10);
     let err = checker
         .check_chain(std::slice::from_ref(&p.leaf), std::slice::from_ref(&p.ca))
         .await
@@ -149,7 +179,7 @@ async fn revoked_and_unknown_refuse_whatever_the_policy() {
         answer(OcspStatus::Unknown, time::Duration::hours(1)),
     ));
     let (ask, _) = stand_in(unknown);
-    let checker = OcspChecker::with_ask(ask, Unavailable::Allow, 10);
+    let checker = sources(ask, Unavailable::Allow, 10);
     let err = checker
         .check_chain(std::slice::from_ref(&p.leaf), std::slice::from_ref(&p.ca))
         .await
@@ -162,7 +192,7 @@ async fn no_answer_follows_the_policy_and_is_remembered_briefly() {
     let p = pki();
     let down: Asked = Err("the OCSP responder http://127.0.0.1:9/ cannot be reached".into());
     let (ask_fail, calls) = stand_in(down.clone());
-    let fail = OcspChecker::with_ask(ask_fail, Unavailable::Fail, 10);
+    let fail = sources(ask_fail, Unavailable::Fail, 10);
     let err = fail
         .check_chain(std::slice::from_ref(&p.leaf), std::slice::from_ref(&p.ca))
         .await
@@ -175,7 +205,7 @@ async fn no_answer_follows_the_policy_and_is_remembered_briefly() {
     assert_eq!(calls.load(Ordering::SeqCst), 1, "a failure is remembered");
 
     let (ask_allow, _) = stand_in(down);
-    let allow = OcspChecker::with_ask(ask_allow, Unavailable::Allow, 10);
+    let allow = sources(ask_allow, Unavailable::Allow, 10);
     assert_eq!(
         allow
             .check_chain(std::slice::from_ref(&p.leaf), std::slice::from_ref(&p.ca))
@@ -184,7 +214,7 @@ async fn no_answer_follows_the_policy_and_is_remembered_briefly() {
     );
     // Without its issuer nobody can be asked: unavailable as well.
     let (ask_good, calls) = stand_in(good());
-    let fail = OcspChecker::with_ask(ask_good, Unavailable::Fail, 10);
+    let fail = sources(ask_good, Unavailable::Fail, 10);
     let err = fail
         .check_chain(std::slice::from_ref(&p.leaf), &[])
         .await
@@ -207,7 +237,7 @@ async fn a_cached_answer_serves_while_it_is_refreshed() {
         ),
     ));
     let (ask, calls) = stand_in(short);
-    let checker = OcspChecker::with_ask(ask, Unavailable::Fail, 10);
+    let checker = sources(ask, Unavailable::Fail, 10);
     assert!(
         checker
             .check_chain(std::slice::from_ref(&p.leaf), std::slice::from_ref(&p.ca))
@@ -216,9 +246,7 @@ async fn a_cached_answer_serves_while_it_is_refreshed() {
     );
     // Due for refresh (as when most of its life has passed): served from
     // the cache, a refresh starts.
-    for e in checker.cache.lock().unwrap().values_mut() {
-        e.refresh_at = OffsetDateTime::now_utc() - time::Duration::seconds(1);
-    }
+    checker.ocsp().cache.make_due();
     assert_eq!(
         checker
             .check_chain(std::slice::from_ref(&p.leaf), std::slice::from_ref(&p.ca))
@@ -235,14 +263,4 @@ async fn a_cached_answer_serves_while_it_is_refreshed() {
         2,
         "refreshed in the background"
     );
-}
-
-#[test]
-fn the_cache_is_bounded() {
-    let (ask, _) = stand_in(good());
-    let checker = OcspChecker::with_ask(ask, Unavailable::Fail, 3);
-    for i in 0..10 {
-        checker.store(format!("k{i}"), good());
-    }
-    assert_eq!(checker.cached(), 3);
 }
