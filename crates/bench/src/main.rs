@@ -29,6 +29,8 @@ use certbound_bench::setup::{self, Pki, Server};
 const TARGET_NEW_CONN_RATIO: f64 = 1.5;
 const TARGET_KEPT_ALIVE_RATE: f64 = 20_000.0;
 const TARGET_RSS_MIB: f64 = 64.0;
+/// Issue 13's target: new-connection tokens with a large CRL cost at most this much more.
+const TARGET_CRL_OVERHEAD: f64 = 0.10;
 /// How long a server may take to answer its first request once listening.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -64,6 +66,14 @@ struct Args {
     /// Leave nginx out (to profile certbound alone).
     #[arg(long)]
     no_nginx: bool,
+    /// Also run a second certbound with `[revocation] crl_files`: a CRL of the
+    /// client's CA listing this many serials (not the client's), side by side.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    crl_serials: usize,
+    /// Interleaved rounds of every run (the CRL comparison reports each
+    /// round's and the median).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    rounds: usize,
     /// The certbound binary (default: `certbound` next to this program).
     #[arg(long, value_name = "PATH")]
     certbound: Option<PathBuf>,
@@ -151,6 +161,37 @@ async fn run(args: Args, threads: usize) -> Result<()> {
         target,
         negotiated,
     });
+    if args.crl_serials > 0 {
+        let crl_dir = dir.path().join("crl");
+        std::fs::create_dir_all(&crl_dir).context("creating crl/")?;
+        pki.write(&crl_dir)?;
+        let made = std::time::Instant::now();
+        setup::write_crl(&pki, args.crl_serials, &crl_dir.join("ca.crl"))?;
+        println!(
+            "CRL of {} serials written in {:.1} s",
+            args.crl_serials,
+            made.elapsed().as_secs_f64()
+        );
+        let mut server = setup::start_certbound(
+            &certbound_bin,
+            &crl_dir,
+            &pki,
+            "[revocation]\ncrl_files = [\"ca.crl\"]\n",
+        )
+        .await?;
+        server.name = "certbound+crl";
+        let target = Target::new(server.addr, Expect::Token, connector.clone());
+        let negotiated = load::wait_ready(&target, READY_TIMEOUT, || server.check_alive())
+            .await
+            .context("certbound with the CRL")?
+            .0;
+        subjects.push(Subject {
+            procs: Procs::tree(server.pid()),
+            server,
+            target,
+            negotiated,
+        });
+    }
     let nginx_bin = program::nginx_binary(args.nginx.as_deref())?;
     if !args.no_nginx {
         let mut server = setup::start_nginx(&nginx_bin, dir.path(), cores())?;
@@ -170,20 +211,29 @@ async fn run(args: Args, threads: usize) -> Result<()> {
 
     print_header(&args, threads, &subjects, &nginx_bin);
     let mut rows = Vec::new();
-    for kind in [RunKind::New, RunKind::KeptAlive, RunKind::Rss] {
-        if !args.runs.contains(&kind) {
-            continue;
-        }
-        let connections = match kind {
-            RunKind::Rss => args.rss_connections,
-            _ => args.concurrency,
-        };
-        // Interleaved, so that noise from elsewhere on the machine falls on both servers.
-        for s in &mut subjects {
-            let row = measure(kind, s, connections, duration).await?;
-            print_row(&row);
-            rows.push(row);
-            s.server.check_alive()?;
+    for round in 0..args.rounds.max(1) {
+        for kind in [RunKind::New, RunKind::KeptAlive, RunKind::Rss] {
+            if !args.runs.contains(&kind) {
+                continue;
+            }
+            let connections = match kind {
+                RunKind::Rss => args.rss_connections,
+                _ => args.concurrency,
+            };
+            // Interleaved, so that noise from elsewhere on the machine falls
+            // on both servers; every other round in the reverse order, so
+            // that going first or second favours neither.
+            let mut order: Vec<usize> = (0..subjects.len()).collect();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for i in order {
+                let s = &mut subjects[i];
+                let row = measure(kind, s, connections, duration).await?;
+                print_row(&row);
+                rows.push(row);
+                s.server.check_alive()?;
+            }
         }
     }
     let hwm = subjects.first().map(|s| s.procs.hwm_kib()).unwrap_or(0);
@@ -254,6 +304,10 @@ fn print_header(args: &Args, threads: usize, subjects: &[Subject], nginx_bin: &s
                 setup::nginx_version(nginx_bin),
                 s.procs.count() - 1
             ),
+            "certbound+crl" => format!(
+                "certbound serve (release build), [revocation] crl_files: a CRL of {} serials",
+                args.crl_serials
+            ),
             _ => "certbound serve (release build)".to_string(),
         };
         println!(
@@ -315,6 +369,49 @@ fn find<'a>(rows: &'a [Row], kind: RunKind, server: &str) -> Option<&'a Row> {
     rows.iter().find(|r| r.kind == kind && r.server == server)
 }
 
+/// The cost of the CRL (certbound+crl over certbound, new connections):
+/// each round's, and pooled over all rounds (server CPU and requests summed).
+fn print_crl_overhead(rows: &[Row]) {
+    let of = |server: &str| -> Vec<&Row> {
+        rows.iter()
+            .filter(|r| r.kind == RunKind::New && r.server == server)
+            .collect()
+    };
+    let (off, on) = (of("certbound"), of("certbound+crl"));
+    if off.is_empty() || on.is_empty() {
+        return;
+    }
+    let each: Vec<String> = off
+        .iter()
+        .zip(&on)
+        .map(|(a, b)| {
+            format!(
+                "{:+.1}%",
+                (b.cpu_us_per_request() / a.cpu_us_per_request() - 1.0) * 100.0
+            )
+        })
+        .collect();
+    let pooled = |rows: &[&Row]| {
+        let cpu: f64 = rows.iter().map(|r| r.server_cpu).sum();
+        let requests: usize = rows.iter().map(|r| r.measured.requests()).sum();
+        let rate: f64 = rows.iter().map(|r| r.measured.rate()).sum::<f64>() / rows.len() as f64;
+        (cpu * 1e6 / requests.max(1) as f64, rate)
+    };
+    let ((cpu_off, rate_off), (cpu_on, rate_on)) = (pooled(&off), pooled(&on));
+    let cpu = cpu_on / cpu_off - 1.0;
+    println!(
+        "    with the CRL: {rate_on:.0} tokens/s, {cpu_on:.0} µs server CPU per token, against \
+         {rate_off:.0} and {cpu_off:.0} without: {:+.1}% server CPU per token over {} rounds \
+         (each: {}), {:+.1}% tokens/s (target <= {:.0}% over off: {})",
+        cpu * 100.0,
+        off.len(),
+        each.join(" "),
+        (rate_on / rate_off - 1.0) * 100.0,
+        TARGET_CRL_OVERHEAD * 100.0,
+        verdict(cpu <= TARGET_CRL_OVERHEAD)
+    );
+}
+
 fn print_summary(rows: &[Row], subjects: &[Subject], certbound_hwm_kib: u64) {
     println!();
     println!("summary (certbound / nginx; same client, same machine, same run)");
@@ -327,6 +424,7 @@ fn print_summary(rows: &[Row], subjects: &[Subject], certbound_hwm_kib: u64) {
             c.measured.rate(),
             c.cpu_us_per_request()
         );
+        print_crl_overhead(rows);
         if let Some(n) = find(rows, RunKind::New, "nginx") {
             let ratio = c.measured.rate() / n.measured.rate();
             let cpu = c.cpu_us_per_request() / n.cpu_us_per_request();

@@ -57,6 +57,38 @@ impl Default for Pki {
     }
 }
 
+/// Write to `out` a CRL of the client's CA (current for 7 days) listing
+/// `serials` made-up serials, none of them the client's.
+pub fn write_crl(pki: &Pki, serials: usize, out: &Path) -> Result<()> {
+    use certbound_pki::generate::Signer;
+    use certbound_pki::generate::crl::RevokedEntry;
+    use certbound_pki::revocation::Reason;
+    let signer = Signer::new(
+        pki.ca.cert.clone().into_owned(),
+        pki.ca.key_pem().as_bytes(),
+    )
+    .map_err(|e| anyhow::anyhow!("the bench CA cannot sign: {e}"))?;
+    let now = time::OffsetDateTime::now_utc();
+    let entries: Vec<RevokedEntry> = (0..serials as u64)
+        .map(|i| {
+            // 16-byte positive serials, as CAs make them; the client's is random.
+            let mut serial = vec![0x7f, 0xc3, 0x5a];
+            serial.extend_from_slice(&[0; 5]);
+            serial.extend_from_slice(&i.to_be_bytes());
+            RevokedEntry {
+                serial,
+                revoked_at: now - time::Duration::days(1),
+                reason: Reason::KeyCompromise,
+            }
+        })
+        .collect();
+    let crl = signer
+        .crl(&entries, 1, now - time::Duration::hours(1), 7)
+        .map_err(|e| anyhow::anyhow!("making the CRL: {e}"))?;
+    std::fs::write(out, crl.pem).context("writing the CRL")?;
+    Ok(())
+}
+
 /// A child process that is stopped (SIGTERM, then SIGKILL) when dropped.
 #[derive(Debug)]
 pub struct Server {
