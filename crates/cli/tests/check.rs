@@ -999,3 +999,25 @@ fn the_openssl_req_x509_recipe_is_a_warning_naming_the_rfc_point() {
     .stdout_has("(RFC 5280 §4.2.1.3)")
     .stdout_lacks("FAIL");
 }
+
+/// `--key` given the certificate file (a common slip): the key line says
+/// it is a certificate, and the certificate's public mode is not judged
+/// as a key's.
+#[test]
+fn a_certificate_given_as_the_key_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    util::seed_certificate(d, "client", &[]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(d.join("client.crt"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    check(d, &["client.crt", "--key", "client.crt"])
+        .code(1)
+        .stdout_has("FAIL  key          client.crt: this is a certificate, not a private key")
+        .stdout_has("skip  key-file     client.crt holds no private key")
+        .stdout_lacks("impersonate");
+    // The real key, readable by everyone, still fails key-file.
+    std::fs::set_permissions(d.join("client.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    check(d, &["client.crt", "--key", "client.key"])
+        .code(1)
+        .stdout_has("FAIL  key-file     client.key is readable by everyone");
+}

@@ -34,7 +34,9 @@ fn every_problem_is_reported_with_exit_2() {
     std::fs::write(
         d.join("bad.toml"),
         "[issuer]\ntoken_lifetime = 1\n[tls.server]\ncert = \"missing.crt\"\nkey = \"missing.key\"\n\
-         [[listener]]\nbind = \"nowhere\"\ntls = \"server\"\n[[listener]]\nbind = \"127.0.0.1:9443\"\ntls = \"srv\"\n",
+         [[listener]]\nbind = \"nowhere\"\ntls = \"server\"\n[[listener]]\nbind = \"127.0.0.1:9443\"\ntls = \"srv\"\n\
+         [[route]]\nprefix = \"/api/\"\nupstream = \"https://partner.example\"\nupstream_tls = \"partner\"\n\
+         [[route]]\nprefix = \"/in/\"\nupstream = \"https://partner.example\"\nupstream_tls = \"server\"\n",
     )
     .unwrap();
     certbound(d, &["config", "check", "bad.toml"])
@@ -47,7 +49,12 @@ fn every_problem_is_reported_with_exit_2() {
         // A missing profile names the ones the file defines.
         .stderr_has(
             "listener[1].tls: there is no [tls.srv] profile; the file defines [tls.server]",
-        );
+        )
+        .stderr_has(
+            "route[0].upstream_tls: there is no [tls.partner] profile; the file defines [tls.server]",
+        )
+        // [tls.server] is defined but broken: its own problem says why, once.
+        .stderr_lacks("route[1].upstream_tls");
 }
 
 #[test]

@@ -549,11 +549,13 @@ impl RawConfig {
         };
         let admin = self.admin.resolve(base, &mut problem);
         let mut routes = Vec::new();
+        let defined: Vec<&String> = self.tls.keys().collect();
         for (i, r) in self.routes.iter().enumerate() {
             if let Some(route) = crate::gateway::RouteConfig::validate(
                 &format!("route[{i}]"),
                 r,
                 &profiles,
+                &defined,
                 base,
                 &mut problem,
             ) {

@@ -60,6 +60,16 @@ impl Run {
     }
 
     #[track_caller]
+    pub fn stderr_lacks(&self, needle: &str) -> &Self {
+        assert!(
+            !self.stderr.contains(needle),
+            "stderr has {needle:?}{}",
+            self.dump()
+        );
+        self
+    }
+
+    #[track_caller]
     pub fn stdout_lacks(&self, needle: &str) -> &Self {
         assert!(
             !self.stdout.contains(needle),

@@ -18,7 +18,9 @@ pub(super) fn key(key: Option<KeyFile<'_>>, leaf_der: &CertDer) -> Vec<Check> {
         ];
     };
     let name = key.file.name;
-    let matched = match parse_private_key(key.file.bytes) {
+    let parsed = parse_private_key(key.file.bytes);
+    let not_a_key = matches!(parsed, Err(crate::key::KeyError::NotAKey { .. }));
+    let matched = match parsed {
         Ok(k) if k.matches_certificate(leaf_der) => Check::new(
             "key",
             Status::Pass,
@@ -33,6 +35,12 @@ pub(super) fn key(key: Option<KeyFile<'_>>, leaf_der: &CertDer) -> Vec<Check> {
         Err(e) => Check::new("key", Status::Fail, format!("{name}: {e}")).hint("pass the private key file (PEM or DER) with --key"),
     };
     let file = match key.mode {
+        // A certificate (or anything else that is no key) is public: its mode says nothing.
+        _ if not_a_key => Check::new(
+            "key-file",
+            Status::Skip,
+            format!("{name} holds no private key, so its permissions are not judged"),
+        ),
         None => Check::new("key-file", Status::Skip, "file permissions are not available on this platform"),
         Some(mode) if mode_is_loose(mode) => Check::new(
             "key-file",

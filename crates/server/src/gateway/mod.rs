@@ -88,10 +88,13 @@ pub struct RouteConfig {
 
 impl RouteConfig {
     /// Validate `[[route]]` number `key`; problems go to `problem`.
+    /// `profiles` are those that loaded; `defined`, every name the file
+    /// defines (one that failed to load has had its problem reported).
     pub fn validate(
         key: &str,
         r: &crate::config::RawRoute,
         profiles: &BTreeMap<String, Arc<TlsProfile>>,
+        defined: &[&String],
         base: &Path,
         sink: &mut impl FnMut(String, String),
     ) -> Option<RouteConfig> {
@@ -161,10 +164,11 @@ impl RouteConfig {
             None => None,
             Some(name) => match profiles.get(name) {
                 Some(p) => Some(Arc::clone(p)),
+                None if defined.iter().any(|d| d.as_str() == name) => None,
                 None => {
                     problem(
                         format!("{key}.upstream_tls"),
-                        format!("there is no [tls.{name}] profile"),
+                        crate::config::no_profile(name, defined.iter().copied()),
                     );
                     None
                 }
