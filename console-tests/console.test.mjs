@@ -1,7 +1,7 @@
 // The web console in a real headless Chromium (Debian's `chromium`), driven by
 // playwright-core with the system browser; no browser is downloaded. The
 // server is the real `certbound serve`, and tokens are fetched with curl:
-// sign in; paste a self-signed PEM and see it parsed; paste an expired one and
+// sign in (and, on `serve --dev`, with the one-time link its banner prints); paste a self-signed PEM and see it parsed; paste an expired one and
 // see saving blocked; paste a CA without a constraint and see the warning;
 // save; get a token; rotate the trust store and see the old certificate
 // refused and the new one accepted; delete. Also: PEM quoted from an e-mail,
@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-import { certboundBinary, curlToken, startServer } from './lib/server.mjs';
+import { certboundBinary, curlToken, startDevServer, startServer } from './lib/server.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -104,6 +104,40 @@ test('signing in is required, with the admin token', async () => {
   assert.equal(session.sameSite, 'Strict');
   assert.equal(session.path, '/console');
   assert.ok(!session.value.includes(server.token));
+});
+
+test('serve --dev: the printed one-time link signs in, once', async () => {
+  const dev = await startDevServer();
+  // A browser of its own: nothing of the other tests' session carries over.
+  const own = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+  try {
+    const tab = await own.newPage();
+    await tab.goto(dev.link);
+    await tab.waitForURL(/\/console\/clients$/);
+    assert.equal(await tab.title(), 'Clients — certbound console');
+    // The dev PKI's demo client is registered and listed.
+    await tab.getByText('demo-client', { exact: true }).first().waitFor();
+    const [session] = (await own.cookies()).filter((c) => c.name === '__Secure-certbound-console');
+    assert.ok(session?.httpOnly && session.secure, 'a secure session cookie');
+
+    // The link works once: a second browser gets the explanation, not a session.
+    const other = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const again = await other.newPage();
+      const resp = await again.goto(dev.link);
+      assert.equal(resp.status(), 403);
+      await again.getByText('This sign-in link was already used or has expired').waitFor();
+      assert.equal((await other.cookies()).filter((c) => c.name === '__Secure-certbound-console').length, 0);
+      // And the console still asks that browser to sign in.
+      await again.goto(`${dev.console}/clients`);
+      assert.match(again.url(), /\/console\/signin\?next=/);
+    } finally {
+      await other.close();
+    }
+  } finally {
+    await own.close();
+    await dev.stop();
+  }
 });
 
 test('a pasted self-signed certificate is parsed as it is pasted', async () => {

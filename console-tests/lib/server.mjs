@@ -163,3 +163,52 @@ export function curlToken(server, clientId, name) {
   const at = out.lastIndexOf('\n');
   return { status: Number(out.slice(at + 1)), body: JSON.parse(out.slice(0, at)) };
 }
+
+/**
+ * `certbound serve --dev` on OS-picked ports in a temporary directory, as a
+ * new user starts it; resolves with the console URL and the one-time
+ * sign-in link its banner prints.
+ */
+export async function startDevServer() {
+  const bin = certboundBinary();
+  const dir = mkdtempSync(join(tmpdir(), 'certbound-dev-'));
+  const child = spawn(bin, ['serve', '--dev', '--tls-port', '0', '--mtls-port', '0'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const banner = await new Promise((resolveUp, reject) => {
+    const timer = setTimeout(() => reject(new Error(`certbound serve --dev printed no sign-in link in 60 s:\n${stdout}${stderr}`)), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`certbound serve --dev exited with ${code}:\n${stdout}${stderr}`));
+    });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      // "console: https://127.0.0.1:40123/console" and
+      // "  sign in (one-time link, valid 10 minutes): https://…/console/signin/link?code=…"
+      const consoleUrl = stdout.match(/^console: (https:\/\/\S+)$/m);
+      const link = stdout.match(/^ {2}sign in \(one-time link[^)]*\): (https:\/\/\S+)$/m);
+      if (consoleUrl && link) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolveUp({ console: consoleUrl[1], link: link[1] });
+      }
+    });
+  });
+  return {
+    ...banner,
+    dir,
+    stdout: () => stdout,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
