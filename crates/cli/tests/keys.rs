@@ -141,6 +141,41 @@ fn a_p12_is_checked_with_its_password_and_refused_without() {
         .stderr_has(&format!("alice.p12 {MISSING}"));
 }
 
+/// A PKCS#12 file that asks for more key-derivation work than is ever done
+/// (openssl's `-iter` one past the bound) is refused from its parameters,
+/// with the count; OpenSSL's default count (alice.p12) is read as before.
+#[test]
+fn a_p12_asking_for_too_many_iterations_is_refused_at_once() {
+    let f = files();
+    let d = f.path();
+    let pass = format!("pass:{PASSWORD}");
+    openssl(
+        d,
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            "alice.key",
+            "-in",
+            "alice.crt",
+            "-passout",
+            &pass,
+            "-iter",
+            "5000001",
+            "-certpbe",
+            "NONE",
+            "-out",
+            "slow.p12",
+        ],
+    )
+    .code(0);
+    certbound(d, &["check", "slow.p12", "--key-password-file", "pw.txt"])
+        .code(2)
+        .stderr_has("it asks for 5000001 iterations")
+        .stderr_has("at most 5000000 are worked through");
+    certbound(d, &["check", "alice.p12", "--key-password-file", "pw.txt"]).code(0);
+}
+
 #[test]
 fn request_and_token_present_the_certificate_of_a_p12() {
     let f = files();

@@ -143,6 +143,19 @@ fn skip_header(input: &[u8], tag: u8) -> Option<&[u8]> {
 /// `openssl pkcs12 -passout pass:` writes); if it does not open the file,
 /// the error says a password is needed.
 pub fn read_pkcs12(input: &[u8], password: Option<&str>) -> Result<Pkcs12Identity, KeyError> {
+    let max = crate::encrypted::MAX_PBKDF2_ITERATIONS;
+    if let Some(n) = iterations::largest(input).filter(|n| *n > u64::from(max)) {
+        return Err(KeyError::Pkcs12 {
+            reason: format!(
+                "it asks for {} iterations of its key derivation or MAC; at most {max} are worked through. Re-export it with the usual count (OpenSSL's default is 2048: `openssl pkcs12 -export` without -iter)",
+                if n == u64::MAX {
+                    "more than 2^64".to_string()
+                } else {
+                    n.to_string()
+                }
+            ),
+        });
+    }
     let archive = match password {
         Some(pw) => open(input, pw)?,
         None => match open(input, "") {
@@ -279,6 +292,8 @@ pub fn write_pkcs12(
         .write()
         .map_err(failed)
 }
+
+mod iterations;
 
 #[cfg(test)]
 mod tests;
