@@ -139,19 +139,26 @@ async fn create_read_list_rotate_and_delete() {
     );
 
     // Each change is in the audit trail.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let events = h
-        .running
-        .state
-        .store
-        .query_audit(&certbound_store::AuditFilter {
-            kind: Some("admin".into()),
-            ..Default::default()
+    const WANTED: [&str; 3] = ["created client", "replaced client", "deleted client"];
+    let all_there = |events: &[certbound_store::AuditEvent]| {
+        WANTED.iter().all(|want| {
+            events
+                .iter()
+                .filter_map(|e| e.detail.as_deref())
+                .any(|d| d.starts_with(want))
         })
-        .await
-        .unwrap();
+    };
+    let events = h
+        .audit_until(
+            certbound_store::AuditFilter {
+                kind: Some("admin".into()),
+                ..Default::default()
+            },
+            all_there,
+        )
+        .await;
     let details: Vec<String> = events.iter().filter_map(|e| e.detail.clone()).collect();
-    for want in ["created client", "replaced client", "deleted client"] {
+    for want in WANTED {
         assert!(
             details.iter().any(|d| d.starts_with(want)),
             "{want} not in {details:?}"

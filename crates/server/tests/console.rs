@@ -9,7 +9,7 @@
 mod common;
 
 use certbound_testkit::{LeafOptions, self_signed};
-use common::{ADMIN_TOKEN, Client, Harness, Reply, client_doc, request};
+use common::{ADMIN_TOKEN, Client, Harness, Reply, client_doc, eventually, request};
 
 const FORM: &str = "grant_type=client_credentials&client_id=";
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
@@ -141,23 +141,6 @@ impl<'a> Browser<'a> {
         b.csrf = csrf_of(&clients.body);
         b
     }
-}
-
-/// Wait until `check` holds: the audit trail is written off the request path.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    // Generous: a loaded CI machine may take seconds to flush the audit queue.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("{what} did not happen within 30 s");
 }
 
 /// The security properties every console page has.

@@ -229,17 +229,24 @@ async fn every_rejection_is_invalid_client_with_the_precise_reason_logged() {
         .unwrap();
     assert_eq!(ok.status, 200, "{}", ok.body);
     // The audit trail has each failure with its reason.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let has_both = |events: &[certbound_store::AuditEvent]| {
+        events.iter().any(|e| {
+            e.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("untrusted_certificate"))
+        }) && events
+            .iter()
+            .any(|e| e.result == certbound_store::AuditResult::Success)
+    };
     let events = h
-        .running
-        .state
-        .store
-        .query_audit(&certbound_store::AuditFilter {
-            client_id: Some("partner".into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        .audit_until(
+            certbound_store::AuditFilter {
+                client_id: Some("partner".into()),
+                ..Default::default()
+            },
+            has_both,
+        )
+        .await;
     assert!(events.iter().any(|e| {
         e.reason
             .as_deref()

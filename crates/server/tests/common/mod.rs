@@ -106,6 +106,21 @@ client_certs = ["admin.crt"]
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 
 impl Harness {
+    /// The audit events `filter` selects, once `ready` holds for them: the
+    /// audit trail is written off the request path.
+    pub async fn audit_until(
+        &self,
+        filter: certbound_store::AuditFilter,
+        ready: impl Fn(&[certbound_store::AuditEvent]) -> bool,
+    ) -> Vec<certbound_store::AuditEvent> {
+        let query = || async { self.running.state.store.query_audit(&filter).await.unwrap() };
+        eventually("the audit events awaited", || async {
+            ready(&query().await)
+        })
+        .await;
+        query().await
+    }
+
     /// Start a server with the base config plus `extra` TOML.
     pub async fn start(extra: &str) -> Harness {
         Self::start_with_files(extra, &[]).await
@@ -485,4 +500,21 @@ pub async fn silent_upstream() -> SocketAddr {
         }
     });
     addr
+}
+
+/// Wait until `check` holds: the audit trail is written off the request path.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    // Generous: a loaded CI machine may take seconds to flush the audit queue.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{what} did not happen within 30 s");
 }
