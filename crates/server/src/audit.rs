@@ -211,6 +211,14 @@ mod tests {
         async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
             self.inner.is_revoked(jti).await
         }
+        async fn use_assertion(
+            &self,
+            client_id: &str,
+            jti: &str,
+            expires_at: OffsetDateTime,
+        ) -> Result<bool, StoreError> {
+            self.inner.use_assertion(client_id, jti, expires_at).await
+        }
         async fn active_revocations(
             &self,
             now: OffsetDateTime,

@@ -131,6 +131,16 @@ pub trait Store: Debug + Send + Sync {
     /// Announces nothing: expired tokens are refused anyway.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
+    /// Records the client assertion `jti` of `client_id` as used until
+    /// `expires_at`: `true` when it is new, `false` when it was used before
+    /// (a replay). Entries that expired are deleted on the way.
+    async fn use_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
     /// Deletes audit events recorded before `before`; returns how many.
     async fn purge_audit(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 

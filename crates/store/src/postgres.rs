@@ -527,6 +527,35 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn use_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        check_text("client id", client_id)?;
+        check_text("assertion id (jti)", jti)?;
+        const DOING: &str = "recording a client assertion";
+        sqlx::query("DELETE FROM client_assertions WHERE expires_at < $1")
+            .bind(truncate_to_micros(OffsetDateTime::now_utc()))
+            .execute(&self.pool)
+            .await
+            .map_err(E::during(DOING))?;
+        // One statement: of two instances inserting the same jti at once,
+        // exactly one inserts it.
+        let inserted = sqlx::query(
+            "INSERT INTO client_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (client_id, jti) DO NOTHING",
+        )
+        .bind(client_id)
+        .bind(jti)
+        .bind(truncate_to_micros(expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(E::during(DOING))?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
     async fn signing_keys(&self) -> Result<Vec<String>, StoreError> {
         sqlx::query_scalar("SELECT kid FROM signing_keys ORDER BY first_used_at, kid")
             .fetch_all(&self.pool)

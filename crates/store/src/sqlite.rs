@@ -509,6 +509,35 @@ impl Store for SqliteStore {
             .map_err(E::during("recording the signing key"))
     }
 
+    async fn use_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        check_text("client id", client_id)?;
+        check_text("assertion id (jti)", jti)?;
+        const DOING: &str = "recording a client assertion";
+        let mut tx = self.begin_write(DOING).await?;
+        sqlx::query("DELETE FROM client_assertions WHERE expires_at < ?1")
+            .bind(to_micros(model::now()))
+            .execute(&mut *tx)
+            .await
+            .map_err(E::during(DOING))?;
+        let inserted = sqlx::query(
+            "INSERT INTO client_assertions (client_id, jti, expires_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (client_id, jti) DO NOTHING",
+        )
+        .bind(client_id)
+        .bind(jti)
+        .bind(to_micros(expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(E::during(DOING))?;
+        tx.commit().await.map_err(E::during(DOING))?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
     async fn signing_keys(&self) -> Result<Vec<String>, StoreError> {
         sqlx::query_scalar("SELECT kid FROM signing_keys ORDER BY first_used_at, kid")
             .fetch_all(&self.pool)

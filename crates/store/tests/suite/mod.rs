@@ -42,6 +42,7 @@ macro_rules! run_suite {
             reopening_migrates_idempotently,
             ping_and_location,
             signing_keys_are_recorded_once,
+            an_assertion_is_used_once_across_instances,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {
@@ -753,6 +754,24 @@ pub async fn signing_keys_are_recorded_once(url: &str) {
     assert_eq!(kids, ["kid-one", "kid-two"]);
     assert!(store.record_signing_key("").await.is_err());
     store.close().await;
+}
+
+pub async fn an_assertion_is_used_once_across_instances(url: &str) {
+    let (one, two) = (store(url).await, store(url).await);
+    let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    assert!(one.use_assertion("app", "jti-1", later).await.expect("use"));
+    // A replay, to this instance or another on the same database.
+    assert!(!one.use_assertion("app", "jti-1", later).await.expect("use"));
+    assert!(!two.use_assertion("app", "jti-1", later).await.expect("use"));
+    // The same jti of another client is another assertion.
+    assert!(two.use_assertion("other", "jti-1", later).await.expect("use"));
+    // An expired entry is deleted, so its jti may come again.
+    let past = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    assert!(one.use_assertion("app", "jti-2", past).await.expect("use"));
+    assert!(one.use_assertion("app", "jti-2", later).await.expect("use"));
+    assert!(one.use_assertion("app", "nul\0", later).await.is_err());
+    one.close().await;
+    two.close().await;
 }
 
 pub async fn ping_and_location(url: &str) {
