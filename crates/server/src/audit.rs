@@ -3,18 +3,22 @@
 //! If the store falls far behind, events are dropped and counted rather than
 //! slowing down token issuance, and the drop is logged.
 //!
-//! While the store refuses writes (a database restart), the writer keeps the
-//! batch it holds and tries again with a growing pause (up to
-//! [`AUDIT_RETRY_MAX`]), and new events wait in the queue: nothing is lost
-//! unless the queue fills. The sender tells whether the last write failed, so
-//! that the token endpoint can refuse to issue unaudited tokens (`[audit]
-//! on_store_error = "refuse"`) and `/healthz` can say so.
+//! While the store refuses writes (a database restart), the writer appends
+//! what it takes from the queue to a spill file ([`crate::audit_spill`]) and
+//! tries to write the file back with a growing pause (up to
+//! [`AUDIT_RETRY_MAX`]); new events go behind it until it is written, so the
+//! order holds and the queue keeps draining. The sender tells whether events
+//! wait for the store, so that the token endpoint can refuse to issue
+//! unaudited tokens (`[audit] on_store_error = "refuse"`) and `/healthz` can
+//! say so.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use certbound_store::{AuditEvent, Store};
 use tokio::sync::mpsc;
+
+use crate::audit_spill::Spill;
 
 /// Events waiting to be written before new ones are dropped.
 pub const AUDIT_QUEUE: usize = 65_536;
@@ -57,19 +61,39 @@ impl AuditSender {
     }
 }
 
-/// Start the writer. It stops, after writing everything queued, when every
-/// sender is gone.
-pub fn spawn_writer(store: Arc<dyn Store>) -> (AuditSender, tokio::task::JoinHandle<()>) {
+/// Start the writer, spilling to `spill` (see [`crate::audit_spill`]) while
+/// the store refuses writes. It stops, after writing or spilling everything
+/// queued, when every sender is gone.
+pub fn spawn_writer(
+    store: Arc<dyn Store>,
+    spill: std::path::PathBuf,
+) -> (AuditSender, tokio::task::JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<AuditEvent>(AUDIT_QUEUE);
     let failing = Arc::new(AtomicBool::new(false));
-    let writer_failing = Arc::clone(&failing);
+    let dropped = Arc::new(AtomicU64::new(0));
+    let (writer_failing, writer_dropped) = (Arc::clone(&failing), Arc::clone(&dropped));
     let task = tokio::spawn(async move {
-        let failing = writer_failing;
+        let (failing, dropped) = (writer_failing, writer_dropped);
+        let mut spill = Spill::open(spill);
+        failing.store(spill.pending(), Ordering::Relaxed);
         let mut batch = Vec::with_capacity(AUDIT_BATCH);
-        while rx.recv_many(&mut batch, AUDIT_BATCH).await > 0 {
-            // Let a partial batch fill for a moment: one transaction (and one
-            // fsync) for many events rather than one for every few.
-            if batch.len() < AUDIT_BATCH {
+        let mut pause = AUDIT_RETRY_MIN;
+        let mut next_try = tokio::time::Instant::now();
+        loop {
+            // While events wait in the spill file, try it again at `next_try`
+            // even when nothing new comes.
+            let received = if spill.pending() {
+                tokio::select! {
+                    n = rx.recv_many(&mut batch, AUDIT_BATCH) => Some(n),
+                    _ = tokio::time::sleep_until(next_try) => None,
+                }
+            } else {
+                Some(rx.recv_many(&mut batch, AUDIT_BATCH).await)
+            };
+            let closed = received == Some(0);
+            if received.is_some_and(|n| n > 0) && batch.len() < AUDIT_BATCH {
+                // Let a partial batch fill for a moment: one transaction (and
+                // one fsync) for many events rather than one for every few.
                 tokio::time::sleep(AUDIT_LINGER).await;
                 while batch.len() < AUDIT_BATCH {
                     match rx.try_recv() {
@@ -78,32 +102,58 @@ pub fn spawn_writer(store: Arc<dyn Store>) -> (AuditSender, tokio::task::JoinHan
                     }
                 }
             }
-            let mut pause = AUDIT_RETRY_MIN;
-            while let Err(e) = store.append_audit(&batch).await {
-                if !failing.swap(true, Ordering::Relaxed) {
-                    tracing::error!(error = %e, events = batch.len(), "audit write failed; holding the events and retrying until the store is back");
+            if !spill.pending() && !batch.is_empty() {
+                match store.append_audit(&batch).await {
+                    Ok(()) => batch.clear(),
+                    Err(e) => {
+                        if !failing.swap(true, Ordering::Relaxed) {
+                            tracing::error!(error = %e, "audit write failed; events wait in the spill file until the store is back");
+                        }
+                        pause = AUDIT_RETRY_MIN;
+                        next_try = tokio::time::Instant::now() + pause;
+                    }
                 }
-                // The queue is closed (shutdown) and the store is down: give up.
-                if rx.is_closed() && pause >= AUDIT_RETRY_MAX {
+            }
+            if !batch.is_empty() {
+                // Behind the spill file, in order.
+                if let Err(e) = spill.append(&batch).await {
+                    let n = dropped.fetch_add(batch.len() as u64, Ordering::Relaxed)
+                        + batch.len() as u64;
+                    tracing::error!(error = %e, dropped = n, "audit events dropped: the store refuses them and they cannot be spilled");
+                }
+                batch.clear();
+            }
+            if spill.pending() && (tokio::time::Instant::now() >= next_try || closed) {
+                match spill.write_back(store.as_ref()).await {
+                    Ok(n) => {
+                        tracing::info!(
+                            events = n,
+                            "audit writes resumed: the spilled events are in the store"
+                        );
+                        pause = AUDIT_RETRY_MIN;
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "the store still refuses the spilled audit events");
+                        next_try = tokio::time::Instant::now() + pause;
+                        pause = (pause * 2).min(AUDIT_RETRY_MAX);
+                    }
+                }
+            }
+            failing.store(spill.pending(), Ordering::Relaxed);
+            if closed {
+                if spill.pending() {
                     tracing::error!(
-                        events = batch.len() + rx.len(),
-                        "audit events lost at shutdown: the store is unreachable"
+                        "audit events wait in the spill file at shutdown: the next start writes them to the store"
                     );
-                    return;
                 }
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(AUDIT_RETRY_MAX);
+                return;
             }
-            if failing.swap(false, Ordering::Relaxed) {
-                tracing::info!(events = batch.len(), "audit writes resumed");
-            }
-            batch.clear();
         }
     });
     (
         AuditSender {
             tx,
-            dropped: Arc::new(AtomicU64::new(0)),
+            dropped,
             failing,
         },
         task,
@@ -283,7 +333,9 @@ mod tests {
             inner,
             down: AtomicBool::new(false),
         });
-        let (sender, task) = spawn_writer(Arc::clone(&store) as Arc<dyn StoreTrait>);
+        let dir = tempfile::tempdir().unwrap();
+        let spill = dir.path().join(crate::audit_spill::SPILL_FILE);
+        let (sender, task) = spawn_writer(Arc::clone(&store) as Arc<dyn StoreTrait>, spill.clone());
         sender.record(AuditEvent::new("token", AuditResult::Success));
         assert!(until(async || count(store.as_ref()).await == 1).await);
         assert!(!sender.store_failing());
@@ -293,12 +345,32 @@ mod tests {
             sender.record(AuditEvent::new("token", AuditResult::Success));
         }
         assert!(until(async || sender.store_failing()).await);
+        assert!(
+            until(async || std::fs::read_to_string(&spill).is_ok_and(|t| t.lines().count() == 5))
+                .await,
+            "the events wait in the spill file"
+        );
         assert_eq!(count(store.as_ref()).await, 1, "nothing written while down");
 
         store.down.store(false, Ordering::Relaxed);
         assert!(until(async || count(store.as_ref()).await == 6).await);
         assert!(until(async || !sender.store_failing()).await);
+        assert!(!spill.exists(), "the spill file is gone once written back");
         assert_eq!(sender.dropped(), 0);
+
+        // Down at shutdown: the events stay in the file, and the next writer
+        // puts them in the store first.
+        store.down.store(true, Ordering::Relaxed);
+        for _ in 0..3 {
+            sender.record(AuditEvent::new("token", AuditResult::Success));
+        }
+        drop(sender);
+        task.await.unwrap();
+        assert_eq!(std::fs::read_to_string(&spill).unwrap().lines().count(), 3);
+        store.down.store(false, Ordering::Relaxed);
+        let (sender, task) = spawn_writer(Arc::clone(&store) as Arc<dyn StoreTrait>, spill.clone());
+        assert!(until(async || count(store.as_ref()).await == 9).await);
+        assert!(until(async || !spill.exists()).await);
         drop(sender);
         task.await.unwrap();
     }

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod answer_cache;
 pub mod app;
 pub mod audit;
+pub mod audit_spill;
 pub mod chain_cache;
 pub mod client_auth;
 pub mod config;
@@ -350,7 +351,10 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
     let gateway = Arc::new(
         gateway::Gateway::new(&config.routes, &issuer, &audience).map_err(ServerError::Gateway)?,
     );
-    let (audit, audit_task) = audit::spawn_writer(Arc::clone(&store));
+    let (audit, audit_task) = audit::spawn_writer(
+        Arc::clone(&store),
+        config.data_dir.join(audit_spill::SPILL_FILE),
+    );
     let state = Arc::new(AppState {
         issuer: issuer.clone(),
         audience,

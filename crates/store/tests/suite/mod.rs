@@ -764,7 +764,11 @@ pub async fn an_assertion_is_used_once_across_instances(url: &str) {
     assert!(!one.use_assertion("app", "jti-1", later).await.expect("use"));
     assert!(!two.use_assertion("app", "jti-1", later).await.expect("use"));
     // The same jti of another client is another assertion.
-    assert!(two.use_assertion("other", "jti-1", later).await.expect("use"));
+    assert!(
+        two.use_assertion("other", "jti-1", later)
+            .await
+            .expect("use")
+    );
     // An expired entry is deleted, so its jti may come again.
     let past = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
     assert!(one.use_assertion("app", "jti-2", past).await.expect("use"));
