@@ -28,6 +28,10 @@ pub const AUDIT_BATCH: usize = 512;
 pub const AUDIT_LINGER: std::time::Duration = std::time::Duration::from_millis(10);
 /// The first pause before a failed write is tried again; it doubles each time.
 pub const AUDIT_RETRY_MIN: std::time::Duration = std::time::Duration::from_millis(100);
+/// How long one write to the store may take before its events are spilled
+/// instead: a database that is down may keep a write waiting for a
+/// connection for seconds, while events go on arriving.
+pub const AUDIT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 /// The longest pause between two tries of a failed write.
 pub const AUDIT_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -103,7 +107,17 @@ pub fn spawn_writer(
                 }
             }
             if !spill.pending() && !batch.is_empty() {
-                match store.append_audit(&batch).await {
+                let written =
+                    match tokio::time::timeout(AUDIT_WRITE_TIMEOUT, store.append_audit(&batch))
+                        .await
+                    {
+                        Ok(r) => r.map_err(|e| e.to_string()),
+                        Err(_) => Err(format!(
+                            "the store did not answer within {} s",
+                            AUDIT_WRITE_TIMEOUT.as_secs()
+                        )),
+                    };
+                match written {
                     Ok(()) => batch.clear(),
                     Err(e) => {
                         if !failing.swap(true, Ordering::Relaxed) {
@@ -124,7 +138,7 @@ pub fn spawn_writer(
                 batch.clear();
             }
             if spill.pending() && (tokio::time::Instant::now() >= next_try || closed) {
-                match spill.write_back(store.as_ref()).await {
+                match spill.write_back(store.as_ref(), AUDIT_WRITE_TIMEOUT).await {
                     Ok(n) => {
                         tracing::info!(
                             events = n,
@@ -203,6 +217,8 @@ mod tests {
     struct Flaky {
         inner: Arc<dyn StoreTrait>,
         down: AtomicBool,
+        /// Writes hang (a database that keeps them waiting for a connection).
+        hang: AtomicBool,
     }
 
     #[async_trait]
@@ -282,6 +298,9 @@ mod tests {
             self.inner.purge_audit(before).await
         }
         async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+            if self.hang.load(Ordering::Relaxed) {
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            }
             if self.down.load(Ordering::Relaxed) {
                 return Err(StoreError::Database {
                     operation: "writing audit events",
@@ -332,6 +351,7 @@ mod tests {
         let store = Arc::new(Flaky {
             inner,
             down: AtomicBool::new(false),
+            hang: AtomicBool::new(false),
         });
         let dir = tempfile::tempdir().unwrap();
         let spill = dir.path().join(crate::audit_spill::SPILL_FILE);
@@ -370,6 +390,21 @@ mod tests {
         store.down.store(false, Ordering::Relaxed);
         let (sender, task) = spawn_writer(Arc::clone(&store) as Arc<dyn StoreTrait>, spill.clone());
         assert!(until(async || count(store.as_ref()).await == 9).await);
+        assert!(until(async || !spill.exists()).await);
+
+        // A write that hangs is given up after AUDIT_WRITE_TIMEOUT: its
+        // events go to the file rather than holding the queue.
+        store.hang.store(true, Ordering::Relaxed);
+        for _ in 0..2 {
+            sender.record(AuditEvent::new("token", AuditResult::Success));
+        }
+        assert!(
+            until(async || std::fs::read_to_string(&spill).is_ok_and(|t| t.lines().count() == 2))
+                .await
+        );
+        assert!(sender.store_failing());
+        store.hang.store(false, Ordering::Relaxed);
+        assert!(until(async || count(store.as_ref()).await == 11).await);
         assert!(until(async || !spill.exists()).await);
         drop(sender);
         task.await.unwrap();

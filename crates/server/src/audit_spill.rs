@@ -7,7 +7,8 @@
 //! A file left by a server that stopped during an outage is written to the
 //! store when the next one starts. Events are written at least once: a
 //! server stopped in the middle of writing a file back writes its beginning
-//! again at the next start.
+//! again at the next start, and a write that timed out but went through is
+//! written again from the file.
 
 use std::path::PathBuf;
 
@@ -98,7 +99,12 @@ impl Spill {
 
     /// Write what waits to `store`, in order, in batches; on success the file
     /// is removed. A failure keeps the rest for the next try.
-    pub async fn write_back(&mut self, store: &dyn Store) -> Result<u64, String> {
+    /// Each batch may take `timeout`.
+    pub async fn write_back(
+        &mut self,
+        store: &dyn Store,
+        timeout: std::time::Duration,
+    ) -> Result<u64, String> {
         let mut file = tokio::fs::File::open(&self.path)
             .await
             .map_err(|e| format!("cannot read {}: {e}", self.name()))?;
@@ -132,9 +138,9 @@ impl Spill {
             if bytes == 0 {
                 break;
             }
-            store
-                .append_audit(&batch)
+            tokio::time::timeout(timeout, store.append_audit(&batch))
                 .await
+                .map_err(|_| format!("the store did not answer within {timeout:?}"))?
                 .map_err(|e| e.to_string())?;
             self.written_back += bytes;
             written += batch.len() as u64;
