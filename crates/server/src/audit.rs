@@ -113,8 +113,8 @@ pub fn spawn_writer(
                     {
                         Ok(r) => r.map_err(|e| e.to_string()),
                         Err(_) => Err(format!(
-                            "the store did not answer within {} s",
-                            AUDIT_WRITE_TIMEOUT.as_secs()
+                            "the store did not answer within {} ms",
+                            AUDIT_WRITE_TIMEOUT.as_millis()
                         )),
                     };
                 match written {
