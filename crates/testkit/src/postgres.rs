@@ -94,6 +94,22 @@ pub fn database(prefix: &str) -> String {
     )
 }
 
+/// Drop the database of `url` (made by [`database`]) with its data: for
+/// programs that fill one with gigabytes (`soak`). Tests leave theirs to be
+/// recycled.
+pub fn drop_database(url: &str) {
+    let cluster = CLUSTER.get_or_init(prepare_cluster);
+    if let Some(name) = url.rsplit('/').next().filter(|n| {
+        n.starts_with(DATABASE_PREFIX) && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }) {
+        run_psql(
+            cluster,
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        );
+    }
+}
+
 /// Stop the cluster the databases live on (fast: open sessions are cut), keep
 /// it down for `down`, and start it again; returns once it accepts TCP
 /// connections, or after 30 s. For fault-injection programs (`soak`), never

@@ -172,6 +172,9 @@ async fn run(args: Args) -> Result<()> {
         rows.push(row);
     }
 
+    // The run wrote gigabytes of audit events: give the space back.
+    drop(server);
+    certbound_testkit::postgres::drop_database(&store_url);
     let first = rows.first().map_or(0, |r| r.rss_kib) as f64;
     let last = rows.last().map_or(0, |r| r.rss_kib) as f64;
     let growth = if first > 0.0 { last / first - 1.0 } else { 0.0 };
