@@ -83,6 +83,9 @@ pub fn spawn_writer(
         let mut batch = Vec::with_capacity(AUDIT_BATCH);
         let mut pause = AUDIT_RETRY_MIN;
         let mut next_try = tokio::time::Instant::now();
+        // The last write to the store failed (whether or not its events
+        // could be spilled).
+        let mut store_down = false;
         loop {
             // While events wait in the spill file, try it again at `next_try`
             // even when nothing new comes.
@@ -118,8 +121,12 @@ pub fn spawn_writer(
                         )),
                     };
                 match written {
-                    Ok(()) => batch.clear(),
+                    Ok(()) => {
+                        batch.clear();
+                        store_down = false;
+                    }
                     Err(e) => {
+                        store_down = true;
                         if !failing.swap(true, Ordering::Relaxed) {
                             tracing::error!(error = %e, "audit write failed; events wait in the spill file until the store is back");
                         }
@@ -140,6 +147,7 @@ pub fn spawn_writer(
             if spill.pending() && (tokio::time::Instant::now() >= next_try || closed) {
                 match spill.write_back(store.as_ref(), AUDIT_WRITE_TIMEOUT).await {
                     Ok(n) => {
+                        store_down = false;
                         tracing::info!(
                             events = n,
                             "audit writes resumed: the spilled events are in the store"
@@ -153,7 +161,7 @@ pub fn spawn_writer(
                     }
                 }
             }
-            failing.store(spill.pending(), Ordering::Relaxed);
+            failing.store(store_down || spill.pending(), Ordering::Relaxed);
             if closed {
                 if spill.pending() {
                     tracing::error!(
@@ -406,6 +414,37 @@ mod tests {
         store.hang.store(false, Ordering::Relaxed);
         assert!(until(async || count(store.as_ref()).await == 11).await);
         assert!(until(async || !spill.exists()).await);
+        drop(sender);
+        task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn without_a_spill_file_events_are_dropped_counted_and_the_store_still_failing() {
+        let inner = certbound_store::open("sqlite::memory:").await.unwrap();
+        let store = Arc::new(Flaky {
+            inner,
+            down: AtomicBool::new(true),
+            hang: AtomicBool::new(false),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        // A spill file that cannot be written (its directory does not exist).
+        let spill = dir
+            .path()
+            .join("missing")
+            .join(crate::audit_spill::SPILL_FILE);
+        let (sender, task) = spawn_writer(Arc::clone(&store) as Arc<dyn StoreTrait>, spill);
+        for _ in 0..2 {
+            sender.record(AuditEvent::new("token", AuditResult::Success));
+        }
+        assert!(until(async || sender.dropped() == 2).await);
+        assert!(
+            sender.store_failing(),
+            "unaudited tokens must not look audited"
+        );
+        store.down.store(false, Ordering::Relaxed);
+        sender.record(AuditEvent::new("token", AuditResult::Success));
+        assert!(until(async || count(store.as_ref()).await == 1).await);
+        assert!(until(async || !sender.store_failing()).await);
         drop(sender);
         task.await.unwrap();
     }
