@@ -2,10 +2,10 @@
 //! parsing, signature verification, and the time/issuer/audience checks.
 //!
 //! Verification is written to leave no room for the classic JWT mistakes: the
-//! token must be exactly three unpadded base64url parts, `alg: none` and every
-//! algorithm other than ES256 and EdDSA are refused, the header's `alg` must be
-//! the algorithm of the key selected (never the other way round), and unknown
-//! `crit` extensions are refused. Signature checking ([`verify`]) and claim
+//! token must be exactly three unpadded base64url parts, `alg: none` and HMAC
+//! are refused (only the asymmetric algorithms of [`Algorithm`] exist), the
+//! header's `alg` must be an algorithm of the key selected (never the other
+//! way round), and unknown `crit` extensions are refused. Signature checking ([`verify`]) and claim
 //! checking ([`Validation::validate`]) are separate steps so that each error
 //! says exactly which check failed; [`crate::claims::verify_access_token`]
 //! runs both.
@@ -40,8 +40,10 @@ pub const DEFAULT_LEEWAY_SECS: u64 = 60;
 
 /// Longest encoded header accepted; ours are about 130 characters.
 const MAX_HEADER_B64_LEN: usize = 1024;
-/// Both ES256 (`r || s`) and Ed25519 signatures are 64 bytes.
+/// Both ES256 (`r || s`) and Ed25519 signatures, the ones certbound makes, are 64 bytes.
 const SIGNATURE_LEN: usize = 64;
+/// The longest signature verified: RSA with an 8192-bit modulus.
+const MAX_SIGNATURE_LEN: usize = 1024;
 
 /// Which part of a token a parse error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +91,10 @@ pub enum JwtError {
         reason: String,
     },
     /// The `alg` header names an algorithm we never accept (including `none`).
-    #[error("the token is signed with {alg:?}, which is not accepted (only ES256 and EdDSA)")]
+    #[error(
+        "the token is signed with {alg:?}, which is not accepted (only RS256/384/512, \
+         PS256/384/512, ES256, ES384 and EdDSA; never none or HMAC)"
+    )]
     UnsupportedAlg {
         /// The `alg` header value.
         alg: String,
@@ -113,15 +118,16 @@ pub enum JwtError {
     },
     /// The key named by `kid` is of another algorithm than the header says.
     #[error(
-        "the token says alg {alg} but key {kid:?} is a {key_alg} key; refused (algorithm confusion)"
+        "the token says alg {alg} but key {kid:?} is a {key_type} key that does not sign \
+         with it; refused (algorithm confusion)"
     )]
     AlgMismatch {
         /// The token's `alg`.
         alg: Algorithm,
         /// The token's `kid`.
         kid: String,
-        /// The algorithm of that key.
-        key_alg: Algorithm,
+        /// The kind of that key (`EC P-256`, `RSA`, ...).
+        key_type: &'static str,
     },
     /// The token has no `kid` and no key of its algorithm exists.
     #[error("the token has no kid and no verification key is a {alg} key")]
@@ -271,6 +277,9 @@ pub struct JwsHeader {
     pub typ: Option<String>,
     /// The `kid` header.
     pub kid: Option<String>,
+    /// The `jku` header (RFC 7515 §4.1.2): a URL of the signer's JWKS, honoured
+    /// only where the caller checks it against a registered URL.
+    pub jku: Option<String>,
 }
 
 /// A token whose signature verified; its claims are not yet validated.
@@ -368,10 +377,10 @@ pub fn verify(token: &str, keys: &VerifyingKeys) -> Result<VerifiedJws, JwtError
             KeySelectError::UnknownKid => JwtError::UnknownKid {
                 kid: header.kid.clone().unwrap_or_default(),
             },
-            KeySelectError::AlgMismatch { key_alg } => JwtError::AlgMismatch {
+            KeySelectError::AlgMismatch { key_type } => JwtError::AlgMismatch {
                 alg: header.alg,
                 kid: header.kid.clone().unwrap_or_default(),
-                key_alg,
+                key_type,
             },
             KeySelectError::NoKeyForAlg => JwtError::NoKeyForAlg { alg: header.alg },
             KeySelectError::KidRequired { candidates } => JwtError::KidRequired {
@@ -379,9 +388,10 @@ pub fn verify(token: &str, keys: &VerifyingKeys) -> Result<VerifiedJws, JwtError
                 candidates,
             },
         })?;
-    let signature = decode_signature(signature_b64)?;
+    let mut buf = [0u8; MAX_SIGNATURE_LEN + 3];
+    let signature = decode_signature(signature_b64, header.alg, &mut buf)?;
     let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
-    if !key.verify(signing_input, &signature) {
+    if !key.verify(header.alg, signing_input, signature) {
         return Err(JwtError::BadSignature);
     }
     let payload = URL_SAFE_NO_PAD.decode(payload_b64).map_err(|e| {
@@ -393,42 +403,53 @@ pub fn verify(token: &str, keys: &VerifyingKeys) -> Result<VerifiedJws, JwtError
     Ok(VerifiedJws { header, payload })
 }
 
-fn decode_signature(text: &str) -> Result<[u8; SIGNATURE_LEN], JwtError> {
+/// Decodes the signature into `buf`, checking its length for `alg`: exact
+/// for EC and Ed25519, 256 to 1024 bytes (the modulus) for RSA.
+fn decode_signature<'b>(
+    text: &str,
+    alg: Algorithm,
+    buf: &'b mut [u8; MAX_SIGNATURE_LEN + 3],
+) -> Result<&'b [u8], JwtError> {
     if text.is_empty() {
         return Err(JwtError::malformed(
             Part::Signature,
             "it is empty (unsigned tokens are refused)",
         ));
     }
-    if text.len() != b64_len(SIGNATURE_LEN) {
+    let (min, max) = alg
+        .signature_len()
+        .map_or((256, MAX_SIGNATURE_LEN), |len| (len, len));
+    if text.len() < b64_len(min) || text.len() > b64_len(max) {
+        let expected = if min == max {
+            format!("{} base64url characters ({min} bytes)", b64_len(min))
+        } else {
+            format!(
+                "{} to {} base64url characters ({min} to {max} bytes)",
+                b64_len(min),
+                b64_len(max)
+            )
+        };
         return Err(JwtError::malformed(
             Part::Signature,
             format!(
-                "expected {} base64url characters (64 bytes), found {}",
-                b64_len(SIGNATURE_LEN),
+                "expected {expected} for {alg}, found {}",
                 text.len()
             ),
         ));
     }
-    // 86 characters decode to at most 64 bytes; the estimate needs 66.
-    let mut buf = [0u8; SIGNATURE_LEN + 3];
-    let n = URL_SAFE_NO_PAD.decode_slice(text, &mut buf).map_err(|e| {
+    let n = URL_SAFE_NO_PAD.decode_slice(text, buf).map_err(|e| {
         JwtError::malformed(
             Part::Signature,
             format!("not base64url without padding ({e})"),
         )
     })?;
-    let mut out = [0u8; SIGNATURE_LEN];
     match buf.get(..n) {
-        Some(bytes) if n == SIGNATURE_LEN => out.copy_from_slice(bytes),
-        _ => {
-            return Err(JwtError::malformed(
-                Part::Signature,
-                format!("decodes to {n} bytes, expected 64"),
-            ));
-        }
+        Some(bytes) if (min..=max).contains(&n) => Ok(bytes),
+        _ => Err(JwtError::malformed(
+            Part::Signature,
+            format!("decodes to {n} bytes, expected {min} to {max}"),
+        )),
     }
-    Ok(out)
 }
 
 /// A JSON string borrowed from the decoded header when it has no escapes.
@@ -461,6 +482,8 @@ struct RawHeader<'a> {
     typ: Option<Text<'a>>,
     #[serde(borrow)]
     kid: Option<Text<'a>>,
+    #[serde(borrow)]
+    jku: Option<Text<'a>>,
     #[serde(borrow)]
     crit: Option<Vec<Text<'a>>>,
 }
@@ -501,6 +524,7 @@ fn parse_header(text: &str) -> Result<JwsHeader, JwtError> {
         alg,
         typ: raw.typ.map(|t| t.0.into_owned()),
         kid: raw.kid.map(|t| t.0.into_owned()),
+        jku: raw.jku.map(|t| t.0.into_owned()),
     })
 }
 

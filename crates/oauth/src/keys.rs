@@ -5,11 +5,15 @@
 //! verify. This module loads those keys from PKCS#8 PEM text, generates new
 //! ones, names each by its RFC 7638 JWK thumbprint (`kid`), renders the public
 //! halves as a JWKS (RFC 7517) for `/jwks`, and builds [`VerifyingKeys`] either
-//! from our own keys or from an external issuer's JWKS document.
+//! from our own keys, an external issuer's JWKS document, or a client's
+//! (`private_key_jwt`).
 //!
-//! Only two algorithms exist here on purpose: ES256 (P-256, the default) and
-//! EdDSA (Ed25519). Fewer algorithms means fewer ways to confuse one for
-//! another. No file I/O happens here: the caller reads key files and writes new
+//! certbound signs with two algorithms only, on purpose: ES256 (P-256, the
+//! default) and EdDSA (Ed25519). It verifies those and what clients and other
+//! issuers sign with: RS256/384/512, PS256/384/512 and ES384. A key verifies
+//! only the algorithms of its type (and its JWK's `alg`, when given), so one
+//! cannot be confused for another; HMAC and `none` do not exist here. No file
+//! I/O happens here: the caller reads key files and writes new
 //! ones (with mode 0600).
 
 mod jwks;
@@ -33,45 +37,105 @@ use serde::{Deserialize, Serialize};
 pub(crate) use jwks::KeySelectError;
 pub use jwks::{IgnoredJwk, Jwks, VerifyingKey, VerifyingKeys};
 
-/// A JWS signature algorithm that certbound signs and verifies with.
+/// A JWS signature algorithm that certbound verifies with. Only [`Algorithm::Es256`]
+/// and [`Algorithm::EdDsa`] also sign (our own access tokens); the others verify
+/// what clients sign (`private_key_jwt` assertions, RFC 7523) and external
+/// issuers' tokens. HMAC and `none` are not algorithms here at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Algorithm {
     /// ECDSA with P-256 and SHA-256, signature `r || s` (64 bytes). The default.
     Es256,
+    /// ECDSA with P-384 and SHA-384, signature `r || s` (96 bytes).
+    Es384,
     /// Ed25519 (RFC 8037), 64-byte signature.
     EdDsa,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (keys of 2048 to 8192 bits).
+    Rs256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    Rs384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    Rs512,
+    /// RSASSA-PSS with SHA-256 and MGF1 SHA-256.
+    Ps256,
+    /// RSASSA-PSS with SHA-384.
+    Ps384,
+    /// RSASSA-PSS with SHA-512.
+    Ps512,
 }
 
 impl Algorithm {
+    /// Every algorithm verified, in the order metadata lists them.
+    pub const VERIFIED: [Self; 9] = [
+        Self::Rs256,
+        Self::Rs384,
+        Self::Rs512,
+        Self::Ps256,
+        Self::Ps384,
+        Self::Ps512,
+        Self::Es256,
+        Self::Es384,
+        Self::EdDsa,
+    ];
+
     /// The `alg` header value (RFC 7518 §3.1, RFC 8037 §3.1).
     pub const fn jws_name(self) -> &'static str {
         match self {
             Self::Es256 => "ES256",
+            Self::Es384 => "ES384",
             Self::EdDsa => "EdDSA",
+            Self::Rs256 => "RS256",
+            Self::Rs384 => "RS384",
+            Self::Rs512 => "RS512",
+            Self::Ps256 => "PS256",
+            Self::Ps384 => "PS384",
+            Self::Ps512 => "PS512",
         }
     }
 
     /// The algorithm named by a JWS `alg` header value, exactly as registered.
     pub fn from_jws_name(name: &str) -> Option<Self> {
-        match name {
-            "ES256" => Some(Self::Es256),
-            "EdDSA" => Some(Self::EdDsa),
-            _ => None,
-        }
+        Self::VERIFIED.into_iter().find(|a| a.jws_name() == name)
     }
 
     /// What a key of this algorithm is called in messages.
     pub const fn key_type(self) -> &'static str {
         match self {
             Self::Es256 => "EC P-256",
+            Self::Es384 => "EC P-384",
             Self::EdDsa => "Ed25519",
+            Self::Rs256 | Self::Rs384 | Self::Rs512 | Self::Ps256 | Self::Ps384 | Self::Ps512 => {
+                "RSA"
+            }
+        }
+    }
+
+    /// Whether certbound signs its own tokens with this algorithm.
+    pub const fn signs(self) -> bool {
+        matches!(self, Self::Es256 | Self::EdDsa)
+    }
+
+    /// The signature length in bytes, or `None` for RSA (the modulus length).
+    pub(crate) const fn signature_len(self) -> Option<usize> {
+        match self {
+            Self::Es256 | Self::EdDsa => Some(64),
+            Self::Es384 => Some(96),
+            Self::Rs256 | Self::Rs384 | Self::Rs512 | Self::Ps256 | Self::Ps384 | Self::Ps512 => {
+                None
+            }
         }
     }
 
     pub(crate) fn verification(self) -> &'static dyn VerificationAlgorithm {
         match self {
             Self::Es256 => &ECDSA_P256_SHA256_FIXED,
+            Self::Es384 => &signature::ECDSA_P384_SHA384_FIXED,
             Self::EdDsa => &signature::ED25519,
+            Self::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            Self::Rs384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+            Self::Rs512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+            Self::Ps256 => &signature::RSA_PSS_2048_8192_SHA256,
+            Self::Ps384 => &signature::RSA_PSS_2048_8192_SHA384,
+            Self::Ps512 => &signature::RSA_PSS_2048_8192_SHA512,
         }
     }
 }
@@ -224,15 +288,23 @@ fn ignored_suffix(ignored: &[IgnoredJwk]) -> String {
 /// The public half of a key as a JSON Web Key (RFC 7517 §4; OKP per RFC 8037).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicJwk {
-    /// `EC` or `OKP`.
+    /// `EC`, `OKP` or `RSA`.
     pub kty: String,
-    /// `P-256` or `Ed25519`.
+    /// `P-256`, `P-384` or `Ed25519`; empty for RSA.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub crv: String,
-    /// base64url x coordinate (EC) or public key (OKP).
+    /// base64url x coordinate (EC) or public key (OKP); empty for RSA.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub x: String,
     /// base64url y coordinate (EC only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub y: Option<String>,
+    /// base64url modulus (RSA only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// base64url public exponent (RSA only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
     /// Intended use; `sig` for ours.
     #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
     pub use_: Option<String>,
@@ -254,13 +326,15 @@ impl PublicJwk {
                 URL_SAFE_NO_PAD.encode(public.get(1..33).unwrap_or_default()),
                 Some(URL_SAFE_NO_PAD.encode(public.get(33..65).unwrap_or_default())),
             ),
-            Algorithm::EdDsa => ("OKP", "Ed25519", URL_SAFE_NO_PAD.encode(public), None),
+            _ => ("OKP", "Ed25519", URL_SAFE_NO_PAD.encode(public), None),
         };
         Self {
             kty: kty.to_owned(),
             crv: crv.to_owned(),
             x,
             y,
+            n: None,
+            e: None,
             use_: Some("sig".to_owned()),
             alg: Some(alg.jws_name().to_owned()),
             kid,
@@ -268,8 +342,12 @@ impl PublicJwk {
     }
 
     /// The RFC 7638 thumbprint of this key: base64url SHA-256 of its required
-    /// members (`crv`, `kty`, `x`, and `y` for EC) in lexicographic order.
+    /// members (`crv`, `kty`, `x`, and `y` for EC; `e`, `kty`, `n` for RSA) in
+    /// lexicographic order.
     pub fn thumbprint(&self) -> String {
+        if let (Some(n), Some(e)) = (&self.n, &self.e) {
+            return jwk_thumbprint(&[("e", e), ("kty", &self.kty), ("n", n)]);
+        }
         match &self.y {
             Some(y) => jwk_thumbprint(&[
                 ("crv", &self.crv),
@@ -388,6 +466,11 @@ impl SigningKey {
             }
             // v1 is what `openssl genpkey -algorithm ED25519` writes and every tool reads.
             Algorithm::EdDsa => Ed25519KeyPair::generate_pkcs8v1(&rng),
+            other => {
+                return Err(KeyError::UnknownAlgorithm {
+                    name: other.jws_name().to_owned(),
+                });
+            }
         }
         .map_err(|_| KeyError::Generate { alg })?;
         let key = Self::from_pkcs8_der(doc.as_ref())?;

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod assertion;
 pub mod auth;
 pub mod claims;
 pub mod client;

@@ -88,7 +88,7 @@ fn unsigned_and_foreign_algorithms_are_refused() {
     let key = rfc7515_key();
     let keys = keys_of(&[&key]);
     let payload = b64(claims().to_string().as_bytes());
-    for alg in ["none", "None", "HS256", "RS256", "ES384", "PS256", "es256"] {
+    for alg in ["none", "None", "HS256", "HS384", "RSA-OAEP", "ES512", "es256"] {
         let header = b64(json!({"alg": alg, "kid": key.kid()}).to_string().as_bytes());
         let sig = b64(&[0u8; 64]);
         for token in [
@@ -101,6 +101,19 @@ fn unsigned_and_foreign_algorithms_are_refused() {
                 "{token}"
             );
         }
+    }
+    // Algorithms certbound verifies, named for a key of another type: refused
+    // before any signature check.
+    for alg in ["RS256", "ES384", "PS256"] {
+        let header = b64(json!({"alg": alg, "kid": key.kid()}).to_string().as_bytes());
+        let token = format!("{header}.{payload}.{}", b64(&[0u8; 256]));
+        assert!(
+            matches!(
+                verify(&token, &keys).expect_err("must fail"),
+                JwtError::AlgMismatch { key_type: "EC P-256", .. }
+            ),
+            "{alg}"
+        );
     }
 }
 
@@ -116,7 +129,7 @@ fn header_alg_must_match_the_key_named_by_kid() {
         JwtError::AlgMismatch {
             alg: Algorithm::EdDsa,
             kid: ec.kid().into(),
-            key_alg: Algorithm::Es256
+            key_type: "EC P-256"
         }
     );
     // The same token against a set that has the key verifies.
@@ -334,6 +347,7 @@ fn header(typ: Option<&str>) -> JwsHeader {
         alg: Algorithm::Es256,
         typ: typ.map(str::to_owned),
         kid: None,
+        jku: None,
     }
 }
 

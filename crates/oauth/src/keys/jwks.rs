@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use aws_lc_rs::signature::ParsedPublicKey;
+use aws_lc_rs::signature::{ParsedPublicKey, UnparsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -19,9 +19,19 @@ use super::{Algorithm, KeyError, PublicJwk, SigningKey};
 
 /// One public key a token can be verified with.
 pub struct VerifyingKey {
-    alg: Algorithm,
-    key: ParsedPublicKey,
+    /// The one algorithm it verifies, or `None` for an RSA key whose JWK
+    /// names none: such a key verifies every RS* and PS* algorithm.
+    alg: Option<Algorithm>,
+    key: Material,
     jwk: PublicJwk,
+}
+
+enum Material {
+    /// Parsed once for its one algorithm.
+    Parsed(ParsedPublicKey),
+    /// An RSA key (DER `RSAPublicKey`) for any RSA algorithm: parsed at each
+    /// verification for the algorithm the token names.
+    Rsa(Box<[u8]>),
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -34,9 +44,24 @@ impl fmt::Debug for VerifyingKey {
 }
 
 impl VerifyingKey {
-    /// The algorithm this key verifies; a token naming another is refused.
-    pub fn algorithm(&self) -> Algorithm {
+    /// The algorithm this key verifies, when it is fixed (always, except for
+    /// an RSA key published without `alg`); a token naming another is refused.
+    pub fn algorithm(&self) -> Option<Algorithm> {
         self.alg
+    }
+
+    /// What kind of key this is, for messages (`EC P-256`, `RSA`, ...).
+    pub fn key_type(&self) -> &'static str {
+        self.alg.map_or("RSA", Algorithm::key_type)
+    }
+
+    /// Whether a signature of algorithm `alg` may be checked with this key:
+    /// its own algorithm, or any RSA algorithm for an RSA key without `alg`.
+    pub fn accepts(&self, alg: Algorithm) -> bool {
+        match self.alg {
+            Some(own) => own == alg,
+            None => alg.signature_len().is_none(),
+        }
     }
 
     /// The key id, when the key has one.
@@ -49,8 +74,18 @@ impl VerifyingKey {
         &self.jwk
     }
 
-    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        self.key.verify_sig(message, signature).is_ok()
+    /// Checks `signature` over `message` as algorithm `alg`, which the caller
+    /// has matched with [`VerifyingKey::accepts`].
+    pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        if !self.accepts(alg) {
+            return false;
+        }
+        match &self.key {
+            Material::Parsed(key) => key.verify_sig(message, signature).is_ok(),
+            Material::Rsa(der) => UnparsedPublicKey::new(alg.verification(), der)
+                .verify(message, signature)
+                .is_ok(),
+        }
     }
 }
 
@@ -111,8 +146,8 @@ impl VerifyingKeys {
                 continue;
             }
             set.keys.push(VerifyingKey {
-                alg: key.algorithm(),
-                key: key.parsed_public_key()?,
+                alg: Some(key.algorithm()),
+                key: Material::Parsed(key.parsed_public_key()?),
                 jwk: key.public_jwk().clone(),
             });
         }
@@ -211,23 +246,23 @@ impl VerifyingKeys {
             Some(kid) => {
                 let mut other_alg = None;
                 for key in self.keys.iter().filter(|k| k.kid() == Some(kid)) {
-                    if key.alg == alg {
+                    if key.accepts(alg) {
                         return Ok(key);
                     }
-                    other_alg = Some(key.alg);
+                    other_alg = Some(key.key_type());
                 }
                 Err(match other_alg {
-                    Some(key_alg) => KeySelectError::AlgMismatch { key_alg },
+                    Some(key_type) => KeySelectError::AlgMismatch { key_type },
                     None => KeySelectError::UnknownKid,
                 })
             }
             None => {
-                let mut candidates = self.keys.iter().filter(|k| k.alg == alg);
+                let mut candidates = self.keys.iter().filter(|k| k.accepts(alg));
                 match (candidates.next(), candidates.next()) {
                     (Some(key), None) => Ok(key),
                     (None, _) => Err(KeySelectError::NoKeyForAlg),
                     (Some(_), Some(_)) => Err(KeySelectError::KidRequired {
-                        candidates: self.keys.iter().filter(|k| k.alg == alg).count(),
+                        candidates: self.keys.iter().filter(|k| k.accepts(alg)).count(),
                     }),
                 }
             }
@@ -239,7 +274,7 @@ impl VerifyingKeys {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum KeySelectError {
     UnknownKid,
-    AlgMismatch { key_alg: Algorithm },
+    AlgMismatch { key_type: &'static str },
     NoKeyForAlg,
     KidRequired { candidates: usize },
 }
@@ -261,22 +296,33 @@ fn required_str<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<&'a str, 
     optional_str(obj, name)?.ok_or_else(|| format!("\"{name}\" is missing"))
 }
 
-fn coordinate(obj: &Map<String, Value>, name: &str) -> Result<[u8; 32], String> {
+/// A base64url member decoded; `what` describes its expected size for errors.
+fn member_bytes(obj: &Map<String, Value>, name: &str, max: usize) -> Result<Vec<u8>, String> {
     let text = required_str(obj, name)?;
-    let mut out = [0u8; 32];
-    // 32 bytes are 43 base64url characters; a longer text cannot fit.
-    if text.len() != 43 {
+    if text.len() > max.div_ceil(3) * 4 {
+        return Err(format!("\"{name}\" is longer than {max} bytes"));
+    }
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|e| format!("\"{name}\" is not base64url without padding ({e})"))
+}
+
+fn coordinate(obj: &Map<String, Value>, name: &str, len: usize) -> Result<Vec<u8>, String> {
+    let bytes = member_bytes(obj, name, len)?;
+    if bytes.len() != len {
         return Err(format!(
-            "\"{name}\" must be 32 bytes (43 base64url characters), found {} characters",
-            text.len()
+            "\"{name}\" must be {len} bytes ({} base64url characters), found {} bytes",
+            (len * 4).div_ceil(3),
+            bytes.len()
         ));
     }
-    match URL_SAFE_NO_PAD.decode_slice(text, &mut out) {
-        Ok(32) => Ok(out),
-        Ok(n) => Err(format!("\"{name}\" is {n} bytes, expected 32")),
-        Err(e) => Err(format!("\"{name}\" is not base64url without padding ({e})")),
-    }
+    Ok(bytes)
 }
+
+/// Smallest and largest RSA modulus accepted, in bytes (2048 to 8192 bits,
+/// the range aws-lc-rs verifies; RFC 7518 §3.3 requires at least 2048).
+const RSA_MIN_BYTES: usize = 256;
+const RSA_MAX_BYTES: usize = 1024;
 
 fn parse_jwk(obj: &Map<String, Value>, kid: Option<String>) -> Result<Parsed, String> {
     let kty = required_str(obj, "kty")?;
@@ -286,16 +332,48 @@ fn parse_jwk(obj: &Map<String, Value>, kid: Option<String>) -> Result<Parsed, St
         }
         _ => {}
     }
-    let declared_alg = optional_str(obj, "alg")?;
-    let alg = match kty {
-        "EC" => {
-            let crv = required_str(obj, "crv")?;
-            if crv != "P-256" {
+    let declared = match optional_str(obj, "alg")? {
+        None => None,
+        Some(name) => match Algorithm::from_jws_name(name) {
+            Some(alg) => Some(alg),
+            None => {
                 return Ok(Parsed::Ignored(format!(
-                    "curve {crv} is not supported (only P-256)"
+                    "its alg {name:?} is not one certbound verifies"
                 )));
             }
-            Algorithm::Es256
+        },
+    };
+    if obj.contains_key("d") || obj.contains_key("p") {
+        return Err(
+            "it contains the private key (\"d\"); a JWKS must publish public keys only, \
+             so replace this key and remove \"d\""
+                .to_owned(),
+        );
+    }
+    let (fixed, bytes, jwk) = match kty {
+        "EC" => {
+            let crv = required_str(obj, "crv")?;
+            let (alg, len) = match crv {
+                "P-256" => (Algorithm::Es256, 32),
+                "P-384" => (Algorithm::Es384, 48),
+                other => {
+                    return Ok(Parsed::Ignored(format!(
+                        "curve {other} is not supported (only P-256 and P-384)"
+                    )));
+                }
+            };
+            let (x, y) = (coordinate(obj, "x", len)?, coordinate(obj, "y", len)?);
+            let mut point = Vec::with_capacity(1 + 2 * len);
+            point.push(0x04);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            let jwk = PublicJwk {
+                crv: crv.to_owned(),
+                x: URL_SAFE_NO_PAD.encode(x),
+                y: Some(URL_SAFE_NO_PAD.encode(y)),
+                ..bare_jwk("EC")
+            };
+            (Some(alg), point, jwk)
         }
         "OKP" => {
             let crv = required_str(obj, "crv")?;
@@ -304,55 +382,130 @@ fn parse_jwk(obj: &Map<String, Value>, kid: Option<String>) -> Result<Parsed, St
                     "OKP curve {crv} is not supported (only Ed25519)"
                 )));
             }
-            Algorithm::EdDsa
+            let x = coordinate(obj, "x", 32)?;
+            let jwk = PublicJwk {
+                crv: crv.to_owned(),
+                x: URL_SAFE_NO_PAD.encode(&x),
+                ..bare_jwk("OKP")
+            };
+            (Some(Algorithm::EdDsa), x, jwk)
+        }
+        "RSA" => {
+            let n = strip_zeros(member_bytes(obj, "n", RSA_MAX_BYTES + 1)?);
+            let e = strip_zeros(member_bytes(obj, "e", 8)?);
+            if n.len() < RSA_MIN_BYTES || n.len() > RSA_MAX_BYTES {
+                return Err(format!(
+                    "the RSA modulus is {} bits; 2048 to 8192 bits are accepted",
+                    bit_len(&n)
+                ));
+            }
+            if e.is_empty() || e.last().is_some_and(|b| b & 1 == 0) {
+                return Err("the RSA public exponent \"e\" is not an odd number".to_owned());
+            }
+            let jwk = PublicJwk {
+                n: Some(URL_SAFE_NO_PAD.encode(&n)),
+                e: Some(URL_SAFE_NO_PAD.encode(&e)),
+                ..bare_jwk("RSA")
+            };
+            (None, rsa_public_key_der(&n, &e), jwk)
         }
         other => {
             return Ok(Parsed::Ignored(format!(
-                "key type {other} is not supported (only EC P-256 and OKP Ed25519)"
+                "key type {other} is not supported (only RSA, EC P-256/P-384 and OKP Ed25519)"
             )));
         }
     };
-    if let Some(declared) = declared_alg.filter(|d| *d != alg.jws_name()) {
-        return Err(format!(
-            "\"alg\" is {declared:?} but a {} key signs with {}",
-            alg.key_type(),
-            alg.jws_name()
-        ));
-    }
-    if obj.contains_key("d") {
-        return Err(
-            "it contains the private key (\"d\"); a JWKS must publish public keys only, \
-             so replace this key and remove \"d\""
-                .to_owned(),
-        );
-    }
-    let x = coordinate(obj, "x")?;
-    let (bytes, y) = match alg {
-        Algorithm::Es256 => {
-            let y = coordinate(obj, "y")?;
-            let mut point = Vec::with_capacity(65);
-            point.push(0x04);
-            point.extend_from_slice(&x);
-            point.extend_from_slice(&y);
-            (point, Some(URL_SAFE_NO_PAD.encode(y)))
+    let alg = match (fixed, declared) {
+        (Some(own), Some(said)) if own != said => {
+            return Err(format!(
+                "\"alg\" is {:?} but a {} key signs with {}",
+                said.jws_name(),
+                own.key_type(),
+                own.jws_name()
+            ));
         }
-        Algorithm::EdDsa => (x.to_vec(), None),
+        (None, Some(said)) if said.signature_len().is_some() => {
+            return Err(format!(
+                "\"alg\" is {:?} but this is an RSA key",
+                said.jws_name()
+            ));
+        }
+        (own, said) => own.or(said),
     };
-    let key = ParsedPublicKey::new(alg.verification(), &bytes)
-        .map_err(|e| format!("the public key is not valid for {} ({e})", alg.key_type()))?;
-    let jwk = PublicJwk {
-        kty: kty.to_owned(),
-        crv: if alg == Algorithm::Es256 {
-            "P-256"
-        } else {
-            "Ed25519"
+    let key = match alg {
+        Some(alg) => Material::Parsed(
+            ParsedPublicKey::new(alg.verification(), &bytes)
+                .map_err(|e| format!("the public key is not valid for {} ({e})", alg.key_type()))?,
+        ),
+        None => {
+            // Checked once here, so a bad key is an error now, not at each token.
+            ParsedPublicKey::new(Algorithm::Rs256.verification(), &bytes)
+                .map_err(|e| format!("the public key is not a valid RSA key ({e})"))?;
+            Material::Rsa(bytes.into_boxed_slice())
         }
-        .to_owned(),
-        x: URL_SAFE_NO_PAD.encode(x),
-        y,
-        use_: Some("sig".to_owned()),
-        alg: Some(alg.jws_name().to_owned()),
+    };
+    let jwk = PublicJwk {
+        alg: alg.map(|a| a.jws_name().to_owned()),
         kid,
+        ..jwk
     };
     Ok(Parsed::Key(Box::new(VerifyingKey { alg, key, jwk })))
+}
+
+fn bare_jwk(kty: &str) -> PublicJwk {
+    PublicJwk {
+        kty: kty.to_owned(),
+        crv: String::new(),
+        x: String::new(),
+        y: None,
+        n: None,
+        e: None,
+        use_: Some("sig".to_owned()),
+        alg: None,
+        kid: None,
+    }
+}
+
+fn strip_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
+    let zeros = bytes.iter().take_while(|b| **b == 0).count();
+    bytes.drain(..zeros);
+    bytes
+}
+
+fn bit_len(bytes: &[u8]) -> usize {
+    bytes
+        .first()
+        .map_or(0, |b| bytes.len() * 8 - b.leading_zeros() as usize)
+}
+
+/// DER `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`
+/// (RFC 8017 §A.1.1) from unsigned big-endian `n` and `e` without leading zeros.
+fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(n.len() + e.len() + 16);
+    for int in [n, e] {
+        let pad = int.first().is_some_and(|b| b & 0x80 != 0);
+        body.push(0x02);
+        push_der_len(&mut body, int.len() + usize::from(pad));
+        if pad {
+            body.push(0);
+        }
+        body.extend_from_slice(int);
+    }
+    let mut der = Vec::with_capacity(body.len() + 4);
+    der.push(0x30);
+    push_der_len(&mut der, body.len());
+    der.extend_from_slice(&body);
+    der
+}
+
+fn push_der_len(out: &mut Vec<u8>, len: usize) {
+    let bytes = len.to_be_bytes();
+    let skip = bytes.iter().take_while(|b| **b == 0).count();
+    match len {
+        0..=0x7f => out.push(len as u8),
+        _ => {
+            out.push(0x80 | (bytes.len() - skip) as u8);
+            out.extend_from_slice(&bytes[skip..]);
+        }
+    }
 }

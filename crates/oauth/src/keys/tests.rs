@@ -275,8 +275,8 @@ fn jwks_round_trips_through_parsing() {
 #[test]
 fn jwks_skips_unsupported_keys_and_says_why() {
     let doc = serde_json::json!({"keys": [
-        {"kty": "RSA", "kid": "rsa1", "n": "AQAB", "e": "AQAB", "use": "sig"},
-        {"kty": "EC", "crv": "P-384", "kid": "p384", "x": "AA", "y": "AA"},
+        {"kty": "RSA", "kid": "rsa1", "n": "AQAB", "e": "AQAB", "use": "enc"},
+        {"kty": "EC", "crv": "P-521", "kid": "p521", "x": "AA", "y": "AA"},
         {"kty": "OKP", "crv": "X25519", "kid": "x", "x": "AA"},
         {"kty": "EC", "crv": "P-256", "kid": "enc", "use": "enc", "x": RFC7515_X, "y": RFC7515_Y},
         {"kty": "oct", "k": "c2VjcmV0"},
@@ -291,14 +291,15 @@ fn jwks_skips_unsupported_keys_and_says_why() {
         kids,
         [
             Some("rsa1"),
-            Some("p384"),
+            Some("p521"),
             Some("x"),
             Some("enc"),
             None,
             Some("good")
         ]
     );
-    assert!(set.ignored()[0].reason.contains("RSA"));
+    assert!(set.ignored()[0].reason.contains("\"enc\""));
+    assert!(set.ignored()[1].reason.contains("P-521"));
     assert!(set.ignored()[5].reason.contains("same kid"));
 }
 
