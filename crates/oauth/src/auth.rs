@@ -25,6 +25,8 @@ pub enum Method {
     SelfSignedTlsClientAuth,
     ClientSecretBasic,
     ClientSecretPost,
+    /// A JWT signed with the client's key (RFC 7523 §2.2, SMART Backend Services).
+    PrivateKeyJwt,
 }
 
 impl Method {
@@ -34,6 +36,7 @@ impl Method {
             Method::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
             Method::ClientSecretBasic => "client_secret_basic",
             Method::ClientSecretPost => "client_secret_post",
+            Method::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
@@ -96,6 +99,21 @@ pub enum AuthFailure {
     SecretRequired,
     CertificateRequired,
     WrongSecret,
+    /// The `private_key_jwt` assertion failed a check.
+    Assertion(crate::assertion::AssertionError),
+    /// The assertion's `jti` was used before (a replay).
+    AssertionReplayed {
+        jti: String,
+    },
+    /// The client sent an assertion but registered no keys.
+    NoKeys,
+    /// The client's `jwks_uri` could not be fetched or read.
+    KeysUnavailable {
+        uri: String,
+        reason: String,
+    },
+    /// The client must bind its tokens to a certificate and presented none.
+    BindingRequired,
 }
 
 impl fmt::Display for AuthFailure {
@@ -174,6 +192,22 @@ impl fmt::Display for AuthFailure {
                 )
             }
             AuthFailure::WrongSecret => write!(f, "the client secret is wrong"),
+            AuthFailure::Assertion(e) => e.fmt(f),
+            AuthFailure::AssertionReplayed { jti } => write!(
+                f,
+                "the client assertion jti {jti:?} was used before; each assertion authenticates once (RFC 7523 §3)"
+            ),
+            AuthFailure::NoKeys => write!(
+                f,
+                "the client sent a client_assertion but has no registered keys (jwks or jwks_uri)"
+            ),
+            AuthFailure::KeysUnavailable { uri, reason } => {
+                write!(f, "the client's jwks_uri {uri} cannot be read: {reason}")
+            }
+            AuthFailure::BindingRequired => write!(
+                f,
+                "the client's tokens must be bound to a certificate (tls_client_certificate_bound_access_tokens, or this server's HRex policy) and the connection carries none"
+            ),
         }
     }
 }
@@ -207,6 +241,11 @@ impl AuthFailure {
             AuthFailure::SecretRequired => "secret_required",
             AuthFailure::CertificateRequired => "certificate_required",
             AuthFailure::WrongSecret => "wrong_secret",
+            AuthFailure::Assertion(e) => e.code(),
+            AuthFailure::AssertionReplayed { .. } => "assertion_replayed",
+            AuthFailure::NoKeys => "no_keys",
+            AuthFailure::KeysUnavailable { .. } => "keys_unavailable",
+            AuthFailure::BindingRequired => "binding_required",
         }
     }
 }

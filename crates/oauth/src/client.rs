@@ -25,7 +25,9 @@ pub const MAX_NAME_LEN: usize = 200;
 /// Largest trust store accepted (PEM text).
 pub const MAX_TRUST_STORE_LEN: usize = 256 * 1024;
 /// The values of `status`, as FHIR platforms name them.
-pub const STATUS_VALUES: [&str; 2] = ["active", "off"];
+pub const STATUS_VALUES: [&str; 3] = ["active", "off", "error"];
+/// Largest inline `jwks` accepted, in bytes of JSON.
+pub const MAX_JWKS_LEN: usize = 64 * 1024;
 
 /// A registered OAuth client.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -59,6 +61,29 @@ pub struct ClientApplication {
     /// Lifetime of its access tokens in seconds (default: the issuer's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_lifetime: Option<u64>,
+    /// The token lifetime as the FHIR platforms write it: `"1h"`, `"3600s"`,
+    /// `"30m"`, `"3600"`. Give this or `access_token_lifetime`, not both.
+    #[serde(
+        rename = "accessTokenLifetime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub access_token_lifetime_text: Option<String>,
+    /// The client's public keys for `private_key_jwt`, inline (RFC 7591 §2 `jwks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<Value>,
+    /// The https URL of the client's JWKS for `private_key_jwt` (RFC 7591
+    /// `jwks_uri`; FHIR platforms write `jwksUri`).
+    #[serde(
+        default,
+        alias = "jwksUri",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub jwks_uri: Option<String>,
+    /// RFC 8705 §3.4: when `true`, tokens are issued only on a connection
+    /// carrying a client certificate, and always bound to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_certificate_bound_access_tokens: Option<bool>,
     /// PBKDF2 hash of the secret of a client that does not use mTLS. The
     /// plain secret is never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,6 +118,10 @@ pub struct ValidationErrors(pub Vec<FieldError>);
 pub struct Policy {
     /// Refuse a CA in a trust store unless a subject DN or SAN constraint is set.
     pub require_constraints: bool,
+    /// The Da Vinci HRex rules: no self-signed trust stores (PKI only), a
+    /// `tls_client_auth_san_uri` constraint on every trust store, and every
+    /// token bound to a certificate.
+    pub hrex: bool,
 }
 
 /// The RFC 8705 §2.1.2 constraint on the certificate's subject.
@@ -132,6 +161,8 @@ pub enum ClientStatus {
     Active,
     /// Switched off by an operator: refused everywhere, its tokens inactive.
     Off,
+    /// Marked broken (FHIR platforms' `error`): refused like `off`.
+    Error,
 }
 
 impl ClientStatus {
@@ -139,6 +170,7 @@ impl ClientStatus {
         match self {
             ClientStatus::Active => "active",
             ClientStatus::Off => "off",
+            ClientStatus::Error => "error",
         }
     }
 
@@ -147,6 +179,7 @@ impl ClientStatus {
         match value {
             "active" => Some(ClientStatus::Active),
             "off" => Some(ClientStatus::Off),
+            "error" => Some(ClientStatus::Error),
             _ => None,
         }
     }
@@ -170,6 +203,19 @@ pub struct CompiledClient {
     pub allowed_scopes: Option<Vec<String>>,
     pub token_lifetime: Option<u64>,
     pub secret_hash: Option<String>,
+    /// The keys that verify its `private_key_jwt` assertions, when it has any.
+    pub keys: Option<ClientKeys>,
+    /// Tokens only with a certificate, always bound (RFC 8705 §3.4, or HRex).
+    pub require_binding: bool,
+}
+
+/// Where a client's assertion-verifying keys come from.
+#[derive(Debug, Clone)]
+pub enum ClientKeys {
+    /// An inline `jwks`, parsed at registration.
+    Inline(std::sync::Arc<crate::keys::VerifyingKeys>),
+    /// Its `jwks_uri`, fetched (and cached) by the server.
+    Uri(String),
 }
 
 /// A client that passed validation, with warnings worth showing.
@@ -192,7 +238,7 @@ pub fn valid_id(id: &str) -> bool {
 
 /// Fields of a ClientApplication that hold text (`null` allowed where the
 /// field is optional).
-const TEXT_FIELDS: [(&str, bool); 11] = [
+const TEXT_FIELDS: [(&str, bool); 14] = [
     ("resourceType", false),
     ("id", true),
     ("name", false),
@@ -204,6 +250,9 @@ const TEXT_FIELDS: [(&str, bool); 11] = [
     ("tls_client_auth_san_email", true),
     ("scope", true),
     ("status", true),
+    ("accessTokenLifetime", true),
+    ("jwks_uri", true),
+    ("jwksUri", true),
 ];
 
 impl ClientApplication {
@@ -229,6 +278,29 @@ impl ClientApplication {
                     message: format!("must be a string, not {}", kind(other)),
                 }),
             }
+        }
+        if obj.contains_key("jwks_uri") && obj.contains_key("jwksUri") {
+            errors.push(FieldError {
+                field: "jwksUri",
+                message: "give jwks_uri or jwksUri (the same field), not both".into(),
+            });
+        }
+        match obj.get("tls_client_certificate_bound_access_tokens") {
+            None | Some(Value::Null | Value::Bool(_)) => {}
+            Some(other) => errors.push(FieldError {
+                field: "tls_client_certificate_bound_access_tokens",
+                message: format!("must be true or false, not {}", kind(other)),
+            }),
+        }
+        match obj.get("jwks") {
+            None | Some(Value::Null | Value::Object(_)) => {}
+            Some(other) => errors.push(FieldError {
+                field: "jwks",
+                message: format!(
+                    "must be a JWKS object ({{\"keys\": [...]}}), not {}",
+                    kind(other)
+                ),
+            }),
         }
         match obj.get("access_token_lifetime") {
             None | Some(Value::Null) => {}
@@ -295,14 +367,19 @@ impl ClientApplication {
             .certificate_trust_store
             .as_deref()
             .is_some_and(|s| !s.trim().is_empty());
-        match (has_store, &self.client_secret_hash) {
+        let keys = self.keys().unwrap_or_else(|e| {
+            err(e.0, e.1);
+            None
+        });
+        let has_keys = self.jwks.is_some() || self.jwks_uri.is_some();
+        match (has_store || has_keys, &self.client_secret_hash) {
             (true, Some(_)) => err(
                 "client_secret",
-                "a client authenticates either by certificate (certificateTrustStore) or by secret, not both".into(),
+                "a client authenticates by certificate (certificateTrustStore), by signed JWT (jwks, jwks_uri) or by secret, not by a secret and another method".into(),
             ),
             (false, None) => err(
                 "certificateTrustStore",
-                "is required: paste the client's self-signed certificate, or the CA certificate that issues its certificates (PEM); clients without mTLS need a secret instead".into(),
+                "is required: paste the client's self-signed certificate, or the CA certificate that issues its certificates (PEM); clients without mTLS need keys (jwks or jwks_uri, for private_key_jwt) or a secret instead".into(),
             ),
             _ => {}
         }
@@ -316,6 +393,22 @@ impl ClientApplication {
                 "subject constraints apply only to clients with a certificateTrustStore".into(),
             );
         }
+        if let (true, Some(store)) = (policy.hrex, &trust_store) {
+            if store.certs.iter().any(|c| c.self_signed && !c.is_ca) {
+                err(
+                    "certificateTrustStore",
+                    "holds a self-signed certificate, which this server refuses (HRex: mTLS uses PKI, not self-signed certificates): register the CA that issues the client's certificate".into(),
+                );
+            }
+            if !matches!(constraint, Some(SubjectConstraint::SanUri(_))) {
+                err(
+                    "tls_client_auth_san_uri",
+                    "is required by this server (HRex: client identities are URIs): set the URI SAN of the client's certificate".into(),
+                );
+            }
+        }
+        let require_binding =
+            policy.hrex || self.tls_client_certificate_bound_access_tokens == Some(true);
         if let Some(store) = &trust_store {
             if !store.anchors.is_empty() && constraint.is_none() {
                 let message = "the trust store holds a CA certificate and no tls_client_auth_subject_dn or tls_client_auth_san_* constraint is set: every certificate that CA issues can act as this client (RFC 8705 §2.1.2 expects exactly one constraint)";
@@ -339,10 +432,31 @@ impl ClientApplication {
                 }
             },
         };
-        if let Some(l) = self.access_token_lifetime {
+        let lifetime = match (self.access_token_lifetime, &self.access_token_lifetime_text) {
+            (Some(_), Some(_)) => {
+                err(
+                    "accessTokenLifetime",
+                    "set either accessTokenLifetime or access_token_lifetime, not both".into(),
+                );
+                None
+            }
+            (Some(l), None) => Some(("access_token_lifetime", l)),
+            (None, Some(text)) => match parse_lifetime(text) {
+                Some(l) => Some(("accessTokenLifetime", l)),
+                None => {
+                    err(
+                        "accessTokenLifetime",
+                        format!("\"{text}\" is not a duration: write seconds, or a number with s, m, h or d (\"3600s\", \"1h\")"),
+                    );
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        if let Some((field, l)) = lifetime {
             if !(MIN_TOKEN_LIFETIME..=MAX_TOKEN_LIFETIME).contains(&l) {
                 err(
-                    "access_token_lifetime",
+                    field,
                     format!(
                         "must be between {MIN_TOKEN_LIFETIME} and {MAX_TOKEN_LIFETIME} seconds, not {l}"
                     ),
@@ -355,7 +469,7 @@ impl ClientApplication {
                 err(
                     "status",
                     format!(
-                        "must be \"active\" or \"off\", not \"{s}\" (to stop a client, set \"off\")"
+                        "must be \"active\", \"off\" or \"error\", not \"{s}\" (to stop a client, set \"off\")"
                     ),
                 );
                 ClientStatus::Active
@@ -372,14 +486,53 @@ impl ClientApplication {
                 trust_store,
                 constraint,
                 allowed_scopes,
-                token_lifetime: self.access_token_lifetime,
+                token_lifetime: lifetime.map(|(_, l)| l),
                 secret_hash: self.client_secret_hash.clone(),
+                keys,
+                require_binding,
             },
             warnings,
         })
     }
 
     /// The one configured constraint (or an error naming the field).
+    /// The `private_key_jwt` keys: an inline `jwks` parsed now, or an https
+    /// `jwks_uri` (RFC 7591 §2: not both).
+    fn keys(&self) -> Result<Option<ClientKeys>, (&'static str, String)> {
+        match (&self.jwks, self.jwks_uri.as_deref().map(str::trim)) {
+            (Some(_), Some(_)) => Err((
+                "jwks_uri",
+                "give the keys either inline (jwks) or by URL (jwks_uri), not both (RFC 7591 §2)".into(),
+            )),
+            (Some(jwks), None) => {
+                let text = jwks.to_string();
+                if text.len() > MAX_JWKS_LEN {
+                    return Err(("jwks", format!("is larger than {MAX_JWKS_LEN} bytes")));
+                }
+                crate::keys::VerifyingKeys::from_jwks_json(text.as_bytes())
+                    .map(|k| Some(ClientKeys::Inline(std::sync::Arc::new(k))))
+                    .map_err(|e| ("jwks", e.to_string()))
+            }
+            (None, Some(uri)) => {
+                let ok = uri.len() <= 2048
+                    && uri
+                        .strip_prefix("https://")
+                        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+                    && !uri.contains(char::is_whitespace)
+                    && !uri.contains('#');
+                if ok {
+                    Ok(Some(ClientKeys::Uri(uri.to_owned())))
+                } else {
+                    Err((
+                        "jwks_uri",
+                        format!("\"{uri}\" is not an https:// URL without a fragment; the client's keys are fetched over https only"),
+                    ))
+                }
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
     fn constraint(&self) -> Result<Option<SubjectConstraint>, (&'static str, String)> {
         let set: Vec<(&'static str, &str)> = [
             (
@@ -428,6 +581,27 @@ impl ClientApplication {
 }
 
 /// Parse and classify trust-store PEM; errors name the block.
+/// A token lifetime as FHIR platforms write it: `"3600"`, `"3600s"`, `"60m"`,
+/// `"1h"`, `"1d"`; seconds.
+pub fn parse_lifetime(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    if digits.is_empty() || digits.len() > 9 {
+        return None;
+    }
+    digits.parse::<u64>().ok().map(|n| n * factor)
+}
+
 pub fn parse_trust_store(
     pem: &str,
     now: OffsetDateTime,

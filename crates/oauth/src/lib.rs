@@ -18,6 +18,7 @@ pub mod jwt;
 pub mod keys;
 pub mod metadata;
 pub mod request;
+pub mod scope;
 pub mod secret;
 
 pub use claims::{

@@ -14,10 +14,12 @@ pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-authorization-server";
 
 /// Client authentication methods certbound supports, in order of preference:
 /// mTLS with a CA-issued certificate, mTLS with a self-signed certificate
-/// (RFC 8705 §2), then client secrets (RFC 6749 §2.3.1).
-pub const AUTH_METHODS: [&str; 4] = [
+/// (RFC 8705 §2), a JWT signed with the client's key (RFC 7523 §2.2), then
+/// client secrets (RFC 6749 §2.3.1).
+pub const AUTH_METHODS: [&str; 5] = [
     "tls_client_auth",
     "self_signed_tls_client_auth",
+    "private_key_jwt",
     "client_secret_basic",
     "client_secret_post",
 ];
@@ -47,6 +49,9 @@ pub struct AuthorizationServerMetadata {
     pub grant_types_supported: Vec<String>,
     /// Client authentication methods at the token endpoint.
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// Algorithms accepted for `private_key_jwt` client assertions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
     /// Client authentication methods at the introspection endpoint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
@@ -114,6 +119,10 @@ impl MetadataBuilder {
                 response_types_supported: Vec::new(),
                 grant_types_supported: vec![crate::request::CLIENT_CREDENTIALS.to_owned()],
                 token_endpoint_auth_methods_supported: methods.clone(),
+                token_endpoint_auth_signing_alg_values_supported: crate::keys::Algorithm::VERIFIED
+                    .iter()
+                    .map(|a| a.jws_name().to_owned())
+                    .collect(),
                 introspection_endpoint_auth_methods_supported: methods.clone(),
                 revocation_endpoint_auth_methods_supported: methods,
                 tls_client_certificate_bound_access_tokens: true,
@@ -314,6 +323,10 @@ mod tests {
             serde_json::json!(AUTH_METHODS)
         );
         assert_eq!(json["tls_client_certificate_bound_access_tokens"], true);
+        assert_eq!(
+            json["token_endpoint_auth_signing_alg_values_supported"],
+            serde_json::json!(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"])
+        );
         assert_eq!(
             json["mtls_endpoint_aliases"],
             serde_json::json!({"token_endpoint": "https://mtls.as.example.com/oauth2/token"})

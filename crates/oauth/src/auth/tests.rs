@@ -183,6 +183,8 @@ fn secrets() {
         allowed_scopes: None,
         token_lifetime: None,
         secret_hash: Some(hash),
+        keys: None,
+        require_binding: false,
     };
     assert_eq!(
         authenticate_secret(&client, "s3cret", Method::ClientSecretPost),

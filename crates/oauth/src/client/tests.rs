@@ -46,6 +46,7 @@ fn a_ca_without_constraint_warns_or_is_refused_by_policy() {
     assert!(v.warnings[0].contains("every certificate that CA issues"));
     let strict = Policy {
         require_constraints: true,
+        ..Policy::default()
     };
     let e = c.validate(strict, NOW).unwrap_err();
     assert_eq!(fields(&e), ["tls_client_auth_subject_dn"]);
@@ -100,6 +101,7 @@ fn a_self_signed_ca_true_without_key_cert_sign_is_pinned_not_a_ca() {
     // Required constraints do not apply to a pinned certificate.
     let strict = Policy {
         require_constraints: true,
+        ..Policy::default()
     };
     assert!(
         client(Some(openssl_style.cert_pem()))
@@ -287,8 +289,8 @@ fn fields_of_the_wrong_json_type_are_all_named() {
     );
     // A document they pass is one serde reads: every text field as text.
     let mut good = serde_json::Map::new();
-    for (field, _) in TEXT_FIELDS {
-        good.insert(field.into(), "x".into());
+    for (field, _) in TEXT_FIELDS.iter().filter(|(f, _)| *f != "jwksUri") {
+        good.insert((*field).into(), "x".into());
     }
     good.insert("access_token_lifetime".into(), 600.into());
     assert!(ClientApplication::type_errors(&good).is_empty());
@@ -330,4 +332,115 @@ fn status_is_active_by_default_off_when_set_and_anything_else_is_named() {
         (errors[0].field, errors[0].message.as_str()),
         ("status", "must be a string, not a number")
     );
+}
+
+#[test]
+fn the_fhir_lifetime_text_is_read_as_the_platforms_write_it() {
+    for (text, secs) in [("1h", 3600), ("3600s", 3600), ("30m", 1800), ("900", 900), ("1d", 86_400)] {
+        assert_eq!(parse_lifetime(text), Some(secs), "{text}");
+    }
+    for bad in ["", "h", "1 h", "1w", "-5s", "1.5h", "99999999999h"] {
+        assert_eq!(parse_lifetime(bad), None, "{bad}");
+    }
+    let leaf = self_signed(&LeafOptions::client("c"));
+    let json = serde_json::json!({
+        "resourceType": "ClientApplication", "name": "c",
+        "certificateTrustStore": leaf.cert_pem(), "accessTokenLifetime": "1h",
+    });
+    let c: ClientApplication = serde_json::from_value(json).unwrap();
+    assert_eq!(c.validate(Policy::default(), NOW).unwrap().client.token_lifetime, Some(3600));
+    let mut both = c.clone();
+    both.access_token_lifetime = Some(600);
+    assert_eq!(fields(&both.validate(Policy::default(), NOW).unwrap_err()), ["accessTokenLifetime"]);
+    let mut bad = c.clone();
+    bad.access_token_lifetime_text = Some("forever".into());
+    let e = bad.validate(Policy::default(), NOW).unwrap_err();
+    assert!(e.to_string().contains("\"forever\" is not a duration"), "{e}");
+    let mut long = c;
+    long.access_token_lifetime_text = Some("2d".into());
+    assert_eq!(fields(&long.validate(Policy::default(), NOW).unwrap_err()), ["accessTokenLifetime"]);
+}
+
+const P256_JWKS: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+
+#[test]
+fn a_client_with_keys_needs_no_trust_store_and_the_keys_must_be_sound() {
+    let jwks: Value = serde_json::from_str(P256_JWKS).unwrap();
+    let json = serde_json::json!({
+        "resourceType": "ClientApplication", "name": "smart backend", "jwks": jwks,
+    });
+    let c: ClientApplication = serde_json::from_value(json).unwrap();
+    let v = c.validate(Policy::default(), NOW).unwrap();
+    assert!(matches!(v.client.keys, Some(ClientKeys::Inline(ref k)) if k.len() == 1));
+    assert!(!v.client.require_binding);
+    // By URL, FHIR spelling.
+    let c: ClientApplication = serde_json::from_value(serde_json::json!({
+        "resourceType": "ClientApplication", "name": "smart backend",
+        "jwksUri": "https://ehr.example/jwks.json",
+        "tls_client_certificate_bound_access_tokens": true,
+    }))
+    .unwrap();
+    let v = c.validate(Policy::default(), NOW).unwrap();
+    assert!(matches!(v.client.keys, Some(ClientKeys::Uri(ref u)) if u == "https://ehr.example/jwks.json"));
+    assert!(v.client.require_binding);
+    // Refusals: both, http, a private key, a broken set, keys and a secret.
+    let mut both = c.clone();
+    both.jwks = Some(jwks.clone());
+    assert_eq!(fields(&both.validate(Policy::default(), NOW).unwrap_err()), ["jwks_uri"]);
+    let mut http = c.clone();
+    http.jwks_uri = Some("http://ehr.example/jwks.json".into());
+    assert_eq!(fields(&http.validate(Policy::default(), NOW).unwrap_err()), ["jwks_uri"]);
+    let mut private = c.clone();
+    private.jwks_uri = None;
+    let mut with_d = jwks.clone();
+    with_d["keys"][0]["d"] = "jTbo6KZ6R-XjhkY8rC3p4FIRUlWxtq6S7FBp1TaQ1rM".into();
+    private.jwks = Some(with_d);
+    let e = private.validate(Policy::default(), NOW).unwrap_err();
+    assert_eq!(fields(&e), ["jwks"]);
+    assert!(e.to_string().contains("private key"), "{e}");
+    let mut empty = c.clone();
+    empty.jwks_uri = None;
+    empty.jwks = Some(serde_json::json!({"keys": []}));
+    assert_eq!(fields(&empty.validate(Policy::default(), NOW).unwrap_err()), ["jwks"]);
+    let mut secret = c;
+    secret.client_secret_hash = Some("pbkdf2-sha256$1$x$y".into());
+    assert_eq!(fields(&secret.validate(Policy::default(), NOW).unwrap_err()), ["client_secret"]);
+    // Wrong JSON types are named before validation.
+    let obj = serde_json::json!({"jwks": "text", "tls_client_certificate_bound_access_tokens": "yes", "jwksUri": 5});
+    let errors = ClientApplication::type_errors(obj.as_object().unwrap());
+    let mut named: Vec<&str> = errors.iter().map(|e| e.field).collect();
+    named.sort_unstable();
+    assert_eq!(named, ["jwks", "jwksUri", "tls_client_certificate_bound_access_tokens"]);
+}
+
+#[test]
+fn status_error_is_a_stopped_client() {
+    let leaf = self_signed(&LeafOptions::client("c"));
+    let mut c = client(Some(leaf.cert_pem()));
+    c.status = Some("error".into());
+    assert_eq!(c.validate(Policy::default(), NOW).unwrap().client.status, ClientStatus::Error);
+    c.status = Some("paused".into());
+    let e = c.validate(Policy::default(), NOW).unwrap_err();
+    assert!(e.to_string().contains("\"active\", \"off\" or \"error\""), "{e}");
+}
+
+#[test]
+fn the_hrex_policy_wants_pki_a_uri_identity_and_binding() {
+    let hrex = Policy {
+        hrex: true,
+        ..Policy::default()
+    };
+    let leaf = self_signed(&LeafOptions::client("c"));
+    let e = client(Some(leaf.cert_pem())).validate(hrex, NOW).unwrap_err();
+    assert_eq!(fields(&e), ["certificateTrustStore", "tls_client_auth_san_uri"]);
+    let pki = TestPki::new();
+    let mut ca = client(Some(pki.root.cert_pem()));
+    ca.tls_client_auth_subject_dn = Some("CN=alice".into());
+    assert_eq!(fields(&ca.validate(hrex, NOW).unwrap_err()), ["tls_client_auth_san_uri"]);
+    ca.tls_client_auth_subject_dn = None;
+    ca.tls_client_auth_san_uri = Some("urn:example:alice".into());
+    let v = ca.validate(hrex, NOW).unwrap();
+    assert!(v.client.require_binding);
+    // Without the policy the same client need not bind.
+    assert!(!ca.validate(Policy::default(), NOW).unwrap().client.require_binding);
 }
