@@ -147,7 +147,9 @@ pub enum AssertionError {
         now: i64,
     },
     /// `nbf` or `iat` is in the future beyond the leeway.
-    #[error("the client assertion's {claim} ({at}) is in the future (now {now}); check the client's clock")]
+    #[error(
+        "the client assertion's {claim} ({at}) is in the future (now {now}); check the client's clock"
+    )]
     NotYetValid {
         /// `nbf` or `iat`.
         claim: &'static str,
@@ -238,8 +240,7 @@ pub fn client_id_of(assertion: &str) -> Result<String, AssertionError> {
     let json = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| malformed("not base64url without padding"))?;
-    let subject: Subject =
-        jwt::decode_json_object(&json).map_err(AssertionError::Jwt)?;
+    let subject: Subject = jwt::decode_json_object(&json).map_err(AssertionError::Jwt)?;
     subject
         .sub
         .or(subject.iss)
@@ -265,10 +266,9 @@ pub fn verify(
             });
         }
     }
-    if let Some(typ) = header
-        .typ
-        .filter(|t| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt"))
-    {
+    if let Some(typ) = header.typ.filter(|t| {
+        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+    }) {
         return Err(AssertionError::AccessTokenTyp { typ });
     }
     let claims: Claims = jwt::decode_json_object(&verified.payload).map_err(AssertionError::Jwt)?;

@@ -74,11 +74,7 @@ pub struct ClientApplication {
     pub jwks: Option<Value>,
     /// The https URL of the client's JWKS for `private_key_jwt` (RFC 7591
     /// `jwks_uri`; FHIR platforms write `jwksUri`).
-    #[serde(
-        default,
-        alias = "jwksUri",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, alias = "jwksUri", skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
     /// RFC 8705 §3.4: when `true`, tokens are issued only on a connection
     /// carrying a client certificate, and always bound to it.
@@ -446,7 +442,9 @@ impl ClientApplication {
                 None => {
                     err(
                         "accessTokenLifetime",
-                        format!("\"{text}\" is not a duration: write seconds, or a number with s, m, h or d (\"3600s\", \"1h\")"),
+                        format!(
+                            "\"{text}\" is not a duration: write seconds, or a number with s, m, h or d (\"3600s\", \"1h\")"
+                        ),
                     );
                     None
                 }
@@ -502,7 +500,8 @@ impl ClientApplication {
         match (&self.jwks, self.jwks_uri.as_deref().map(str::trim)) {
             (Some(_), Some(_)) => Err((
                 "jwks_uri",
-                "give the keys either inline (jwks) or by URL (jwks_uri), not both (RFC 7591 §2)".into(),
+                "give the keys either inline (jwks) or by URL (jwks_uri), not both (RFC 7591 §2)"
+                    .into(),
             )),
             (Some(jwks), None) => {
                 let text = jwks.to_string();
@@ -525,7 +524,9 @@ impl ClientApplication {
                 } else {
                     Err((
                         "jwks_uri",
-                        format!("\"{uri}\" is not an https:// URL without a fragment; the client's keys are fetched over https only"),
+                        format!(
+                            "\"{uri}\" is not an https:// URL without a fragment; the client's keys are fetched over https only"
+                        ),
                     ))
                 }
             }

@@ -431,10 +431,7 @@ fn decode_signature<'b>(
         };
         return Err(JwtError::malformed(
             Part::Signature,
-            format!(
-                "expected {expected} for {alg}, found {}",
-                text.len()
-            ),
+            format!("expected {expected} for {alg}, found {}", text.len()),
         ));
     }
     let n = URL_SAFE_NO_PAD.decode_slice(text, buf).map_err(|e| {

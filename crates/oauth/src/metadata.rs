@@ -325,7 +325,9 @@ mod tests {
         assert_eq!(json["tls_client_certificate_bound_access_tokens"], true);
         assert_eq!(
             json["token_endpoint_auth_signing_alg_values_supported"],
-            serde_json::json!(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"])
+            serde_json::json!([
+                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"
+            ])
         );
         assert_eq!(
             json["mtls_endpoint_aliases"],

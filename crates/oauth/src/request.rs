@@ -283,6 +283,8 @@ pub struct TokenRequest {
     pub client_id: Option<String>,
     /// `client_secret` from the body (client_secret_post).
     pub client_secret: Option<String>,
+    /// `client_assertion_type` and `client_assertion` (private_key_jwt, RFC 7523 §2.2).
+    pub assertion: ClientAssertion,
     /// Requested scopes; empty when `scope` is omitted.
     pub scope: Vec<String>,
     /// Requested resources (RFC 8707), in order.
@@ -305,6 +307,7 @@ impl TokenRequest {
             grant_type,
             client_id: form.single("client_id")?.map(str::to_owned),
             client_secret: form.single("client_secret")?.map(str::to_owned),
+            assertion: ClientAssertion::from_form(&form)?,
             scope,
             resource: form.all("resource").map(str::to_owned).collect(),
         })
@@ -336,6 +339,32 @@ pub struct IntrospectionRequest {
     pub client_id: Option<String>,
     /// `client_secret` from the body.
     pub client_secret: Option<String>,
+    /// `client_assertion_type` and `client_assertion`.
+    pub assertion: ClientAssertion,
+}
+
+/// The `client_assertion_type` and `client_assertion` parameters (RFC 7521
+/// §4.2), as sent; [`crate::assertion`] checks them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientAssertion {
+    /// `client_assertion_type`.
+    pub kind: Option<String>,
+    /// `client_assertion`.
+    pub assertion: Option<String>,
+}
+
+impl ClientAssertion {
+    fn from_form(form: &FormParams) -> Result<Self, RequestError> {
+        Ok(Self {
+            kind: form.single("client_assertion_type")?.map(str::to_owned),
+            assertion: form.single("client_assertion")?.map(str::to_owned),
+        })
+    }
+
+    /// Whether the client sent either parameter.
+    pub fn is_present(&self) -> bool {
+        self.kind.is_some() || self.assertion.is_some()
+    }
 }
 
 /// A revocation request has the same parameters as an introspection request.
@@ -350,6 +379,7 @@ impl IntrospectionRequest {
             token_type_hint: form.single("token_type_hint")?.map(str::to_owned),
             client_id: form.single("client_id")?.map(str::to_owned),
             client_secret: form.single("client_secret")?.map(str::to_owned),
+            assertion: ClientAssertion::from_form(&form)?,
         })
     }
 

@@ -91,11 +91,20 @@ mod tests {
             ("system/Patient.cruds", "system/Patient.cud"),
             ("system/Patient.*", "system/Patient.write"),
             ("system/*.cruds", "system/Claim.c"),
-            ("system/Observation.rs", "system/Observation.rs?category=laboratory"),
-            ("system/Observation.rs?category=laboratory", "system/Observation.r?category=laboratory"),
+            (
+                "system/Observation.rs",
+                "system/Observation.rs?category=laboratory",
+            ),
+            (
+                "system/Observation.rs?category=laboratory",
+                "system/Observation.r?category=laboratory",
+            ),
             ("read", "read"),
         ] {
-            assert!(covers(allowed, requested), "{allowed} should cover {requested}");
+            assert!(
+                covers(allowed, requested),
+                "{allowed} should cover {requested}"
+            );
         }
     }
 
@@ -106,7 +115,10 @@ mod tests {
             ("system/*.read", "system/Patient.write"),
             ("system/Patient.rs", "system/Observation.rs"),
             ("system/*.rs", "patient/Patient.rs"),
-            ("system/Observation.rs?category=laboratory", "system/Observation.rs"),
+            (
+                "system/Observation.rs?category=laboratory",
+                "system/Observation.rs",
+            ),
             ("system/*.rs", "system/Patient.sr"),
             ("system/*.rs", "system/Patient.rr"),
             ("system/*.rs", "system/Patient."),
@@ -115,7 +127,10 @@ mod tests {
             ("read", "write"),
             ("read", "system/Patient.r"),
         ] {
-            assert!(!covers(allowed, requested), "{allowed} must not cover {requested}");
+            assert!(
+                !covers(allowed, requested),
+                "{allowed} must not cover {requested}"
+            );
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The memory of revocation answers fetched over the network (OCSP answers,
-//! CRLs from distribution points), shared by every request.
+//! The memory of answers fetched over the network (OCSP answers, CRLs from
+//! distribution points, clients' JWKS), shared by every request.
 //!
 //! An answer is kept until it expires (its nextUpdate, but never less than
 //! [`FAILURE_MEMORY`], so that a stale source is not asked on every request);
@@ -86,7 +86,7 @@ impl<V: Clone + Send + Sync + 'static> AnswerCache<V> {
                         Ok(v) => this.store(key, Ok(v)),
                         // Keep serving the answer still current; try again later.
                         Err(reason) => {
-                            tracing::warn!(%key, %reason, "refreshing a revocation answer failed; the cached one serves until it expires");
+                            tracing::warn!(%key, %reason, "refreshing a cached answer failed; the cached one serves until it expires");
                             this.retry_later(&key);
                         }
                     }
@@ -174,6 +174,14 @@ impl<V: Clone + Send + Sync + 'static> AnswerCache<V> {
     }
 
     /// How many entries are kept.
+    /// Drops the answer for `key`, so the next [`AnswerCache::get`] fetches.
+    pub fn forget(&self, key: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
     pub fn len(&self) -> usize {
         self.entries.lock().map(|c| c.len()).unwrap_or(0)
     }

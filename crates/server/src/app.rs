@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 
 use crate::meta::{
     self, HEALTH_PATH, INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, METRICS_PATH, OPENID_PATH,
-    REVOKE_PATH, TOKEN_PATH,
+    REVOKE_PATH, SMART_PATH, TOKEN_PATH,
 };
 use crate::reply::json_response;
 use crate::state::AppState;
@@ -71,6 +71,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(JWKS_PATH, get(meta::jwks))
         .route(METADATA_PATH, get(meta::metadata))
         .route(OPENID_PATH, get(meta::metadata))
+        .route(SMART_PATH, get(meta::smart_configuration))
         .route(HEALTH_PATH, get(meta::health))
         // Unless a `[[route]]` serves `/` (then `route_only` sends it there first).
         .route("/", get(meta::home))
@@ -107,7 +108,7 @@ async fn timed(
         TOKEN_PATH => "token",
         INTROSPECT_PATH => "introspect",
         REVOKE_PATH => "revoke",
-        METADATA_PATH | OPENID_PATH | JWKS_PATH => "metadata",
+        METADATA_PATH | OPENID_PATH | SMART_PATH | JWKS_PATH => "metadata",
         p if p.starts_with("/admin") => "admin",
         _ => "other",
     };

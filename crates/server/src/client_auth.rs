@@ -1,15 +1,20 @@
 //! Client authentication shared by the token, introspection and revocation
 //! endpoints (RFC 6749 §2.3, RFC 8705 §2): by the certificate of the
 //! connection, checked against the client's trust store (with a per-connection
-//! cache for kept-alive requests), or by secret (Basic or in the body).
-//! Failures answer `invalid_client` and log and audit the precise reason.
+//! cache for kept-alive requests), by a JWT signed with the client's key
+//! (`private_key_jwt`, RFC 7523 §2.2; its `jti` recorded in the store so a
+//! replay is refused on every instance), or by secret (Basic or in the body).
+//! A `private_key_jwt` client with a trust store that presents a certificate
+//! must pass both checks. Failures answer `invalid_client` and log and audit
+//! the precise reason.
 
 use std::sync::Arc;
 
 use certbound_oauth::OAuthError;
+use certbound_oauth::assertion::{self, ASSERTION_TYPE, AssertionError, Expected};
 use certbound_oauth::auth::{AuthFailure, Method, authenticate_secret, check_status};
 use certbound_oauth::client::CompiledClient;
-use certbound_oauth::request::ClientAuthentication;
+use certbound_oauth::request::{ClientAssertion, ClientAuthentication};
 use certbound_store::{AuditEvent, AuditResult};
 use time::OffsetDateTime;
 
@@ -26,11 +31,37 @@ pub struct Caller<'a> {
     pub authorization: Option<&'a str>,
     pub client_id: Option<&'a str>,
     pub client_secret: Option<&'a str>,
+    /// `client_assertion_type` and `client_assertion`.
+    pub assertion: &'a ClientAssertion,
     pub identity: Option<&'a ClientIdentity>,
 }
 
 /// Authenticate the caller; `invalid_client` (or `invalid_request`) otherwise.
 pub async fn authenticate(
+    state: &AppState,
+    caller: &Caller<'_>,
+    now: OffsetDateTime,
+) -> Result<(Arc<CompiledClient>, Method), OAuthReply> {
+    let (client, method) = if caller.assertion.is_present() {
+        by_assertion(state, caller, now).await?
+    } else {
+        by_certificate_or_secret(state, caller, now).await?
+    };
+    // RFC 8705 §3.4 (or the HRex policy): no certificate, no token.
+    let certificate = caller.identity.is_some_and(|i| i.thumbprint.is_some());
+    if caller.kind == "token" && client.require_binding && !certificate {
+        return Err(reject(
+            state,
+            caller,
+            &client.id,
+            Some(method.as_str()),
+            AuthFailure::BindingRequired,
+        ));
+    }
+    Ok((client, method))
+}
+
+async fn by_certificate_or_secret(
     state: &AppState,
     caller: &Caller<'_>,
     now: OffsetDateTime,
@@ -61,17 +92,7 @@ pub async fn authenticate(
             )));
         }
     };
-    let snapshot = state.registry.snapshot();
-    let Some(client) = snapshot.clients.get(client_id.as_str()).cloned() else {
-        let failure = AuthFailure::UnknownClient {
-            client_id: client_id.clone(),
-        };
-        return Err(reject(state, caller, client_id, None, failure));
-    };
-    // Before any cache: an `off` client is refused however it authenticated before.
-    if let Err(failure) = check_status(&client) {
-        return Err(reject(state, caller, client_id, None, failure));
-    }
+    let client = registered(state, caller, client_id)?;
     let result = match secret {
         // PBKDF2 takes milliseconds: keep it off the async workers.
         Some((secret, method)) => {
@@ -80,54 +101,7 @@ pub async fn authenticate(
                 .await
                 .unwrap_or(Err(AuthFailure::WrongSecret))
         }
-        None if identity.is_some_and(|i| i.header_error.is_some()) => {
-            Err(AuthFailure::UnreadableCertificate {
-                reason: identity
-                    .and_then(|i| i.header_error.clone())
-                    .unwrap_or_default(),
-            })
-        }
-        None => {
-            let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
-            // A cached success never outlives a change of the CRLs.
-            let crls = state.crls.as_ref().map(|c| c.generation_and_check());
-            let generation = (snapshot.generation, crls.as_ref().map_or(0, |c| c.0));
-            match identity.and_then(|i| i.cached_auth(client_id, generation, now)) {
-                Some(method) => Ok(method),
-                None => {
-                    let key = identity.and_then(|i| Key::new(client_id, generation, i));
-                    let result = state
-                        .chain_cache
-                        .authenticate(key, &client, chain, now, crls.map(|c| c.1))
-                        .await;
-                    if state.crls.is_some() {
-                        count_revocation_check(state, &result);
-                    }
-                    if let (Ok(method), Some(identity)) = (&result, identity) {
-                        identity.remember_auth(client_id, generation, *method);
-                    }
-                    result
-                }
-            }
-        }
-    };
-    // [revocation] fetch_crl / ocsp: asked on every request (answers are
-    // cached until their nextUpdate), so a cached authentication does not
-    // outlive one.
-    let result = match (result, &state.online_revocation) {
-        (Ok(Method::TlsClientAuth), Some(_)) => {
-            let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
-            let anchors = client
-                .trust_store
-                .as_ref()
-                .map(|t| t.anchors.certs())
-                .unwrap_or(&[]);
-            crate::online_revocation::check(state, chain, anchors)
-                .await
-                .map(|()| Method::TlsClientAuth)
-                .map_err(AuthFailure::Chain)
-        }
-        (result, _) => result,
+        None => by_certificate(state, &client, identity, now).await,
     };
     match result {
         Ok(method) => Ok((client, method)),
@@ -142,7 +116,168 @@ pub async fn authenticate(
     }
 }
 
-/// Count a certificate authentication that checked the CRLs, by its result.
+/// The registered, active client `client_id`; refusals are logged and audited.
+fn registered(
+    state: &AppState,
+    caller: &Caller<'_>,
+    client_id: &str,
+) -> Result<Arc<CompiledClient>, OAuthReply> {
+    let snapshot = state.registry.snapshot();
+    let Some(client) = snapshot.clients.get(client_id).cloned() else {
+        let failure = AuthFailure::UnknownClient {
+            client_id: client_id.to_owned(),
+        };
+        return Err(reject(state, caller, client_id, None, failure));
+    };
+    // Before any cache: an `off` client is refused however it authenticated before.
+    if let Err(failure) = check_status(&client) {
+        return Err(reject(state, caller, client_id, None, failure));
+    }
+    Ok(client)
+}
+
+/// The certificate of the connection against the client's trust store, with
+/// the caches and the online revocation sources.
+async fn by_certificate(
+    state: &AppState,
+    client: &Arc<CompiledClient>,
+    identity: Option<&ClientIdentity>,
+    now: OffsetDateTime,
+) -> Result<Method, AuthFailure> {
+    if let Some(reason) = identity.and_then(|i| i.header_error.clone()) {
+        return Err(AuthFailure::UnreadableCertificate { reason });
+    }
+    let client_id = client.id.as_str();
+    let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
+    // A cached success never outlives a change of the CRLs.
+    let crls = state.crls.as_ref().map(|c| c.generation_and_check());
+    let generation = (
+        state.registry.snapshot().generation,
+        crls.as_ref().map_or(0, |c| c.0),
+    );
+    let result = match identity.and_then(|i| i.cached_auth(client_id, generation, now)) {
+        Some(method) => Ok(method),
+        None => {
+            let key = identity.and_then(|i| Key::new(client_id, generation, i));
+            let result = state
+                .chain_cache
+                .authenticate(key, client, chain, now, crls.map(|c| c.1))
+                .await;
+            if state.crls.is_some() {
+                count_revocation_check(state, &result);
+            }
+            if let (Ok(method), Some(identity)) = (&result, identity) {
+                identity.remember_auth(client_id, generation, *method);
+            }
+            result
+        }
+    };
+    // [revocation] fetch_crl / ocsp: asked on every request (answers are
+    // cached until their nextUpdate), so a cached authentication does not
+    // outlive one.
+    match (result, &state.online_revocation) {
+        (Ok(Method::TlsClientAuth), Some(_)) => {
+            let anchors = client
+                .trust_store
+                .as_ref()
+                .map(|t| t.anchors.certs())
+                .unwrap_or(&[]);
+            crate::online_revocation::check(state, chain, anchors)
+                .await
+                .map(|()| Method::TlsClientAuth)
+                .map_err(AuthFailure::Chain)
+        }
+        (result, _) => result,
+    }
+}
+
+/// `private_key_jwt`: the assertion names the client (`sub`), is verified
+/// with its keys, and its `jti` is recorded; a client with a trust store that
+/// presents a certificate must also pass the certificate check.
+async fn by_assertion(
+    state: &AppState,
+    caller: &Caller<'_>,
+    now: OffsetDateTime,
+) -> Result<(Arc<CompiledClient>, Method), OAuthReply> {
+    if caller.authorization.is_some() || caller.client_secret.is_some() {
+        return Err(OAuthReply(OAuthError::invalid_request(
+            "the request authenticates the client twice (client_assertion and a secret); use one method (RFC 6749 §2.3)",
+        )));
+    }
+    const METHOD: Option<&str> = Some("private_key_jwt");
+    let sent_id = caller.client_id.unwrap_or("(none)");
+    let fail = |client_id: &str, e: AssertionError| {
+        reject(state, caller, client_id, METHOD, AuthFailure::Assertion(e))
+    };
+    let text = match (&caller.assertion.kind, &caller.assertion.assertion) {
+        (Some(kind), Some(text)) if kind == ASSERTION_TYPE => text,
+        (kind, text) => {
+            let e = AssertionError::WrongType {
+                found: kind.clone(),
+            };
+            // The audit names the client the assertion claims to be, when it can be read.
+            let claimed = caller.client_id.map(str::to_owned).or_else(|| {
+                text.as_deref()
+                    .and_then(|t| assertion::client_id_of(t).ok())
+            });
+            return Err(fail(claimed.as_deref().unwrap_or(sent_id), e));
+        }
+    };
+    let claimed = assertion::client_id_of(text).map_err(|e| fail(sent_id, e))?;
+    if let Some(sent) = caller.client_id.filter(|sent| *sent != claimed) {
+        let e = AssertionError::WrongClient {
+            claim: "sub",
+            expected: sent.to_owned(),
+            found: claimed,
+        };
+        return Err(fail(sent, e));
+    }
+    let client = registered(state, caller, &claimed)?;
+    let expected = Expected {
+        client_id: &client.id,
+        audiences: &state.assertion_audiences,
+        jwks_uri: match &client.keys {
+            Some(certbound_oauth::client::ClientKeys::Uri(uri)) => Some(uri.as_str()),
+            _ => None,
+        },
+        now: now.unix_timestamp(),
+    };
+    let verified = state
+        .client_jwks
+        .verify(&client, text, &expected)
+        .await
+        .map_err(|failure| reject(state, caller, &client.id, METHOD, failure))?;
+    let expires = OffsetDateTime::from_unix_timestamp(verified.exp).unwrap_or(now);
+    match state
+        .store
+        .use_assertion(&client.id, &verified.jti, expires)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            let failure = AuthFailure::AssertionReplayed { jti: verified.jti };
+            return Err(reject(state, caller, &client.id, METHOD, failure));
+        }
+        Err(e) => {
+            tracing::warn!(client_id = %client.id, error = %e, "cannot record the client assertion's jti; refused");
+            return Err(OAuthReply(OAuthError::with_description(
+                certbound_oauth::ErrorCode::TemporarilyUnavailable,
+                "the server cannot check the client assertion for replay now; try again shortly",
+            )));
+        }
+    }
+    let presented = caller
+        .identity
+        .is_some_and(|i| !i.chain.is_empty() || i.header_error.is_some());
+    if client.trust_store.is_some() && presented {
+        by_certificate(state, &client, caller.identity, now)
+            .await
+            .map_err(|failure| reject(state, caller, &client.id, METHOD, failure))?;
+    }
+    tracing::debug!(client_id = %client.id, assertion = %verified, "client assertion verified");
+    Ok((client, Method::PrivateKeyJwt))
+}
+
 fn count_revocation_check(state: &AppState, result: &Result<Method, AuthFailure>) {
     let chain = match result {
         Ok(m) => Ok(m),

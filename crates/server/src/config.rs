@@ -161,6 +161,12 @@ pub struct RawIssuer {
     pub previous_keys: Vec<PathBuf>,
     /// Refuse clients whose trust store holds a CA without a subject or SAN constraint.
     pub require_subject_constraint: Option<bool>,
+    /// The Da Vinci HRex rules for every client: PKI trust stores only, a URI
+    /// SAN constraint, and certificate-bound tokens.
+    pub hrex: Option<bool>,
+    /// PEM file of CAs that verify the servers of clients' `jwks_uri`
+    /// (default: the system's roots).
+    pub jwks_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -258,6 +264,9 @@ pub struct IssuerConfig {
     pub algorithm: Algorithm,
     pub previous_keys: Vec<PathBuf>,
     pub require_subject_constraint: bool,
+    pub hrex: bool,
+    /// CAs for clients' `jwks_uri` servers; `None`: the system's roots.
+    pub jwks_ca: Option<Vec<certbound_pki::CertDer>>,
 }
 
 #[derive(Debug, Clone)]
@@ -610,6 +619,14 @@ impl RawConfig {
             .revocation
             .as_ref()
             .and_then(|r| r.validate(base, &mut problem));
+        let jwks_ca = self.issuer.jwks_ca.as_ref().and_then(|file| {
+            let path = base.join(file);
+            std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| certbound_pki::parse_certificates(&b).map_err(|e| e.to_string()))
+                .map_err(|e| problem("issuer.jwks_ca".into(), format!("{}: {e}", path.display())))
+                .ok()
+        });
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -639,6 +656,8 @@ impl RawConfig {
                     .map(|p| data_dir.join(p))
                     .collect(),
                 require_subject_constraint: self.issuer.require_subject_constraint.unwrap_or(false),
+                hrex: self.issuer.hrex.unwrap_or(false),
+                jwks_ca,
             },
             listeners,
             log,

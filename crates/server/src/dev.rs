@@ -149,6 +149,8 @@ pub async fn prepare(
             algorithm: Algorithm::Es256,
             previous_keys: Vec::new(),
             require_subject_constraint: false,
+            hrex: false,
+            jwks_ca: None,
         },
         listeners: vec![
             listener("tls", tls_port, "off")?,

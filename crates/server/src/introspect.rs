@@ -61,6 +61,7 @@ async fn handle(
             .and_then(|v| v.to_str().ok()),
         client_id: req.client_id.as_deref(),
         client_secret: req.client_secret.as_deref(),
+        assertion: &req.assertion,
         identity: identity.as_deref(),
     };
     let now = OffsetDateTime::now_utc();

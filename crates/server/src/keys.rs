@@ -64,7 +64,7 @@ pub fn load(
                 Algorithm::Es256 => {
                     "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out KEYFILE"
                 }
-                Algorithm::EdDsa => "openssl genpkey -algorithm ed25519 -out KEYFILE",
+                _ => "openssl genpkey -algorithm ed25519 -out KEYFILE",
             },
         });
     }

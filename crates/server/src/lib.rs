@@ -13,6 +13,7 @@ pub mod audit;
 pub mod audit_spill;
 pub mod chain_cache;
 pub mod client_auth;
+pub mod client_keys;
 pub mod config;
 pub mod console;
 pub mod crl;
@@ -238,12 +239,34 @@ async fn record_signing_key(
     Ok(())
 }
 
+/// What `private_key_jwt` assertions may name as `aud`: the issuer and the
+/// token endpoint of each listener (RFC 7523 §3, RFC 8705 §5 aliases).
+fn assertion_audiences(
+    config: &Config,
+    bound: &[Bound],
+    issuer: &str,
+    derived: bool,
+) -> Vec<String> {
+    let mut out = vec![issuer.to_owned(), format!("{issuer}{}", meta::TOKEN_PATH)];
+    for (l, b) in config.listeners.iter().zip(bound) {
+        let base = l.public_url.clone().or_else(|| derived.then(|| url_of(b)));
+        if let Some(base) = base {
+            let url = format!("{}{}", base.trim_end_matches('/'), meta::TOKEN_PATH);
+            if !out.contains(&url) {
+                out.push(url);
+            }
+        }
+    }
+    out
+}
+
 /// Start the server described by `config`.
 pub async fn bind(config: &Config) -> Result<Running, ServerError> {
     ensure_data_dir(&config.data_dir)?;
     let store = certbound_store::open(&config.store_url).await?;
     let policy = Policy {
         require_constraints: config.issuer.require_subject_constraint,
+        hrex: config.issuer.hrex,
     };
     let registry = registry::Registry::load(Arc::clone(&store), policy).await?;
     let revocations = revocations::Revocations::load(Arc::clone(&store)).await?;
@@ -342,10 +365,12 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
     } else {
         config.issuer.audience.clone()
     };
+    let metadata =
+        meta::metadata_json(&issuer, mtls_url.as_deref()).map_err(ServerError::Metadata)?;
     let documents = Documents {
         jwks: keys.verifying.to_jwks().to_json(),
-        metadata: meta::metadata_json(&issuer, mtls_url.as_deref())
-            .map_err(ServerError::Metadata)?,
+        smart: meta::smart_configuration_json(&metadata).map_err(ServerError::Metadata)?,
+        metadata,
     };
 
     let gateway = Arc::new(
@@ -382,6 +407,8 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
             .zip(config.listeners.iter().cloned())
             .collect(),
         gateway: Arc::clone(&gateway),
+        client_jwks: client_keys::ClientJwks::new(config.issuer.jwks_ca.clone()),
+        assertion_audiences: assertion_audiences(config, &bound, &issuer, derived),
         documents,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);

@@ -19,6 +19,7 @@ pub const METRICS_PATH: &str = "/metrics";
 pub const JWKS_PATH: &str = "/oauth2/jwks";
 pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 pub const OPENID_PATH: &str = "/.well-known/openid-configuration";
+pub const SMART_PATH: &str = "/.well-known/smart-configuration";
 pub const HEALTH_PATH: &str = "/healthz";
 
 /// Render the metadata document. `mtls_url` is the public URL of a listener
@@ -45,6 +46,45 @@ pub fn metadata_json(issuer: &str, mtls_url: Option<&str>) -> Result<String, Str
         .map_err(|e| e.to_string())
 }
 
+/// The SMART App Launch 2.x discovery document (`/.well-known/smart-configuration`)
+/// for Backend Services clients: the token endpoint (and its mTLS alias),
+/// `private_key_jwt` with its algorithms, `client_credentials`, and the
+/// `client-confidential-asymmetric` capability.
+pub fn smart_configuration_json(metadata: &str) -> Result<String, String> {
+    let doc: serde_json::Value = serde_json::from_str(metadata).map_err(|e| e.to_string())?;
+    let mut smart = serde_json::Map::new();
+    for field in [
+        "issuer",
+        "jwks_uri",
+        "token_endpoint",
+        "token_endpoint_auth_methods_supported",
+        "token_endpoint_auth_signing_alg_values_supported",
+        "grant_types_supported",
+        "introspection_endpoint",
+        "revocation_endpoint",
+        "mtls_endpoint_aliases",
+        "tls_client_certificate_bound_access_tokens",
+    ] {
+        if let Some(value) = doc.get(field) {
+            smart.insert(field.to_owned(), value.clone());
+        }
+    }
+    smart.insert(
+        "scopes_supported".to_owned(),
+        serde_json::json!([
+            "system/*.rs",
+            "system/*.cruds",
+            "system/*.read",
+            "system/*.write"
+        ]),
+    );
+    smart.insert(
+        "capabilities".to_owned(),
+        serde_json::json!(["client-confidential-asymmetric"]),
+    );
+    Ok(serde_json::Value::Object(smart).to_string())
+}
+
 fn json(body: String, cache: &'static str) -> Response {
     let mut resp = (StatusCode::OK, body).into_response();
     resp.headers_mut().insert(
@@ -58,6 +98,10 @@ fn json(body: String, cache: &'static str) -> Response {
 
 pub async fn metadata(State(state): State<Arc<AppState>>) -> Response {
     json(state.documents.metadata.clone(), "public, max-age=300")
+}
+
+pub async fn smart_configuration(State(state): State<Arc<AppState>>) -> Response {
+    json(state.documents.smart.clone(), "public, max-age=300")
 }
 
 pub async fn jwks(State(state): State<Arc<AppState>>) -> Response {

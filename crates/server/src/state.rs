@@ -42,6 +42,10 @@ pub struct AppState {
     pub admin: Option<crate::config::AdminConfig>,
     /// Every listener as configured, with the address it bound (the console's Listeners page).
     pub listeners: Vec<(crate::Bound, crate::config::ListenerConfig)>,
+    /// Clients' `jwks_uri` key sets, fetched and cached.
+    pub client_jwks: crate::client_keys::ClientJwks,
+    /// The `aud` values a client assertion may carry.
+    pub assertion_audiences: Vec<String>,
     /// Documents that never change while running.
     pub documents: Documents,
 }
@@ -51,4 +55,6 @@ pub struct AppState {
 pub struct Documents {
     pub jwks: String,
     pub metadata: String,
+    /// `/.well-known/smart-configuration`.
+    pub smart: String,
 }

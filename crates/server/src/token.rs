@@ -118,6 +118,7 @@ async fn issue(
         authorization,
         client_id: request.client_id.as_deref(),
         client_secret: request.client_secret.as_deref(),
+        assertion: &request.assertion,
         identity,
     };
     let (client, method) = authenticate(state, &caller, now).await?;
@@ -166,7 +167,8 @@ fn grant_scope(client: &CompiledClient, requested: &[String]) -> Result<Vec<Stri
         None => Ok(requested.to_vec()),
         Some(allowed) if requested.is_empty() => Ok(allowed.clone()),
         Some(allowed) => {
-            if let Some(bad) = requested.iter().find(|s| !allowed.contains(s)) {
+            let covered = |s: &String| allowed.iter().any(|a| certbound_oauth::scope::covers(a, s));
+            if let Some(bad) = requested.iter().find(|s| !covered(s)) {
                 return Err(OAuthReply(OAuthError::invalid_scope(format!(
                     "the client may not request `{bad}`"
                 ))));
@@ -184,6 +186,8 @@ fn attempted_method(
 ) -> &'static str {
     if headers.contains_key(header::AUTHORIZATION) {
         "client_secret_basic"
+    } else if body.windows(17).any(|w| w == b"client_assertion=") {
+        "private_key_jwt"
     } else if body.windows(14).any(|w| w == b"client_secret=") {
         "client_secret_post"
     } else if identity.is_some_and(|i| !i.chain.is_empty()) {

@@ -120,6 +120,17 @@ struct AddArgs {
     /// cannot use mTLS; only its hash is stored.
     #[arg(long, value_name = "FILE")]
     secret_file: Option<PathBuf>,
+    /// The https URL of the client's JWKS, for `private_key_jwt` (SMART
+    /// Backend Services): its assertions are verified with those keys.
+    #[arg(long, value_name = "URL", conflicts_with = "jwks_file")]
+    jwks_uri: Option<String>,
+    /// JSON file of the client's public keys (a JWKS), for `private_key_jwt`.
+    #[arg(long, value_name = "FILE")]
+    jwks_file: Option<PathBuf>,
+    /// Issue tokens only on connections with a client certificate, always
+    /// bound to it (RFC 8705 §3.4).
+    #[arg(long)]
+    bound_tokens: bool,
     /// The client_id [default: a random UUID].
     #[arg(long, value_name = "ID")]
     id: Option<String>,
@@ -194,6 +205,19 @@ pub fn run(args: ClientArgs) -> Result<ExitCode> {
     }
 }
 
+/// A JWKS file: JSON, an object; the keys themselves are checked on registration.
+fn read_jwks(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the JWKS file {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not JSON; expected a JWKS ({{\"keys\": [...]}}) with the client's public keys",
+            path.display()
+        )
+    })?;
+    Ok(value)
+}
+
 fn add(args: AddArgs) -> Result<ExitCode> {
     let trust_store = args
         .trust_store
@@ -201,6 +225,7 @@ fn add(args: AddArgs) -> Result<ExitCode> {
         .map(read_trust_store)
         .transpose()?;
     let secret = args.secret_file.as_deref().map(read_secret).transpose()?;
+    let jwks = args.jwks_file.as_deref().map(read_jwks).transpose()?;
     let app = ClientApplication {
         resource_type: RESOURCE_TYPE.to_string(),
         id: Some(
@@ -217,6 +242,9 @@ fn add(args: AddArgs) -> Result<ExitCode> {
         tls_client_auth_san_email: args.san_email.clone(),
         scope: args.scope.clone(),
         access_token_lifetime: args.token_lifetime,
+        jwks,
+        jwks_uri: args.jwks_uri.clone(),
+        tls_client_certificate_bound_access_tokens: args.bound_tokens.then_some(true),
         ..ClientApplication::default()
     };
     let registry = Registry::open(&args.target, true)?;
@@ -441,6 +469,7 @@ impl Registry {
                 require_constraints: config
                     .as_ref()
                     .is_some_and(|c| c.issuer.require_subject_constraint),
+                hrex: config.as_ref().is_some_and(|c| c.issuer.hrex),
             },
             token_url: config.as_ref().map(config_token_url),
         }))

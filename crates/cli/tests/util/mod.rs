@@ -2,6 +2,7 @@
 //! expectation prints the command line, exit code, stdout and stderr.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod openssl_pki;
 pub mod process;
 
 use std::path::Path;

@@ -40,8 +40,9 @@ impl Client {
     }
 
     fn es384() -> Self {
-        let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &SystemRandom::new())
-            .expect("p-384 key");
+        let doc =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &SystemRandom::new())
+                .expect("p-384 key");
         Self::Ec(
             EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, doc.as_ref())
                 .expect("p-384 key"),
@@ -97,7 +98,10 @@ impl Client {
     }
 
     fn sign(&self, kid: &str, claims: &Value) -> String {
-        self.sign_with_header(&json!({"alg": self.alg(), "typ": "JWT", "kid": kid}), claims)
+        self.sign_with_header(
+            &json!({"alg": self.alg(), "typ": "JWT", "kid": kid}),
+            claims,
+        )
     }
 }
 
@@ -113,7 +117,10 @@ fn keys(jwks: &[Value]) -> VerifyingKeys {
 }
 
 fn audiences() -> Vec<String> {
-    vec![TOKEN_URL.to_owned(), "https://auth.example:8443/oauth2/token".to_owned()]
+    vec![
+        TOKEN_URL.to_owned(),
+        "https://auth.example:8443/oauth2/token".to_owned(),
+    ]
 }
 
 fn check(assertion: &str, keys: &VerifyingKeys) -> Result<Assertion, AssertionError> {
@@ -174,21 +181,39 @@ fn each_claim_check_refuses_with_its_reason() {
     assert!(matches!(e, AssertionError::TooLong { .. }), "{e}");
     assert!(e.to_string().contains("at most 300s"), "{e}");
     let e = refuse(&|c| c["iss"] = json!("someone-else"));
-    assert!(matches!(e, AssertionError::WrongClient { claim: "iss", .. }), "{e}");
+    assert!(
+        matches!(e, AssertionError::WrongClient { claim: "iss", .. }),
+        "{e}"
+    );
     let e = refuse(&|c| c["sub"] = json!("someone-else"));
-    assert!(matches!(e, AssertionError::WrongClient { claim: "sub", .. }), "{e}");
+    assert!(
+        matches!(e, AssertionError::WrongClient { claim: "sub", .. }),
+        "{e}"
+    );
     let e = refuse(&|c| {
         c.as_object_mut().map(|o| o.remove("jti"));
     });
-    assert!(matches!(e, AssertionError::MissingClaim { claim: "jti", .. }), "{e}");
+    assert!(
+        matches!(e, AssertionError::MissingClaim { claim: "jti", .. }),
+        "{e}"
+    );
     let e = refuse(&|c| {
         c.as_object_mut().map(|o| o.remove("exp"));
     });
-    assert!(matches!(e, AssertionError::MissingClaim { claim: "exp", .. }), "{e}");
+    assert!(
+        matches!(e, AssertionError::MissingClaim { claim: "exp", .. }),
+        "{e}"
+    );
     let e = refuse(&|c| c["exp"] = json!("soon"));
-    assert!(matches!(e, AssertionError::MissingClaim { claim: "exp", .. }), "{e}");
+    assert!(
+        matches!(e, AssertionError::MissingClaim { claim: "exp", .. }),
+        "{e}"
+    );
     let e = refuse(&|c| c["iat"] = json!(NOW + 600));
-    assert!(matches!(e, AssertionError::NotYetValid { claim: "iat", .. }), "{e}");
+    assert!(
+        matches!(e, AssertionError::NotYetValid { claim: "iat", .. }),
+        "{e}"
+    );
     let e = refuse(&|c| c["jti"] = json!("x".repeat(MAX_JTI_LEN + 1)));
     assert!(matches!(e, AssertionError::BadJti { .. }), "{e}");
 }
@@ -237,7 +262,10 @@ fn jku_is_honoured_only_when_it_is_the_registered_jwks_uri() {
 #[test]
 fn an_access_token_is_not_a_client_assertion() {
     let client = Client::es384();
-    let at = client.sign_with_header(&json!({"alg": "ES384", "kid": "k1", "typ": "at+jwt"}), &claims());
+    let at = client.sign_with_header(
+        &json!({"alg": "ES384", "kid": "k1", "typ": "at+jwt"}),
+        &claims(),
+    );
     let e = check(&at, &keys(&[client.jwk("k1", true)])).expect_err("typ");
     assert_eq!(e.code(), "assertion_typ", "{e}");
 }
@@ -245,7 +273,10 @@ fn an_access_token_is_not_a_client_assertion() {
 #[test]
 fn client_id_of_reads_sub_then_iss_without_verifying() {
     let client = Client::es384();
-    assert_eq!(client_id_of(&client.sign("k1", &claims())).expect("sub"), CLIENT);
+    assert_eq!(
+        client_id_of(&client.sign("k1", &claims())).expect("sub"),
+        CLIENT
+    );
     let only_iss = client.sign("k1", &json!({"iss": "x-client"}));
     assert_eq!(client_id_of(&only_iss).expect("iss"), "x-client");
     assert!(client_id_of("not-a-jwt").is_err());
@@ -256,7 +287,9 @@ fn client_id_of_reads_sub_then_iss_without_verifying() {
 fn rsa_keys_below_2048_bits_and_private_members_are_refused() {
     let client = Client::rsa("RS256");
     let mut short = client.jwk("k1", true);
-    let n = URL_SAFE_NO_PAD.decode(short["n"].as_str().expect("n")).expect("n");
+    let n = URL_SAFE_NO_PAD
+        .decode(short["n"].as_str().expect("n"))
+        .expect("n");
     short["n"] = json!(b64(&n[..128]));
     let err = VerifyingKeys::from_jwks_json(json!({ "keys": [short] }).to_string().as_bytes())
         .expect_err("1024-bit modulus");
@@ -283,7 +316,10 @@ fn the_rsa_jwk_thumbprint_is_rfc_7638s_example() {
     });
     let set = keys(&[jwk]);
     let key = set.iter().next().expect("key");
-    assert_eq!(key.jwk().thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    assert_eq!(
+        key.jwk().thumbprint(),
+        "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    );
     assert_eq!(key.key_type(), "RSA");
     assert_eq!(key.algorithm(), None);
 }

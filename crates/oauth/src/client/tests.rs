@@ -336,7 +336,13 @@ fn status_is_active_by_default_off_when_set_and_anything_else_is_named() {
 
 #[test]
 fn the_fhir_lifetime_text_is_read_as_the_platforms_write_it() {
-    for (text, secs) in [("1h", 3600), ("3600s", 3600), ("30m", 1800), ("900", 900), ("1d", 86_400)] {
+    for (text, secs) in [
+        ("1h", 3600),
+        ("3600s", 3600),
+        ("30m", 1800),
+        ("900", 900),
+        ("1d", 86_400),
+    ] {
         assert_eq!(parse_lifetime(text), Some(secs), "{text}");
     }
     for bad in ["", "h", "1 h", "1w", "-5s", "1.5h", "99999999999h"] {
@@ -348,17 +354,32 @@ fn the_fhir_lifetime_text_is_read_as_the_platforms_write_it() {
         "certificateTrustStore": leaf.cert_pem(), "accessTokenLifetime": "1h",
     });
     let c: ClientApplication = serde_json::from_value(json).unwrap();
-    assert_eq!(c.validate(Policy::default(), NOW).unwrap().client.token_lifetime, Some(3600));
+    assert_eq!(
+        c.validate(Policy::default(), NOW)
+            .unwrap()
+            .client
+            .token_lifetime,
+        Some(3600)
+    );
     let mut both = c.clone();
     both.access_token_lifetime = Some(600);
-    assert_eq!(fields(&both.validate(Policy::default(), NOW).unwrap_err()), ["accessTokenLifetime"]);
+    assert_eq!(
+        fields(&both.validate(Policy::default(), NOW).unwrap_err()),
+        ["accessTokenLifetime"]
+    );
     let mut bad = c.clone();
     bad.access_token_lifetime_text = Some("forever".into());
     let e = bad.validate(Policy::default(), NOW).unwrap_err();
-    assert!(e.to_string().contains("\"forever\" is not a duration"), "{e}");
+    assert!(
+        e.to_string().contains("\"forever\" is not a duration"),
+        "{e}"
+    );
     let mut long = c;
     long.access_token_lifetime_text = Some("2d".into());
-    assert_eq!(fields(&long.validate(Policy::default(), NOW).unwrap_err()), ["accessTokenLifetime"]);
+    assert_eq!(
+        fields(&long.validate(Policy::default(), NOW).unwrap_err()),
+        ["accessTokenLifetime"]
+    );
 }
 
 const P256_JWKS: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
@@ -381,15 +402,23 @@ fn a_client_with_keys_needs_no_trust_store_and_the_keys_must_be_sound() {
     }))
     .unwrap();
     let v = c.validate(Policy::default(), NOW).unwrap();
-    assert!(matches!(v.client.keys, Some(ClientKeys::Uri(ref u)) if u == "https://ehr.example/jwks.json"));
+    assert!(
+        matches!(v.client.keys, Some(ClientKeys::Uri(ref u)) if u == "https://ehr.example/jwks.json")
+    );
     assert!(v.client.require_binding);
     // Refusals: both, http, a private key, a broken set, keys and a secret.
     let mut both = c.clone();
     both.jwks = Some(jwks.clone());
-    assert_eq!(fields(&both.validate(Policy::default(), NOW).unwrap_err()), ["jwks_uri"]);
+    assert_eq!(
+        fields(&both.validate(Policy::default(), NOW).unwrap_err()),
+        ["jwks_uri"]
+    );
     let mut http = c.clone();
     http.jwks_uri = Some("http://ehr.example/jwks.json".into());
-    assert_eq!(fields(&http.validate(Policy::default(), NOW).unwrap_err()), ["jwks_uri"]);
+    assert_eq!(
+        fields(&http.validate(Policy::default(), NOW).unwrap_err()),
+        ["jwks_uri"]
+    );
     let mut private = c.clone();
     private.jwks_uri = None;
     let mut with_d = jwks.clone();
@@ -401,16 +430,29 @@ fn a_client_with_keys_needs_no_trust_store_and_the_keys_must_be_sound() {
     let mut empty = c.clone();
     empty.jwks_uri = None;
     empty.jwks = Some(serde_json::json!({"keys": []}));
-    assert_eq!(fields(&empty.validate(Policy::default(), NOW).unwrap_err()), ["jwks"]);
+    assert_eq!(
+        fields(&empty.validate(Policy::default(), NOW).unwrap_err()),
+        ["jwks"]
+    );
     let mut secret = c;
     secret.client_secret_hash = Some("pbkdf2-sha256$1$x$y".into());
-    assert_eq!(fields(&secret.validate(Policy::default(), NOW).unwrap_err()), ["client_secret"]);
+    assert_eq!(
+        fields(&secret.validate(Policy::default(), NOW).unwrap_err()),
+        ["client_secret"]
+    );
     // Wrong JSON types are named before validation.
     let obj = serde_json::json!({"jwks": "text", "tls_client_certificate_bound_access_tokens": "yes", "jwksUri": 5});
     let errors = ClientApplication::type_errors(obj.as_object().unwrap());
     let mut named: Vec<&str> = errors.iter().map(|e| e.field).collect();
     named.sort_unstable();
-    assert_eq!(named, ["jwks", "jwksUri", "tls_client_certificate_bound_access_tokens"]);
+    assert_eq!(
+        named,
+        [
+            "jwks",
+            "jwksUri",
+            "tls_client_certificate_bound_access_tokens"
+        ]
+    );
 }
 
 #[test]
@@ -418,10 +460,16 @@ fn status_error_is_a_stopped_client() {
     let leaf = self_signed(&LeafOptions::client("c"));
     let mut c = client(Some(leaf.cert_pem()));
     c.status = Some("error".into());
-    assert_eq!(c.validate(Policy::default(), NOW).unwrap().client.status, ClientStatus::Error);
+    assert_eq!(
+        c.validate(Policy::default(), NOW).unwrap().client.status,
+        ClientStatus::Error
+    );
     c.status = Some("paused".into());
     let e = c.validate(Policy::default(), NOW).unwrap_err();
-    assert!(e.to_string().contains("\"active\", \"off\" or \"error\""), "{e}");
+    assert!(
+        e.to_string().contains("\"active\", \"off\" or \"error\""),
+        "{e}"
+    );
 }
 
 #[test]
@@ -431,16 +479,29 @@ fn the_hrex_policy_wants_pki_a_uri_identity_and_binding() {
         ..Policy::default()
     };
     let leaf = self_signed(&LeafOptions::client("c"));
-    let e = client(Some(leaf.cert_pem())).validate(hrex, NOW).unwrap_err();
-    assert_eq!(fields(&e), ["certificateTrustStore", "tls_client_auth_san_uri"]);
+    let e = client(Some(leaf.cert_pem()))
+        .validate(hrex, NOW)
+        .unwrap_err();
+    assert_eq!(
+        fields(&e),
+        ["certificateTrustStore", "tls_client_auth_san_uri"]
+    );
     let pki = TestPki::new();
     let mut ca = client(Some(pki.root.cert_pem()));
     ca.tls_client_auth_subject_dn = Some("CN=alice".into());
-    assert_eq!(fields(&ca.validate(hrex, NOW).unwrap_err()), ["tls_client_auth_san_uri"]);
+    assert_eq!(
+        fields(&ca.validate(hrex, NOW).unwrap_err()),
+        ["tls_client_auth_san_uri"]
+    );
     ca.tls_client_auth_subject_dn = None;
     ca.tls_client_auth_san_uri = Some("urn:example:alice".into());
     let v = ca.validate(hrex, NOW).unwrap();
     assert!(v.client.require_binding);
     // Without the policy the same client need not bind.
-    assert!(!ca.validate(Policy::default(), NOW).unwrap().client.require_binding);
+    assert!(
+        !ca.validate(Policy::default(), NOW)
+            .unwrap()
+            .client
+            .require_binding
+    );
 }

@@ -88,7 +88,9 @@ fn unsigned_and_foreign_algorithms_are_refused() {
     let key = rfc7515_key();
     let keys = keys_of(&[&key]);
     let payload = b64(claims().to_string().as_bytes());
-    for alg in ["none", "None", "HS256", "HS384", "RSA-OAEP", "ES512", "es256"] {
+    for alg in [
+        "none", "None", "HS256", "HS384", "RSA-OAEP", "ES512", "es256",
+    ] {
         let header = b64(json!({"alg": alg, "kid": key.kid()}).to_string().as_bytes());
         let sig = b64(&[0u8; 64]);
         for token in [
@@ -110,7 +112,10 @@ fn unsigned_and_foreign_algorithms_are_refused() {
         assert!(
             matches!(
                 verify(&token, &keys).expect_err("must fail"),
-                JwtError::AlgMismatch { key_type: "EC P-256", .. }
+                JwtError::AlgMismatch {
+                    key_type: "EC P-256",
+                    ..
+                }
             ),
             "{alg}"
         );
