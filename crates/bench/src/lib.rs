@@ -4,12 +4,14 @@
 //! kernel's accounting of what each process costs ([`procfs`]), and the
 //! runtime and binaries every program starts from ([`program`]).
 //!
-//! `bench-token` (issue 4) drives the token endpoint; `bench-gateway` (issue
+//! `bench-token` (issue 4) drives the token endpoint, by certificate and, with
+//! `--private-key-jwt`, by signed client assertion ([`assertion`]); `bench-gateway` (issue
 //! 7) drives a `[[route]]` of the gateway. Both print figures; neither is a
 //! timed test.
 
 #![forbid(unsafe_code)]
 
+pub mod assertion;
 pub mod load;
 pub mod procfs;
 pub mod program;

@@ -10,6 +10,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
@@ -100,6 +101,8 @@ pub struct Target {
     path: &'static str,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Bytes,
+    /// Bodies each sent once instead of `body`, e.g. signed client assertions.
+    bodies: Option<Arc<Bodies>>,
 }
 
 impl std::fmt::Debug for Target {
@@ -110,6 +113,7 @@ impl std::fmt::Debug for Target {
             .field("tls", &self.connector.is_some())
             .field("method", &self.method)
             .field("path", &self.path)
+            .field("bodies", &self.bodies.as_ref().map(|b| b.len()))
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +134,7 @@ impl Target {
             body: Bytes::from(format!(
                 "grant_type=client_credentials&client_id={CLIENT_ID}"
             )),
+            bodies: None,
         }
     }
 
@@ -148,6 +153,7 @@ impl Target {
             path,
             headers: Vec::new(),
             body: Bytes::new(),
+            bodies: None,
         }
     }
 
@@ -156,7 +162,74 @@ impl Target {
         self.headers.push((name, value));
         self
     }
+
+    /// The same request sending each of `bodies` once, in turn, instead of
+    /// its own body; a run ends early when they run out.
+    pub fn with_bodies(mut self, bodies: Arc<Bodies>) -> Self {
+        self.bodies = Some(bodies);
+        self
+    }
+
+    /// Whether the target sends bodies from a pool and the pool is used up.
+    fn exhausted(&self) -> bool {
+        self.bodies.as_ref().is_some_and(|b| b.exhausted())
+    }
 }
+
+/// Request bodies each sent once (a `jti` may be used once), made before the
+/// clock starts and taken in turn by every worker of a run.
+#[derive(Debug)]
+pub struct Bodies {
+    bodies: Vec<Bytes>,
+    next: AtomicUsize,
+}
+
+impl Bodies {
+    pub fn new(bodies: Vec<Bytes>) -> Self {
+        Self {
+            bodies,
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.bodies.len()
+    }
+
+    /// Whether there are none at all.
+    pub fn is_empty(&self) -> bool {
+        self.bodies.is_empty()
+    }
+
+    /// How many were taken (sent, or about to be).
+    pub fn taken(&self) -> usize {
+        self.next.load(Ordering::Relaxed).min(self.bodies.len())
+    }
+
+    /// Whether every one was taken.
+    pub fn exhausted(&self) -> bool {
+        self.taken() == self.bodies.len()
+    }
+
+    fn take(&self) -> Option<Bytes> {
+        self.bodies
+            .get(self.next.fetch_add(1, Ordering::Relaxed))
+            .cloned()
+    }
+}
+
+/// A target's [`Bodies`] ran out: the worker stops, and nothing is counted.
+#[derive(Debug)]
+pub struct Exhausted;
+
+impl std::fmt::Display for Exhausted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the pool of request bodies is used up")
+    }
+}
+
+impl std::error::Error for Exhausted {}
 
 /// The client's TLS config: trusts the bench CA, presents the bench client
 /// certificate, offers HTTP/1.1 and never resumes a session, so that every new
@@ -274,6 +347,10 @@ fn negotiated(tls: &TlsStream<TcpStream>) -> Negotiated {
 
 /// Send one request on `sender` and check the answer; the answer's body.
 async fn exchange(target: &Target, sender: &mut http1::SendRequest<Full<Bytes>>) -> Result<Bytes> {
+    let body = match &target.bodies {
+        Some(bodies) => bodies.take().ok_or(Exhausted)?,
+        None => target.body.clone(),
+    };
     sender.ready().await.context("connection not ready")?;
     let mut request = hyper::Request::builder()
         .method(target.method.clone())
@@ -283,7 +360,7 @@ async fn exchange(target: &Target, sender: &mut http1::SendRequest<Full<Bytes>>)
         request = request.header(name, value);
     }
     let request = request
-        .body(Full::new(target.body.clone()))
+        .body(Full::new(body))
         .context("building the request")?;
     let response = sender.send_request(request).await.context("request")?;
     let status = response.status();
@@ -463,12 +540,13 @@ pub async fn run_new_connections(
         let target = target.clone();
         workers.push(tokio::spawn(async move {
             let mut r = WorkerResult::default();
-            while Instant::now() < deadline {
+            while Instant::now() < deadline && !target.exhausted() {
                 let t0 = Instant::now();
                 let outcome =
                     tokio::time::timeout(REQUEST_TIMEOUT, new_connection_request(&target)).await;
                 match outcome {
                     Ok(Ok(_)) => r.latencies_us.push(micros(t0.elapsed())),
+                    Ok(Err(e)) if e.is::<Exhausted>() => break,
                     Ok(Err(e)) => {
                         r.error(&e);
                         tokio::time::sleep(ERROR_PAUSE).await;
@@ -508,7 +586,7 @@ pub async fn run_kept_alive(
         workers.push(tokio::spawn(async move {
             let mut r = WorkerResult::default();
             let mut sender = Some(sender);
-            while Instant::now() < deadline {
+            while Instant::now() < deadline && !target.exhausted() {
                 let t0 = Instant::now();
                 let s = match sender.as_mut() {
                     Some(s) => s,
@@ -523,6 +601,7 @@ pub async fn run_kept_alive(
                 };
                 match tokio::time::timeout(REQUEST_TIMEOUT, exchange(&target, s)).await {
                     Ok(Ok(_)) => r.latencies_us.push(micros(t0.elapsed())),
+                    Ok(Err(e)) if e.is::<Exhausted>() => break,
                     Ok(Err(e)) => {
                         r.error(&e);
                         sender = None;
@@ -607,6 +686,7 @@ pub async fn run_open_loop(
                 };
                 match tokio::time::timeout(REQUEST_TIMEOUT, exchange(&target, s)).await {
                     Ok(Ok(_)) => r.latencies_us.push(micros(due.elapsed())),
+                    Ok(Err(e)) if e.is::<Exhausted>() => break,
                     Ok(Err(e)) => {
                         r.error(&e);
                         sender = None;

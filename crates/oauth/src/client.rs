@@ -369,9 +369,10 @@ impl ClientApplication {
         });
         let has_keys = self.jwks.is_some() || self.jwks_uri.is_some();
         match (has_store || has_keys, &self.client_secret_hash) {
-            (true, Some(_)) => err(
-                "client_secret",
-                "a client authenticates by certificate (certificateTrustStore), by signed JWT (jwks, jwks_uri) or by secret, not by a secret and another method".into(),
+            // FHIR platforms give every client a secret: an exported
+            // registration keeps working, and the operator is told.
+            (true, Some(_)) => warnings.push(
+                "the client has a secret besides its certificate or keys: it can also authenticate with the secret alone; send the registration without `secret` to require the stronger method".into(),
             ),
             (false, None) => err(
                 "certificateTrustStore",

@@ -487,6 +487,8 @@ pub(crate) async fn prepare(
             "client_secret_hash cannot be set: send `secret` and the server stores its hash",
         ));
     }
+    // `"secret": null` removes a stored secret; leaving it out keeps it.
+    let drop_secret = matches!(obj.get("secret"), Some(Value::Null));
     let secret = match obj.remove("secret") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.len() >= MIN_SECRET_LEN => Some(s),
@@ -535,12 +537,17 @@ pub(crate) async fn prepare(
                 .map_err(|e| AdminError::bad_request(e.to_string()))?
                 .map_err(|e| AdminError::bad_request(e.to_string()))?,
         ),
-        // A PUT of what GET returned keeps the stored secret.
-        None if app.certificate_trust_store.is_none() => existing
+        None if drop_secret => None,
+        // A PUT of what GET returned keeps the stored secret, except when a
+        // trust store replaces it (a switch from secret to mTLS).
+        None => existing
+            .filter(|r| {
+                app.certificate_trust_store.is_none()
+                    || r.document.get("certificateTrustStore").is_some()
+            })
             .and_then(|r| r.document.get("client_secret_hash"))
             .and_then(Value::as_str)
             .map(str::to_string),
-        None => None,
     };
     let validated = app
         .validate(state.policy, OffsetDateTime::now_utc())

@@ -22,12 +22,13 @@ use crate::token;
 /// else reaches the router's fallback, the gateway. A new endpoint outside
 /// them must be added here, or requests for it on a path a route covers
 /// would go to the route.
-pub const OWN_PREFIXES: [&str; 5] = [
+pub const OWN_PREFIXES: [&str; 6] = [
     "/oauth2/",
     "/.well-known/",
     "/metrics",
     "/healthz",
     "/admin",
+    crate::fhir::BASE,
 ];
 /// The console's prefix, one of certbound's own too.
 const CONSOLE_PREFIX: &str = "/console";
@@ -76,6 +77,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         // Unless a `[[route]]` serves `/` (then `route_only` sends it there first).
         .route("/", get(meta::home))
         .nest("/admin", crate::admin::router(Arc::clone(&state)))
+        .nest(crate::fhir::BASE, crate::fhir::router(Arc::clone(&state)))
         .nest("/console", crate::console::router(Arc::clone(&state)))
         // `/console/` is where people type it; the nested router only matches `/console`.
         .route(
@@ -109,7 +111,7 @@ async fn timed(
         INTROSPECT_PATH => "introspect",
         REVOKE_PATH => "revoke",
         METADATA_PATH | OPENID_PATH | SMART_PATH | JWKS_PATH => "metadata",
-        p if p.starts_with("/admin") => "admin",
+        p if p.starts_with("/admin") || p.starts_with(crate::fhir::BASE) => "admin",
         _ => "other",
     };
     let start = Instant::now();

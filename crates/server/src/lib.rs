@@ -20,6 +20,7 @@ pub mod crl;
 pub mod crl_fetch;
 pub mod dev;
 pub mod expiry;
+pub mod fhir;
 pub mod forwarded;
 pub mod gateway;
 pub mod identity;

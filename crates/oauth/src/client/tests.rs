@@ -236,12 +236,17 @@ fn one_constraint_only_and_not_both_methods() {
     let e = c.validate(Policy::default(), NOW).unwrap_err();
     assert_eq!(fields(&e), ["tls_client_auth_san_dns"]);
 
+    // Both methods, as FHIR platforms register every client: accepted, with a warning.
     let mut both = client(Some(pki.root.cert_pem()));
+    both.tls_client_auth_subject_dn = Some("CN=a".into());
     both.client_secret_hash = Some("pbkdf2-sha256$1$AA$AA".into());
-    assert_eq!(
-        fields(&both.validate(Policy::default(), NOW).unwrap_err()),
-        ["client_secret"]
+    let v = both.validate(Policy::default(), NOW).unwrap();
+    assert!(
+        v.warnings.iter().any(|w| w.contains("secret alone")),
+        "{:?}",
+        v.warnings
     );
+    assert!(v.client.secret_hash.is_some() && v.client.trust_store.is_some());
 
     let mut secret_only = client(None);
     secret_only.client_secret_hash = Some("pbkdf2-sha256$1$AA$AA".into());
@@ -436,9 +441,11 @@ fn a_client_with_keys_needs_no_trust_store_and_the_keys_must_be_sound() {
     );
     let mut secret = c;
     secret.client_secret_hash = Some("pbkdf2-sha256$1$x$y".into());
-    assert_eq!(
-        fields(&secret.validate(Policy::default(), NOW).unwrap_err()),
-        ["client_secret"]
+    let v = secret.validate(Policy::default(), NOW).unwrap();
+    assert!(
+        v.warnings.iter().any(|w| w.contains("secret alone")),
+        "{:?}",
+        v.warnings
     );
     // Wrong JSON types are named before validation.
     let obj = serde_json::json!({"jwks": "text", "tls_client_certificate_bound_access_tokens": "yes", "jwksUri": 5});

@@ -1,0 +1,213 @@
+//! `private_key_jwt` for `bench-token --private-key-jwt`: the second bench
+//! client's ES384 key, its JWKS (registered inline), and the token requests
+//! that authenticate with a client assertion (RFC 7523 §2.2, as SMART Backend
+//! Services send it): header `{"alg":"ES384","typ":"JWT","kid"}`, `iss` and
+//! `sub` the client, `aud` the token URL, `exp` 240 s ahead, a `jti` never
+//! used before.
+//!
+//! DESIGN-NOTE-PLACEHOLDER
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use certbound_oauth::assertion::ASSERTION_TYPE;
+use serde_json::{Value, json};
+
+use crate::load::Bodies;
+use crate::procfs::Procs;
+
+/// The `private_key_jwt` client's id.
+pub const JWT_CLIENT_ID: &str = "bench-jwt-client";
+/// The `kid` of its key.
+pub const KID: &str = "bench-es384";
+/// The audience: the token URL of the `[issuer] url` of the bench config.
+pub const AUDIENCE: &str = "https://localhost/oauth2/token";
+/// How far ahead an assertion expires (certbound accepts at most 300 s).
+pub const LIFETIME_SECS: i64 = 240;
+/// The most assertions signed for one run.
+pub const MAX_POOL: usize = 400_000;
+
+/// The client's ES384 key pair, signing assertions with `jti`s unique to
+/// this benchmark.
+pub struct Signer {
+    key: EcdsaKeyPair,
+    rng: SystemRandom,
+    /// base64url of the protected header, the same for every assertion.
+    header: String,
+    /// Random, so that `jti`s differ between benchmarks on one store.
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("kid", &KID)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A pool of signed token requests and what signing it cost.
+#[derive(Debug)]
+pub struct Pool {
+    pub bodies: Arc<Bodies>,
+    /// Wall-clock seconds spent signing.
+    pub seconds: f64,
+    /// CPU seconds this process spent signing.
+    pub cpu_seconds: f64,
+}
+
+impl Pool {
+    /// CPU µs per signed request.
+    pub fn cpu_us_each(&self) -> f64 {
+        self.cpu_seconds * 1e6 / self.bodies.len().max(1) as f64
+    }
+}
+
+impl Signer {
+    /// A new P-384 key.
+    pub fn generate() -> Result<Self> {
+        let key = EcdsaKeyPair::generate(&ECDSA_P384_SHA384_FIXED_SIGNING)
+            .map_err(|_| anyhow!("cannot generate a P-384 key"))?;
+        let mut random = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut random).map_err(|_| anyhow!("no random bytes"))?;
+        let header = json!({"alg": "ES384", "typ": "JWT", "kid": KID});
+        Ok(Self {
+            key,
+            rng: SystemRandom::new(),
+            header: URL_SAFE_NO_PAD.encode(header.to_string()),
+            prefix: random.iter().map(|b| format!("{b:02x}")).collect(),
+            next: AtomicU64::new(0),
+        })
+    }
+
+    /// The public key as a JWKS, for the client's `jwks`.
+    pub fn jwks(&self) -> Result<Value> {
+        // SEC1 uncompressed point: 0x04 || x || y, 48 bytes each.
+        let (x, y) = match self.key.public_key().as_ref() {
+            [0x04, rest @ ..] if rest.len() == 96 => rest.split_at(48),
+            _ => return Err(anyhow!("unexpected P-384 public key encoding")),
+        };
+        Ok(json!({"keys": [{
+            "kty": "EC",
+            "crv": "P-384",
+            "x": URL_SAFE_NO_PAD.encode(x),
+            "y": URL_SAFE_NO_PAD.encode(y),
+            "kid": KID,
+            "use": "sig",
+            "alg": "ES384",
+        }]}))
+    }
+
+    /// A client assertion issued at `now` (Unix seconds), with a fresh `jti`.
+    pub fn assertion(&self, now: i64) -> Result<String> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let claims = json!({
+            "iss": JWT_CLIENT_ID,
+            "sub": JWT_CLIENT_ID,
+            "aud": AUDIENCE,
+            "exp": now + LIFETIME_SECS,
+            "iat": now,
+            "jti": format!("{}-{n}", self.prefix),
+        });
+        let input = format!(
+            "{}.{}",
+            self.header,
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        // ES384 in a JWS is r || s, 96 bytes (RFC 7518 §3.4): the FIXED algorithm.
+        let signature = self
+            .key
+            .sign(&self.rng, input.as_bytes())
+            .map_err(|_| anyhow!("cannot sign the client assertion"))?;
+        Ok(format!(
+            "{input}.{}",
+            URL_SAFE_NO_PAD.encode(signature.as_ref())
+        ))
+    }
+
+    /// A token request (client_credentials) carrying a fresh assertion.
+    pub fn request_body(&self, now: i64) -> Result<Bytes> {
+        Ok(Bytes::from(format!(
+            "grant_type=client_credentials&client_assertion_type={}&client_assertion={}",
+            ASSERTION_TYPE.replace(':', "%3A"),
+            self.assertion(now)?
+        )))
+    }
+
+    /// `count` token requests signed on `threads` threads, before a run.
+    pub fn pool(&self, count: usize, threads: usize) -> Result<Pool> {
+        let threads = threads.clamp(1, count.max(1));
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let this = Procs::this();
+        let (cpu0, t0) = (this.cpu_seconds(), Instant::now());
+        let parts: Vec<Result<Vec<Bytes>>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|i| {
+                    let share = count / threads + usize::from(i < count % threads);
+                    scope.spawn(move || (0..share).map(|_| self.request_body(now)).collect())
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|_| Err(anyhow!("a signing thread panicked")))
+                })
+                .collect()
+        });
+        let mut bodies = Vec::with_capacity(count);
+        for part in parts {
+            bodies.extend(part.context("signing the client assertions")?);
+        }
+        Ok(Pool {
+            bodies: Arc::new(Bodies::new(bodies)),
+            seconds: t0.elapsed().as_secs_f64(),
+            cpu_seconds: this.cpu_seconds() - cpu0,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use certbound_oauth::VerifyingKeys;
+    use certbound_oauth::assertion::{Expected, verify};
+
+    #[test]
+    fn requests_carry_assertions_the_jwks_verifies_with_unique_jtis() {
+        let signer = Signer::generate().unwrap();
+        let keys = VerifyingKeys::from_jwks_json(signer.jwks().unwrap().to_string().as_bytes())
+            .unwrap();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let audiences = vec![AUDIENCE.to_string()];
+        let expected = Expected {
+            client_id: JWT_CLIENT_ID,
+            audiences: &audiences,
+            jwks_uri: None,
+            now,
+        };
+        let a = verify(&signer.assertion(now).unwrap(), &keys, &expected).unwrap();
+        assert_eq!(a.exp, now + LIFETIME_SECS);
+        let body = signer.request_body(now).unwrap();
+        let body = std::str::from_utf8(&body).unwrap();
+        let assertion = body
+            .strip_prefix(
+                "grant_type=client_credentials&client_assertion_type=\
+                 urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=",
+            )
+            .unwrap();
+        let b = verify(assertion, &keys, &expected).unwrap();
+        assert_ne!(a.jti, b.jti);
+        let pool = signer.pool(5, 2).unwrap();
+        assert_eq!(pool.bodies.len(), 5);
+    }
+}
