@@ -259,3 +259,70 @@ async fn two_instances_share_clients_and_revocations() {
         r.wait().await;
     }
 }
+
+/// A `private_key_jwt` assertion used at A is refused at B: the `jti` is
+/// recorded in the shared store, not in one instance's memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assertion_replayed_to_another_instance_is_refused() {
+    let db = certbound_testkit::postgres::database("replay");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pki = TestPki::new();
+    pki.root
+        .issue(&LeafOptions::server("localhost").around_now())
+        .write(d, "server", &[]);
+    certbound_testkit::write_private(&d.join("admin-token"), ADMIN_TOKEN);
+    let a = instance(d, "a", &db).await;
+    let b = instance(d, "b", &db).await;
+    let (addr_a, addr_b) = (a.addr("tls").unwrap(), b.addr("tls").unwrap());
+    let key = certbound_testkit::client_key::ClientKey::es384("k1");
+    let doc = serde_json::json!({
+        "resourceType": "ClientApplication", "id": "smart", "name": "SMART backend",
+        "jwks": key.jwks(),
+    });
+    let created = request(
+        addr_a,
+        &pki,
+        &Client::None,
+        "POST",
+        "/admin/ClientApplication",
+        "application/json",
+        &doc.to_string(),
+        &[("authorization", &format!("Bearer {ADMIN_TOKEN}"))],
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status, 201, "{}", created.body);
+    let form = |jti: &str| {
+        format!(
+            "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={}",
+            key.assertion("smart", "https://localhost/oauth2/token", jti)
+        )
+    };
+    let pki = &pki;
+    let post = |addr, body: String| async move {
+        request(
+            addr,
+            pki,
+            &Client::None,
+            "POST",
+            "/oauth2/token",
+            "application/x-www-form-urlencoded",
+            &body,
+            &[],
+        )
+        .await
+    };
+    // B knows the client within a second; then one assertion, twice.
+    let mut probes = 0;
+    within(Duration::from_secs(1), 200, || {
+        probes += 1;
+        post(addr_b, form(&format!("probe-{probes}")))
+    })
+    .await;
+    let once = form("only-once");
+    assert_eq!(post(addr_a, once.clone()).await.unwrap().status, 200);
+    let replay = post(addr_b, once).await.unwrap();
+    assert_eq!(replay.status, 401, "{}", replay.body);
+    assert_eq!(replay.json()["error"], "invalid_client");
+}
