@@ -538,16 +538,7 @@ pub(crate) async fn prepare(
                 .map_err(|e| AdminError::bad_request(e.to_string()))?,
         ),
         None if drop_secret => None,
-        // A PUT of what GET returned keeps the stored secret, except when a
-        // trust store replaces it (a switch from secret to mTLS).
-        None => existing
-            .filter(|r| {
-                app.certificate_trust_store.is_none()
-                    || r.document.get("certificateTrustStore").is_some()
-            })
-            .and_then(|r| r.document.get("client_secret_hash"))
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        None => kept_secret(app.certificate_trust_store.is_some(), existing),
     };
     let validated = app
         .validate(state.policy, OffsetDateTime::now_utc())
@@ -557,6 +548,17 @@ pub(crate) async fn prepare(
             err
         })?;
     Ok((app, validated.warnings))
+}
+
+/// The stored secret hash a change that sends no secret keeps: a PUT of what
+/// GET returned keeps it, except when a trust store replaces it (a switch
+/// from secret to mTLS: the stored client had no trust store, the new one has).
+pub(crate) fn kept_secret(has_trust_store: bool, existing: Option<&ClientRecord>) -> Option<String> {
+    existing
+        .filter(|r| !has_trust_store || r.document.get("certificateTrustStore").is_some())
+        .and_then(|r| r.document.get("client_secret_hash"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 fn field_error(field: &'static str, message: &str) -> AdminError {
