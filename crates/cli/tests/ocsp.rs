@@ -8,70 +8,51 @@
 
 mod util;
 
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
-use util::openssl_pki::{openssl_ca, openssl_issue, require_python_cryptography};
+use util::openssl_pki::{openssl_ca, openssl_issue};
 use util::{Run, certbound, openssl};
 
 /// A running `ocsp_responder.py`, killed when dropped.
 struct Responder {
-    port: u16,
-    child: Child,
-}
-
-impl Drop for Responder {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    server: util::python::PythonServer,
 }
 
 impl Responder {
     /// Start it in `dir` for the CA `ca` (NAME.crt), signing with `signer`
     /// (NAME.crt and NAME.key), revoked serials from `revoked.txt`.
     fn start(dir: &Path, ca: &str, signer: &str, extra: &[&str]) -> Responder {
-        require_python_cryptography();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ocsp_responder.py");
         let index = dir.join("revoked.txt");
         if !index.exists() {
             std::fs::write(&index, "").unwrap();
         }
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args(["--ca", &format!("{ca}.crt")])
-            .args(["--signer-cert", &format!("{signer}.crt")])
-            .args(["--signer-key", &format!("{signer}.key")])
-            .args(["--index", "revoked.txt"])
-            .args(extra)
-            .current_dir(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the responder prints its port within 30 s");
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("the responder printed {line:?}, not a port"));
-        Responder { port, child }
+        let (ca, cert, key) = (
+            format!("{ca}.crt"),
+            format!("{signer}.crt"),
+            format!("{signer}.key"),
+        );
+        let mut args = vec![
+            "--ca",
+            &ca,
+            "--signer-cert",
+            &cert,
+            "--signer-key",
+            &key,
+            "--index",
+            "revoked.txt",
+        ];
+        args.extend_from_slice(extra);
+        Responder {
+            server: util::python::PythonServer::start(dir, "ocsp_responder.py", &args),
+        }
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
+        format!("http://127.0.0.1:{}/", self.server.port)
     }
 }
 
@@ -599,9 +580,10 @@ fn the_token_endpoint_asks_the_responder() {
         .code(1)
         .stderr_has("invalid_client");
     // The audit record names the certificate and why.
-    audit_names(
+    util::audit_has(
         d,
         "fail.toml",
+        "partner",
         &[
             "certificate_revoked: certificate chain rejected: 'CN=bad",
             "reason: keyCompromise",
@@ -642,28 +624,6 @@ fn the_token_endpoint_asks_the_responder() {
     route(d, &server, "bad").code(1);
     token_at(d, &server, "mtls-ca", "lost").code(0);
     token_at(d, &server, "mtls-ca", "bad").code(1);
-}
-
-/// Wait until partner's refusals in the audit log (under `config`) include each of `reasons`.
-fn audit_names(d: &Path, config: &str, reasons: &[&str]) {
-    for reason in reasons {
-        util::eventually(
-            &format!("an audit record with {reason}"),
-            Duration::from_secs(10),
-            || {
-                let args = [
-                    "audit", "--client", "partner", "--result", "fail", "--json", "--config",
-                    config,
-                ];
-                let audit = certbound(d, &args).stdout;
-                if audit.contains(reason) {
-                    Ok(())
-                } else {
-                    Err(audit)
-                }
-            },
-        );
-    }
 }
 
 #[test]
@@ -726,9 +686,10 @@ fn the_token_endpoint_fetches_the_crl_a_certificate_names() {
     token(d, &server, "forged")
         .code(1)
         .stderr_has("invalid_client");
-    audit_names(
+    util::audit_has(
         d,
         "fail.toml",
+        "partner",
         &[
             "certificate_revoked: certificate chain rejected: 'CN=gone",
             "reason: keyCompromise",

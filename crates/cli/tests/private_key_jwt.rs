@@ -9,9 +9,8 @@
 
 mod util;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -43,43 +42,11 @@ fn client(d: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// A `smart_client.py serve-jwks`, killed when dropped.
-struct JwksServer {
-    port: u16,
-    child: Child,
-}
-
-impl Drop for JwksServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl JwksServer {
-    fn start(d: &Path, args: &[&str]) -> JwksServer {
-        let mut child = Command::new("python3")
-            .arg(script())
-            .arg("serve-jwks")
-            .args(args)
-            .current_dir(d)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the JWKS server prints its port within 30 s");
-        let port = line.trim().parse().expect("a port");
-        JwksServer { port, child }
-    }
+/// `smart_client.py serve-jwks ARGS`, killed when dropped.
+fn serve_jwks(d: &Path, args: &[&str]) -> util::python::PythonServer {
+    let mut all = vec!["serve-jwks"];
+    all.extend_from_slice(args);
+    util::python::PythonServer::start(d, "smart_client.py", &all)
 }
 
 /// Writes jwks.json with the public JWKs of `keys` (file, kid, alg).
@@ -166,34 +133,6 @@ fn claims_of(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-/// Waits until the audit of `client` holds a refusal with each of `reasons`.
-fn audit_has(d: &Path, client: &str, reasons: &[&str]) {
-    for reason in reasons {
-        util::eventually(
-            &format!("an audit record with {reason}"),
-            Duration::from_secs(10),
-            || {
-                let args = [
-                    "audit",
-                    "--client",
-                    client,
-                    "--result",
-                    "fail",
-                    "--json",
-                    "--config",
-                    "certbound.toml",
-                ];
-                let audit = certbound(d, &args).stdout;
-                if audit.contains(reason) {
-                    Ok(())
-                } else {
-                    Err(audit)
-                }
-            },
-        );
-    }
-}
-
 const CONFIG: &str = r#"data_dir = "data"
 [issuer]
 url = "https://auth.example.test"
@@ -275,7 +214,7 @@ fn smart_backend_services_clients_get_tokens_and_bad_assertions_are_refused() {
     }
     write_jwks(d, "jwks.json", &[("rs.pem", "rs1", "RS384")]);
     write_jwks(d, "inline.json", &[("es.pem", "es1", "ES384")]);
-    let jwks = JwksServer::start(
+    let jwks = serve_jwks(
         d,
         &[
             "--cert",
@@ -287,7 +226,7 @@ fn smart_backend_services_clients_get_tokens_and_bad_assertions_are_refused() {
         ],
     );
     std::fs::write(d.join("hello"), "{\"upstream\":\"hi\"}").unwrap();
-    let upstream = JwksServer::start(d, &["--plain", "--file", "hello"]);
+    let upstream = serve_jwks(d, &["--plain", "--file", "hello"]);
     let jwks_uri = format!("https://127.0.0.1:{}/jwks.json", jwks.port);
     std::fs::write(
         d.join("certbound.toml"),
@@ -477,8 +416,9 @@ fn smart_backend_services_clients_get_tokens_and_bad_assertions_are_refused() {
         (status, body["error"].as_str()),
         (401, Some("invalid_client"))
     );
-    audit_has(
+    util::audit_has(
         d,
+        "certbound.toml",
         "ehr",
         &[
             "assertion_replayed",
@@ -580,7 +520,7 @@ fn smart_backend_services_clients_get_tokens_and_bad_assertions_are_refused() {
     let bound = || token_form(&assertion(d, "bound", "es.pem", "ES384", "es1", &[]));
     let (status, _) = ask(d, &tls, &bound(), None);
     assert_eq!(status, 401);
-    audit_has(d, "bound", &["binding_required"]);
+    util::audit_has(d, "certbound.toml", "bound", &["binding_required"]);
     let (status, body) = ask(d, &mtls, &bound(), Some("other"));
     assert_eq!(status, 200, "{body}");
     assert!(claims_of(body["access_token"].as_str().unwrap())["cnf"].is_object());

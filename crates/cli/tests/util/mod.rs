@@ -4,6 +4,7 @@
 
 pub mod openssl_pki;
 pub mod process;
+pub mod python;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -164,4 +165,26 @@ pub fn seed_certificate(dir: &Path, name: &str, extra: &[&str]) {
     ];
     args.extend_from_slice(extra);
     openssl(dir, &args).code(0);
+}
+
+/// Waits (10 s at most) until the refusals of `client` in the audit trail of
+/// the server configured by `config` include each of `reasons`.
+pub fn audit_has(d: &Path, config: &str, client: &str, reasons: &[&str]) {
+    for reason in reasons {
+        eventually(
+            &format!("an audit record of {client} with {reason}"),
+            std::time::Duration::from_secs(10),
+            || {
+                let args = [
+                    "audit", "--client", client, "--result", "fail", "--json", "--config", config,
+                ];
+                let audit = certbound(d, &args).stdout;
+                if audit.contains(reason) {
+                    Ok(())
+                } else {
+                    Err(audit)
+                }
+            },
+        );
+    }
 }
