@@ -5,9 +5,11 @@
 //! most), kept [`KEEP`] and refreshed in the background, one fetch per URL at
 //! a time ([`AnswerCache`]); a failed fetch is remembered for 10 s. When an
 //! assertion names a key the cached set lacks (the client rotated its keys),
-//! the set is fetched again, at most once per [`REFETCH_MIN`].
+//! the set is fetched again, at most once per [`REFETCH_MIN`] and URL, and
+//! replaces the cached one only when the fetch succeeds.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use certbound_oauth::VerifyingKeys;
@@ -39,10 +41,27 @@ pub struct FetchedKeys {
 pub struct ClientJwks {
     cache: Arc<AnswerCache<Arc<FetchedKeys>>>,
     ca: Option<Arc<Vec<CertDer>>>,
+    /// When each URL was last fetched again for an unknown key: anyone can
+    /// send an assertion naming a `kid` nobody has, so this bounds what it costs.
+    refetched: Mutex<HashMap<String, OffsetDateTime>>,
 }
 
 fn keep_until(fetched: &Arc<FetchedKeys>) -> OffsetDateTime {
-    fetched.fetched_at + time::Duration::try_from(KEEP).unwrap_or(time::Duration::ZERO)
+    fetched.fetched_at + span(KEEP)
+}
+
+fn span(d: Duration) -> time::Duration {
+    time::Duration::try_from(d).unwrap_or(time::Duration::ZERO)
+}
+
+async fn fetch(uri: String, ca: Option<Arc<Vec<CertDer>>>) -> Result<Arc<FetchedKeys>, String> {
+    let body = crate::gateway::proxy::fetch(&uri, ca.as_deref().map(Vec::as_slice)).await?;
+    let keys = VerifyingKeys::from_jwks_json(&body).map_err(|e| e.to_string())?;
+    tracing::debug!(%uri, keys = keys.len(), "client JWKS fetched");
+    Ok(Arc::new(FetchedKeys {
+        keys,
+        fetched_at: OffsetDateTime::now_utc(),
+    }))
 }
 
 impl ClientJwks {
@@ -51,23 +70,27 @@ impl ClientJwks {
         Self {
             cache: AnswerCache::new(keep_until, MAX_SETS),
             ca: ca.map(Arc::new),
+            refetched: Mutex::default(),
         }
     }
 
-    async fn fetch(&self, uri: &str) -> Result<Arc<FetchedKeys>, String> {
-        let (owned, ca) = (uri.to_owned(), self.ca.clone());
-        self.cache
-            .get(uri.to_owned(), move || async move {
-                let body =
-                    crate::gateway::proxy::fetch(&owned, ca.as_deref().map(Vec::as_slice)).await?;
-                let keys = VerifyingKeys::from_jwks_json(&body).map_err(|e| e.to_string())?;
-                tracing::debug!(uri = %owned, keys = keys.len(), "client JWKS fetched");
-                Ok(Arc::new(FetchedKeys {
-                    keys,
-                    fetched_at: OffsetDateTime::now_utc(),
-                }))
-            })
-            .await
+    /// Whether `uri`, fetched at `fetched_at`, may be fetched again now for
+    /// an unknown key; if so, the attempt is recorded.
+    fn may_refetch(&self, uri: &str, fetched_at: OffsetDateTime) -> bool {
+        let now = OffsetDateTime::now_utc();
+        let min = span(REFETCH_MIN);
+        if now - fetched_at < min {
+            return false;
+        }
+        let mut attempts = self.refetched.lock().unwrap_or_else(|e| e.into_inner());
+        if attempts.get(uri).is_some_and(|at| now - *at < min) {
+            return false;
+        }
+        if attempts.len() >= MAX_SETS {
+            attempts.retain(|_, at| now - *at < min);
+        }
+        attempts.insert(uri.to_owned(), now);
+        true
     }
 
     /// Verifies `assertion` with the keys of `client` and checks its claims.
@@ -86,24 +109,50 @@ impl ClientJwks {
             }
             Some(ClientKeys::Uri(uri)) => uri,
         };
-        let unavailable = |reason| AuthFailure::KeysUnavailable {
-            uri: uri.clone(),
-            reason,
+        let (owned, ca) = (uri.clone(), self.ca.clone());
+        let fetched = self
+            .cache
+            .get(uri.clone(), move || fetch(owned, ca))
+            .await
+            .map_err(|reason| AuthFailure::KeysUnavailable {
+                uri: uri.clone(),
+                reason,
+            })?;
+        let error = match assertion::verify(assertion, &fetched.keys, expected) {
+            Err(e) if e.wants_fresh_keys() && self.may_refetch(uri, fetched.fetched_at) => e,
+            result => return result.map_err(AuthFailure::Assertion),
         };
-        let fetched = self.fetch(uri).await.map_err(unavailable)?;
-        match assertion::verify(assertion, &fetched.keys, expected) {
-            Err(e)
-                if e.wants_fresh_keys()
-                    && OffsetDateTime::now_utc() - fetched.fetched_at
-                        >= time::Duration::try_from(REFETCH_MIN)
-                            .unwrap_or(time::Duration::ZERO) =>
-            {
-                tracing::info!(client_id = %client.id, %uri, reason = %e, "fetching the client's JWKS again");
-                self.cache.forget(uri);
-                let fresh = self.fetch(uri).await.map_err(unavailable)?;
+        tracing::info!(client_id = %client.id, %uri, reason = %error, "fetching the client's JWKS again");
+        // The set in hand stays when the fetch fails: a flaky JWKS server (or
+        // someone sending unknown kids) never takes the known keys away.
+        match fetch(uri.clone(), self.ca.clone()).await {
+            Ok(fresh) => {
+                self.cache.store(uri.clone(), Ok(Arc::clone(&fresh)));
                 assertion::verify(assertion, &fresh.keys, expected).map_err(AuthFailure::Assertion)
             }
-            result => result.map_err(AuthFailure::Assertion),
+            Err(reason) => {
+                tracing::warn!(client_id = %client.id, %uri, %reason, "cannot fetch the client's JWKS again; keeping the keys in hand");
+                Err(AuthFailure::Assertion(error))
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_fetched_again_at_most_once_per_ten_seconds() {
+        let jwks = ClientJwks::new(None);
+        let now = OffsetDateTime::now_utc();
+        let old = now - time::Duration::minutes(1);
+        assert!(jwks.may_refetch("https://a.example/jwks", old));
+        // A second unknown kid right after: no second fetch.
+        assert!(!jwks.may_refetch("https://a.example/jwks", old));
+        // Another client's URL is its own.
+        assert!(jwks.may_refetch("https://b.example/jwks", old));
+        // A set fetched moments ago is not fetched again.
+        assert!(!jwks.may_refetch("https://c.example/jwks", now));
     }
 }
