@@ -70,9 +70,10 @@ impl AccessTokenClaims {
         self.scope.split(' ').filter(|s| !s.is_empty())
     }
 
-    /// Whether `scope` was granted.
+    /// Whether `scope` was granted: listed, or covered by a granted SMART
+    /// scope (`system/*.rs` covers `system/Patient.r`; see [`crate::scope`]).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes().any(|s| s == scope)
+        self.scopes().any(|s| crate::scope::covers(s, scope))
     }
 
     /// Checks that the token is bound to the certificate `cert_der` that the

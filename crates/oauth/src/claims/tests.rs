@@ -70,6 +70,13 @@ fn issued_token_verifies_and_carries_the_binding() {
     assert_eq!(claims, issued.claims);
     assert!(claims.has_scope("write"));
     assert!(!claims.has_scope("admin"));
+    // A granted SMART wildcard covers the narrower scope a route requires.
+    let smart = AccessTokenClaims {
+        scope: "system/*.rs".into(),
+        ..claims.clone()
+    };
+    assert!(smart.has_scope("system/Patient.r"));
+    assert!(!smart.has_scope("system/Patient.c"));
     claims
         .check_certificate_binding(cert)
         .expect("same certificate");
