@@ -7,7 +7,8 @@
 // refused and the new one accepted; delete. Also: PEM quoted from an e-mail,
 // the one constraint chooser, the diagnostics above Save at 390 px, the "Try
 // it" lines run as shown, a hostile client name rendered inert, about thirty
-// audit rows on a 1280x800 screen; works without JavaScript, by keyboard, at
+// audit rows on a 1280x800 screen; a private_key_jwt client registered with
+// a JWKS URL and no trust store; works without JavaScript, by keyboard, at
 // 320 px, with no CSP violation.
 
 import assert from 'node:assert/strict';
@@ -421,6 +422,31 @@ test('deleting asks for confirmation, then the client is gone', async () => {
   await page.getByText(`Client ${CLIENT_ID} deleted.`).waitFor();
   assert.equal(await page.locator('table.clients').count(), 0);
   assert.equal(curlToken(server, CLIENT_ID, 'partner-2026').status, 401);
+});
+
+test('a private_key_jwt client is registered with its keys, no trust store', async () => {
+  await page.goto(url('/console/clients/new'));
+  await page.getByLabel('Name', { exact: true }).fill('SMART backend');
+  await page.getByLabel('Client id (optional)').fill('smart-backend');
+  // Keys that are not JSON: the live check says so, and a save is refused beside the field.
+  const jwks = page.getByLabel('JWKS (JSON)');
+  await jwks.fill('{"keys": [');
+  await statusSays('saving is blocked');
+  await page.getByRole('button', { name: 'Save client' }).click();
+  await page.locator('#error-summary').waitFor();
+  assert.match(await page.locator('#f-jwks-error').innerText(), /is not JSON/);
+  assert.match(await page.getByLabel('JWKS (JSON)').getAttribute('aria-describedby'), /f-jwks-error/);
+  // A JWKS URL instead: nothing else is needed.
+  await page.getByLabel('JWKS (JSON)').fill('');
+  await page.getByLabel('JWKS URL').fill('https://smart.example/.well-known/jwks.json');
+  await statusSays('the client authenticates with its keys (private_key_jwt)');
+  await page.getByLabel('Bound tokens only').check();
+  await page.getByRole('button', { name: 'Save client' }).click();
+  await page.waitForURL(/\/console\/clients\/smart-backend\?saved=created$/);
+  assert.equal(await page.getByLabel('JWKS URL').inputValue(), 'https://smart.example/.well-known/jwks.json');
+  assert.ok(await page.getByLabel('Bound tokens only').isChecked());
+  await page.goto(url('/console/clients'));
+  await page.getByRole('cell', { name: 'private_key_jwt' }).waitFor();
 });
 
 test('no page broke its Content-Security-Policy or threw', async () => {

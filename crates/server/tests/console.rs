@@ -1265,7 +1265,8 @@ async fn the_edit_page_switches_a_client_off_and_on() {
     let page = b.get("/console/clients/partner").await.body;
     assert!(
         page.contains(
-            "<option value=\"active\" selected>Active</option><option value=\"off\">Off</option>"
+            "<option value=\"active\" selected>Active</option><option value=\"off\">Off</option>\
+             <option value=\"error\">Error (refused)</option>"
         ),
         "{page}"
     );
@@ -1289,7 +1290,7 @@ async fn the_edit_page_switches_a_client_off_and_on() {
     let bad = save("disabled", csrf_version(&page)).await;
     assert_eq!(bad.status, 422, "{}", bad.body);
     assert!(
-        bad.body.contains("<a href=\"#f-status\">Status</a>: must be &quot;active&quot; or &quot;off&quot;, not &quot;disabled&quot;"),
+        bad.body.contains("<a href=\"#f-status\">Status</a>: must be &quot;active&quot;, &quot;off&quot; or &quot;error&quot;, not &quot;disabled&quot;"),
         "{}",
         bad.body
     );
@@ -1619,5 +1620,287 @@ async fn the_audit_table_gives_times_with_their_zone() {
     assert!(
         page.contains("<td data-label=\"Reason\" title=\"console sign-in with the admin token\">"),
         "{page}"
+    );
+}
+
+/// The text of the element with `id` in a page, up to its first `</div>`.
+fn element<'a>(body: &'a str, id: &str) -> &'a str {
+    let at = body
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in:\n{body}"));
+    &body[at..at + body[at..].find("</div>").unwrap()]
+}
+
+/// A `private_key_jwt` client (SMART Backend Services) registered on the
+/// console: by JWKS URL or with the JWKS itself, no trust store; a JWKS that
+/// is not JSON and an http:// URL are refused beside their fields.
+#[tokio::test]
+async fn a_private_key_jwt_client_is_registered_with_its_keys() {
+    let h = Harness::start("").await;
+    let b = Browser::sign_in(&h).await;
+    let page = b.get("/console/clients/new").await;
+    assert_safe_page(&page, "the new client page");
+    for want in [
+        "<label for=\"f-jwks_uri\">JWKS URL</label>",
+        "<label for=\"f-jwks\">JWKS (JSON)</label>",
+        "aria-describedby=\"f-jwks_uri-hint\"",
+        "aria-describedby=\"f-jwks-hint\"",
+        "<label for=\"f-tls_client_certificate_bound_access_tokens\">Bound tokens only</label>",
+        "Leave it empty for a client that signs with its own keys",
+    ] {
+        assert!(page.body.contains(want), "the form lacks {want}");
+    }
+
+    // A JWKS URL alone: saved, no trust store needed.
+    let url = "https://smart.example/.well-known/jwks.json";
+    let check = b
+        .post(
+            "/console/api/diagnose",
+            &[("name", "SMART by URL"), ("jwks_uri", url)],
+        )
+        .await
+        .json();
+    assert_eq!(check["can_save"], true, "{check}");
+    assert_eq!(
+        check["status"],
+        "No certificate: the client authenticates with its keys (private_key_jwt)."
+    );
+    let saved = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "SMART by URL"),
+                ("id", "smart-url"),
+                ("jwks_uri", url),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stored = h
+        .running
+        .state
+        .store
+        .get_client("smart-url")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.document["jwks_uri"], url, "{}", stored.document);
+    assert!(stored.document.get("certificateTrustStore").is_none());
+    let edit = b.get("/console/clients/smart-url?saved=created").await;
+    assert!(
+        edit.body
+            .contains(&format!("name=\"jwks_uri\" value=\"{url}\"")),
+        "{}",
+        edit.body
+    );
+    let list = b.get("/console/clients").await.body;
+    assert!(
+        list.contains("<td data-label=\"Authentication\">private_key_jwt</td>"),
+        "{list}"
+    );
+
+    // A JWKS that is not JSON: not saved, the problem beside the JWKS field.
+    let bad = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "Broken keys"),
+                ("id", "broken-keys"),
+                ("jwks", "{\"keys\": [{\"kty\": \"EC\""),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(element(&bad.body, "f-jwks-error").contains("is not JSON"));
+    assert!(
+        bad.body
+            .contains("aria-describedby=\"f-jwks-hint f-jwks-error\" aria-invalid=\"true\""),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body
+            .contains("<a href=\"#f-jwks\">JWKS (JSON)</a>: is not JSON")
+    );
+    // Nothing blames the empty trust store: the client has (unreadable) keys.
+    assert!(!bad.body.contains("id=\"f-certificateTrustStore-error\""));
+    // The text comes back as typed, to be fixed.
+    assert!(
+        bad.body
+            .contains("{&quot;keys&quot;: [{&quot;kty&quot;: &quot;EC&quot;")
+    );
+
+    // An http:// URL: refused with the model's message, beside the URL field.
+    let http = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "Plain http"),
+                ("id", "plain-http"),
+                ("jwks_uri", "http://smart.example/jwks.json"),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(http.status, 422, "{}", http.body);
+    assert!(
+        element(&http.body, "f-jwks_uri-error").contains(
+            "&quot;http://smart.example/jwks.json&quot; is not an https:// URL without a fragment"
+        ),
+        "{}",
+        http.body
+    );
+    for id in ["broken-keys", "plain-http"] {
+        assert!(
+            h.running
+                .state
+                .store
+                .get_client(id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    // The JWKS itself: saved, and an assertion signed with the key gets a token.
+    let key = certbound_testkit::client_key::ClientKey::es384("k1");
+    let jwks = serde_json::to_string_pretty(&key.jwks()).unwrap();
+    let saved = b
+        .post(
+            "/console/clients/new",
+            &[
+                ("name", "SMART inline"),
+                ("id", "smart-inline"),
+                ("jwks", &jwks),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let assertion = |jti: &str| {
+        format!(
+            "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={}",
+            key.assertion("smart-inline", "https://localhost/oauth2/token", jti)
+        )
+    };
+    let token = h
+        .token("tls", &Client::None, &assertion("one"))
+        .await
+        .unwrap();
+    assert_eq!(token.status, 200, "{}", token.body);
+
+    // Bound tokens only: then not without a certificate.
+    let page = b.get("/console/clients/smart-inline").await;
+    assert!(
+        page.body.contains("&quot;kid&quot;: &quot;k1&quot;"),
+        "{}",
+        page.body
+    );
+    let bound = b
+        .post(
+            "/console/clients/smart-inline",
+            &[
+                ("name", "SMART inline"),
+                ("jwks", &jwks),
+                ("tls_client_certificate_bound_access_tokens", "true"),
+                ("version", &csrf_version(&page.body)),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(bound.status, 303, "{}", bound.body);
+    let stored = h
+        .running
+        .state
+        .store
+        .get_client("smart-inline")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.document["tls_client_certificate_bound_access_tokens"],
+        true
+    );
+    let page = b.get("/console/clients/smart-inline").await.body;
+    assert!(
+        page.contains("name=\"tls_client_certificate_bound_access_tokens\" value=\"true\" checked"),
+        "{page}"
+    );
+    let refused = h
+        .token("tls", &Client::None, &assertion("two"))
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 401, "{}", refused.body);
+    let leaf = self_signed(&LeafOptions::client("smart-tls").around_now());
+    let with_cert = Client::Cert(vec![leaf.cert.clone()], leaf.key_pem.clone());
+    let bound = h
+        .token("mtls-opt", &with_cert, &assertion("three"))
+        .await
+        .unwrap();
+    assert_eq!(bound.status, 200, "{}", bound.body);
+}
+
+/// A secret beside a trust store (as FHIR platforms register clients) is
+/// kept when the console saves the client, as admin::prepare keeps it for a
+/// PUT without `secret`; a secret-only client that gets a trust store drops it.
+#[tokio::test]
+async fn the_console_keeps_a_secret_as_the_admin_api_does() {
+    let h = Harness::start("").await;
+    let leaf = self_signed(&LeafOptions::client("partner").around_now());
+    let pem = leaf.cert_pem();
+    let hash = certbound_oauth::secret::hash_secret("a-secret-of-some-length").unwrap();
+    let mut both = client_doc("Both", &pem);
+    both["client_secret_hash"] = hash.clone().into();
+    h.register("both", both).await;
+    h.register(
+        "secret-only",
+        serde_json::json!({
+            "resourceType": "ClientApplication", "name": "Secret only", "client_secret_hash": hash,
+        }),
+    )
+    .await;
+    let b = Browser::sign_in(&h).await;
+    let stored_secret = |id: &'static str| {
+        let h = &h;
+        async move {
+            h.running
+                .state
+                .store
+                .get_client(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .document
+                .get("client_secret_hash")
+                .is_some()
+        }
+    };
+    for (id, name, note) in [
+        ("both", "Both", "This client also has a secret"),
+        ("secret-only", "Secret only", "drops the secret"),
+    ] {
+        let page = b.get(&format!("/console/clients/{id}")).await.body;
+        assert!(page.contains(note), "{page}");
+        let saved = b
+            .post(
+                &format!("/console/clients/{id}"),
+                &[
+                    ("name", name),
+                    ("certificateTrustStore", &pem),
+                    ("version", &csrf_version(&page)),
+                    ("action", "save"),
+                ],
+            )
+            .await;
+        assert_eq!(saved.status, 303, "{}", saved.body);
+    }
+    assert!(stored_secret("both").await);
+    assert!(!stored_secret("secret-only").await);
+    let list = b.get("/console/clients").await.body;
+    assert!(
+        list.contains("self_signed_tls_client_auth, client_secret_basic, client_secret_post"),
+        "{list}"
     );
 }

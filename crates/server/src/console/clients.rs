@@ -1,7 +1,8 @@
-//! The Clients page (every ClientApplication with its authentication method,
-//! trust store, earliest expiry and warnings, each shortened to a few words:
-//! the client's page has the full text; search by name) and deletion, which
-//! asks for confirmation on a page of its own.
+//! The Clients page (every ClientApplication with its authentication methods:
+//! certificate, private_key_jwt keys, secret; its trust store, earliest
+//! expiry and warnings, each shortened to a few words: the client's page has
+//! the full text; search by name) and deletion, which asks for confirmation
+//! on a page of its own.
 
 use std::sync::Arc;
 
@@ -58,15 +59,21 @@ fn summarize(r: &ClientRecord, policy: Policy, now: OffsetDateTime) -> Row {
     };
     row.warnings = v.warnings;
     let client = v.client;
-    if client.status == ClientStatus::Off {
-        row.warnings.insert(
+    match client.status {
+        ClientStatus::Active => {}
+        ClientStatus::Off => row.warnings.insert(
             0,
             "switched off (status \"off\"): it gets invalid_client and its tokens are refused"
                 .into(),
-        );
+        ),
+        ClientStatus::Error => row.warnings.insert(
+            0,
+            "marked broken (status \"error\"): it gets invalid_client and its tokens are refused"
+                .into(),
+        ),
     }
+    let mut methods = Vec::new();
     if let Some(store) = &client.trust_store {
-        let mut methods = Vec::new();
         if !store.anchors.is_empty() {
             methods.push("tls_client_auth");
         }
@@ -77,7 +84,6 @@ fn summarize(r: &ClientRecord, policy: Policy, now: OffsetDateTime) -> Row {
         {
             methods.push("self_signed_tls_client_auth");
         }
-        row.method = methods.join(", ");
         let cas = store
             .certs
             .iter()
@@ -110,9 +116,20 @@ fn summarize(r: &ClientRecord, policy: Policy, now: OffsetDateTime) -> Row {
             }
             row.expiry = Some((certbound_pki::time_fmt::rfc3339(earliest), days));
         }
+    } else if client.keys.is_some() {
+        row.store = "none (authenticates with its keys)".into();
     } else if client.secret_hash.is_some() {
-        row.method = "client_secret_basic, client_secret_post".into();
         row.store = "none (authenticates with a secret)".into();
+    }
+    if client.keys.is_some() {
+        methods.push("private_key_jwt");
+    }
+    // A secret beside a trust store or keys works too (validation warns).
+    if client.secret_hash.is_some() {
+        methods.push("client_secret_basic, client_secret_post");
+    }
+    if !methods.is_empty() {
+        row.method = methods.join(", ");
     }
     row
 }

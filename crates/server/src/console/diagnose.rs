@@ -3,7 +3,9 @@
 //! it (run by the same code: expired, not yet valid, wrong EKU, keyUsage, weak
 //! key or signature), and the problems the registry's validation finds (a
 //! block that is neither a CA nor self-signed, a CA without a subject
-//! constraint, bad fields). Errors block saving; warnings do not.
+//! constraint, bad fields). Errors block saving; warnings do not. A client
+//! with keys for `private_key_jwt` needs no trust store: an empty one is then
+//! no failure.
 
 use certbound_oauth::client::{ClientApplication, MAX_TRUST_STORE_LEN, Policy, RESOURCE_TYPE};
 use certbound_pki::bundle::pem_blocks;
@@ -153,13 +155,21 @@ pub struct Diagnosis {
     pub certificates: Vec<CertReport>,
     /// Whether the trust store field is empty.
     pub empty: bool,
+    /// Whether the client has keys (`jwks` or `jwks_uri`) for
+    /// `private_key_jwt`: it then needs no trust store.
+    pub keys: bool,
 }
 
 impl Diagnosis {
     /// One line for a status region: "2 certificates: 1 error, no warnings".
     pub fn status(&self) -> String {
         if self.empty && self.errors.is_empty() {
-            return "No certificate pasted yet.".to_string();
+            return if self.keys {
+                "No certificate: the client authenticates with its keys (private_key_jwt)."
+                    .to_string()
+            } else {
+                "No certificate pasted yet.".to_string()
+            };
         }
         let n = self.certificates.len();
         let count = |k: usize, one: &str, many: &str| match k {
@@ -194,7 +204,10 @@ pub fn field_label(field: &str) -> &'static str {
         "tls_client_auth_san_email" => "SAN e-mail address",
         "constraint_type" => "Subject constraint",
         "scope" => "Scopes",
-        "access_token_lifetime" => "Token lifetime",
+        "access_token_lifetime" | "accessTokenLifetime" => "Token lifetime",
+        "jwks_uri" | "jwksUri" => "JWKS URL",
+        "jwks" => "JWKS (JSON)",
+        "tls_client_certificate_bound_access_tokens" => "Bound tokens only",
         "status" => "Status",
         "client_secret" => "Client secret",
         "version" => "Version",
@@ -203,7 +216,8 @@ pub fn field_label(field: &str) -> &'static str {
 }
 
 /// Diagnose `app` as it would be saved; `form_errors` are problems the form
-/// itself found (a lifetime that is not a number).
+/// itself found (a lifetime that is not a number, a JWKS that is not JSON),
+/// which replace validation's own messages on the same field.
 pub fn diagnose(
     app: &ClientApplication,
     form_errors: Vec<Problem>,
@@ -213,8 +227,10 @@ pub fn diagnose(
     // validate() trims the trust store before numbering lines: do the same so
     // its messages ("block 2 (line 12)") name the same blocks.
     let pem = app.certificate_trust_store.as_deref().unwrap_or("").trim();
+    let form_fields: Vec<&str> = form_errors.iter().map(|p| p.field).collect();
     let mut d = Diagnosis {
         empty: pem.is_empty(),
+        keys: app.jwks.is_some() || app.jwks_uri.is_some(),
         errors: form_errors,
         ..Diagnosis::default()
     };
@@ -247,7 +263,10 @@ pub fn diagnose(
         Ok(_) => Vec::new(),
         Err(e) => e.0,
     };
-    for e in errors {
+    for e in errors
+        .into_iter()
+        .filter(|e| !form_fields.contains(&e.field))
+    {
         let at = if e.field == "certificateTrustStore" {
             block_of(&e.message, &d.certificates)
         } else {
@@ -312,6 +331,10 @@ fn trust_store_warnings(
     probe.name = "probe".to_string();
     probe.scope = None;
     probe.access_token_lifetime = None;
+    probe.access_token_lifetime_text = None;
+    probe.jwks = None;
+    probe.jwks_uri = None;
+    probe.tls_client_certificate_bound_access_tokens = None;
     probe.client_secret_hash = None;
     probe
         .validate(policy, now)

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use certbound_oauth::client::{ClientApplication, RESOURCE_TYPE};
+use certbound_oauth::client::{ClientApplication, RESOURCE_TYPE, parse_lifetime};
 use certbound_store::{ClientRecord, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -57,10 +57,17 @@ pub(super) struct ClientForm {
     /// The constraint chosen (a field of [`CONSTRAINTS`]), or empty for none.
     pub(super) constraint_type: String,
     pub(super) constraint_value: String,
+    /// The URL of the client's JWKS (`jwks_uri`, for `private_key_jwt`).
+    pub(super) jwks_uri: String,
+    /// The client's inline JWKS as JSON text (`jwks`).
+    pub(super) jwks: String,
+    /// `tls_client_certificate_bound_access_tokens` (RFC 8705 §3.4).
+    pub(super) bound_tokens: bool,
     pub(super) scope: String,
+    /// Seconds, or a duration as FHIR platforms write it (`1h`).
     pub(super) lifetime: String,
     pub(super) version: String,
-    /// `active` or `off` (the ClientApplication's `status`).
+    /// `active`, `off` or `error` (the ClientApplication's `status`).
     pub(super) status: String,
 }
 
@@ -87,6 +94,14 @@ impl ClientForm {
             trust_store: f.get("certificateTrustStore").replace("\r\n", "\n"),
             constraint_type,
             constraint_value,
+            jwks_uri: match f.get("jwks_uri") {
+                "" => f.get("jwksUri").to_string(),
+                uri => uri.to_string(),
+            },
+            jwks: f.get("jwks").replace("\r\n", "\n"),
+            bound_tokens: !f
+                .get("tls_client_certificate_bound_access_tokens")
+                .is_empty(),
             scope: f.get("scope").to_string(),
             lifetime: f.get("access_token_lifetime").to_string(),
             version: f.get("version").to_string(),
@@ -113,13 +128,28 @@ impl ClientForm {
             trust_store: s("certificateTrustStore"),
             constraint_type,
             constraint_value,
+            jwks_uri: match s("jwks_uri") {
+                uri if uri.is_empty() => s("jwksUri"),
+                uri => uri,
+            },
+            jwks: r
+                .document
+                .get("jwks")
+                .filter(|v| !v.is_null())
+                .and_then(|v| serde_json::to_string_pretty(v).ok())
+                .unwrap_or_default(),
+            bound_tokens: r
+                .document
+                .get("tls_client_certificate_bound_access_tokens")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             scope: s("scope"),
+            // The number, or the text FHIR platforms write ("1h"), as stored.
             lifetime: r
                 .document
                 .get("access_token_lifetime")
                 .and_then(Value::as_u64)
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
+                .map_or_else(|| s("accessTokenLifetime"), |n| n.to_string()),
             version: r.version.to_string(),
             status: s("status"),
         }
@@ -136,8 +166,8 @@ impl ClientForm {
         let Some(obj) = doc.as_object_mut() else {
             return (doc, problems);
         };
-        // The secret hash is the server's to keep (admin::prepare keeps it for
-        // a client without a trust store); the others are server-managed.
+        // The secret hash is the server's to keep (admin::prepare decides, see
+        // diagnose_doc); the others are server-managed.
         for k in ["client_secret_hash", "meta", "warnings", "hasSecret"] {
             obj.remove(k);
         }
@@ -184,7 +214,43 @@ impl ClientForm {
                 ),
             )),
         }
+        // One name for the URL: `jwksUri` (the FHIR platforms' spelling) goes.
+        set("jwksUri", "");
+        set("jwks_uri", self.jwks_uri.trim());
         set("scope", self.scope.trim());
+        obj.remove("jwks");
+        let jwks = self.jwks.trim();
+        if !jwks.is_empty() {
+            match serde_json::from_str::<Value>(jwks) {
+                Ok(keys) => {
+                    if !keys.is_object() {
+                        problems.push(Problem::field(
+                            "jwks",
+                            "is not a JWKS: write a JSON object with the public keys, {\"keys\": [...]}",
+                        ));
+                    }
+                    obj.insert("jwks".into(), keys);
+                }
+                Err(e) => {
+                    problems.push(Problem::field(
+                        "jwks",
+                        format!(
+                            "is not JSON ({e}): paste the JWKS as published, {{\"keys\": [...]}}"
+                        ),
+                    ));
+                    // Kept as text, so that the client still has keys and no
+                    // other field is blamed; this problem blocks saving.
+                    obj.insert("jwks".into(), jwks.into());
+                }
+            }
+        }
+        obj.remove("tls_client_certificate_bound_access_tokens");
+        if self.bound_tokens {
+            obj.insert(
+                "tls_client_certificate_bound_access_tokens".into(),
+                true.into(),
+            );
+        }
         // Active is the default: a client without `status` keeps none.
         match self.status.as_str() {
             "" | "active" if !obj.contains_key("status") => {}
@@ -194,14 +260,21 @@ impl ClientForm {
         }
         let lifetime = self.lifetime.trim();
         obj.remove("access_token_lifetime");
+        obj.remove("accessTokenLifetime");
         if !lifetime.is_empty() {
             match lifetime.parse::<u64>() {
                 Ok(n) => {
                     obj.insert("access_token_lifetime".into(), n.into());
                 }
+                // A duration ("1h") stays as FHIR platforms write it.
+                Err(_) if parse_lifetime(lifetime).is_some() => {
+                    obj.insert("accessTokenLifetime".into(), lifetime.into());
+                }
                 Err(_) => problems.push(Problem::field(
                     "access_token_lifetime",
-                    format!("`{lifetime}` is not a whole number of seconds"),
+                    format!(
+                        "`{lifetime}` is not a whole number of seconds, nor a duration such as 30m or 1h"
+                    ),
                 )),
             }
         }
@@ -218,13 +291,11 @@ fn diagnose_doc(
 ) -> Diagnosis {
     let app = match serde_json::from_value::<ClientApplication>(doc.clone()) {
         Ok(mut app) => {
-            // A client without a trust store keeps its stored secret (admin::prepare).
-            if app.certificate_trust_store.is_none() {
-                app.client_secret_hash = existing
-                    .and_then(|r| r.document.get("client_secret_hash"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-            }
+            // The form has no secret field: the stored secret stays as
+            // admin::prepare keeps it for a change without `secret` (unless
+            // a trust store replaces it on a client that had none).
+            app.client_secret_hash =
+                admin::kept_secret(app.certificate_trust_store.is_some(), existing);
             app
         }
         Err(e) => {
@@ -485,4 +556,136 @@ fn admin_problems(e: &admin::AdminError) -> Vec<Problem> {
         .iter()
         .map(|f| Problem::field(f.field, f.message.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use certbound_oauth::client::Policy;
+    use certbound_testkit::client_key::ClientKey;
+
+    use super::*;
+
+    fn record(document: Value) -> ClientRecord {
+        let now = OffsetDateTime::now_utc();
+        ClientRecord {
+            id: "smart".into(),
+            name: "SMART".into(),
+            document,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    fn diagnosis(doc: &Value, problems: Vec<Problem>) -> Diagnosis {
+        let app: ClientApplication = serde_json::from_value(doc.clone()).unwrap();
+        diagnose::diagnose(&app, problems, Policy::default(), OffsetDateTime::now_utc())
+    }
+
+    #[test]
+    fn the_keys_fields_round_trip() {
+        let key = ClientKey::es384("k1");
+        let stored = json!({
+            "resourceType": "ClientApplication", "name": "SMART",
+            "jwksUri": "https://smart.example/jwks.json",
+            "tls_client_certificate_bound_access_tokens": true,
+            "accessTokenLifetime": "1h",
+        });
+        let form = ClientForm::from_record(&record(stored.clone()));
+        assert_eq!(form.jwks_uri, "https://smart.example/jwks.json");
+        assert!(form.bound_tokens);
+        assert_eq!(form.lifetime, "1h");
+        // Saved as read: one name for the URL, the duration as written.
+        let (doc, problems) = form.document(Some(&stored), false);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(doc["jwks_uri"], "https://smart.example/jwks.json");
+        assert!(doc.get("jwksUri").is_none());
+        assert_eq!(doc["tls_client_certificate_bound_access_tokens"], true);
+        assert_eq!(doc["accessTokenLifetime"], "1h");
+        assert!(doc.get("access_token_lifetime").is_none());
+
+        // Inline keys instead of the URL, the box unchecked, seconds.
+        let inline = ClientForm {
+            jwks_uri: String::new(),
+            jwks: serde_json::to_string_pretty(&key.jwks()).unwrap(),
+            bound_tokens: false,
+            lifetime: "600".into(),
+            ..form
+        };
+        let (doc, problems) = inline.document(Some(&stored), false);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(doc["jwks"], key.jwks());
+        for gone in [
+            "jwks_uri",
+            "jwksUri",
+            "tls_client_certificate_bound_access_tokens",
+            "accessTokenLifetime",
+        ] {
+            assert!(doc.get(gone).is_none(), "{gone} kept: {doc}");
+        }
+        assert_eq!(doc["access_token_lifetime"], 600);
+        let again = ClientForm::from_record(&record(doc));
+        assert_eq!(
+            serde_json::from_str::<Value>(&again.jwks).unwrap(),
+            key.jwks()
+        );
+    }
+
+    #[test]
+    fn a_keys_only_client_needs_no_trust_store() {
+        let form = ClientForm {
+            name: "SMART".into(),
+            jwks_uri: "https://smart.example/jwks.json".into(),
+            ..ClientForm::default()
+        };
+        let (doc, problems) = form.document(None, true);
+        let d = diagnosis(&doc, problems);
+        assert!(d.can_save, "{:?}", d.errors);
+        assert!(d.empty && d.keys);
+        assert_eq!(
+            d.status(),
+            "No certificate: the client authenticates with its keys (private_key_jwt)."
+        );
+        // Neither keys nor a certificate: the trust store is what is missing.
+        let (doc, problems) = ClientForm {
+            jwks_uri: String::new(),
+            ..form
+        }
+        .document(None, true);
+        let d = diagnosis(&doc, problems);
+        assert!(!d.can_save);
+        assert_eq!(d.errors[0].field, "certificateTrustStore");
+    }
+
+    #[test]
+    fn a_jwks_that_is_not_json_is_one_problem_at_its_field() {
+        for text in ["{\"keys\": [", "[]"] {
+            let form = ClientForm {
+                name: "SMART".into(),
+                jwks: text.into(),
+                ..ClientForm::default()
+            };
+            let (doc, problems) = form.document(None, true);
+            let d = diagnosis(&doc, problems);
+            assert!(!d.can_save);
+            let fields: Vec<&str> = d.errors.iter().map(|p| p.field).collect();
+            assert_eq!(fields, ["jwks"], "{text}: {:?}", d.errors);
+        }
+    }
+
+    #[test]
+    fn a_lifetime_that_is_no_duration_is_refused_by_the_form() {
+        let form = ClientForm {
+            lifetime: "soon".into(),
+            ..ClientForm::default()
+        };
+        let (doc, problems) = form.document(None, true);
+        assert!(doc.get("accessTokenLifetime").is_none());
+        assert_eq!(problems[0].field, "access_token_lifetime");
+        assert!(
+            problems[0]
+                .message
+                .contains("is not a whole number of seconds")
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! The client form's page: the fields, the certificate diagnostics beside
 //! the trust store (between it and Save on a narrow screen), the one
 //! constraint chooser (a type and a value, as RFC 8705 allows at most one),
-//! and, for a saved client, the "Try it" lines.
+//! the keys of a `private_key_jwt` client (a JWKS URL or the JWKS), and, for
+//! a saved client, the "Try it" lines.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -80,13 +81,13 @@ fn input(
     }
 }
 
-/// The status select: active, or off (refused everywhere, tokens included).
+/// The status select: active, or off or error (refused everywhere, tokens included).
 fn status_select(value: &str, errors: &[&str]) -> Markup {
     let d = describe(
         "status",
         Some(
             "Off: the client gets invalid_client and its unexpired tokens are refused, at once on every instance. \
-             Active again, they work again.",
+             Active again, they work again. Error (as FHIR platforms mark a broken registration) is refused the same way.",
         ),
         errors,
     );
@@ -96,7 +97,7 @@ fn status_select(value: &str, errors: &[&str]) -> Markup {
             label for="f-status" { "Status" }
             (d.markup)
             select id="f-status" name="status" aria-describedby=[d.ids.as_deref()] {
-                @for (option, label) in [("active", "Active"), ("off", "Off")] {
+                @for (option, label) in [("active", "Active"), ("off", "Off"), ("error", "Error (refused)")] {
                     option value=(option) selected[option == value] { (label) }
                 }
                 @if !STATUS_VALUES.contains(&value) {
@@ -107,26 +108,81 @@ fn status_select(value: &str, errors: &[&str]) -> Markup {
     }
 }
 
-fn textarea(form: &ClientForm, errors: &[&str]) -> Markup {
-    let d = describe(
-        "certificateTrustStore",
-        Some(
-            "Paste the client's self-signed certificate, or the CA certificate(s) that issue its certificates, \
-             as received: text around the PEM blocks and e-mail quote marks (> ) are ignored.",
-        ),
-        errors,
-    );
+/// One labelled textarea (PEM, JSON) with its hint and errors.
+fn textarea(
+    field: &str,
+    label: &str,
+    value: &str,
+    hint: &str,
+    errors: &[&str],
+    rows: u32,
+) -> Markup {
+    let d = describe(field, Some(hint), errors);
     html! {
         div.field.invalid[!errors.is_empty()] {
-            label for="f-certificateTrustStore" { "Certificate trust store (PEM)" }
+            label for={ "f-" (field) } { (label) }
             (d.markup)
-            // The newline after the tag is eaten by the parser: a store that starts
+            // The newline after the tag is eaten by the parser: a value that starts
             // with one keeps it.
-            textarea id="f-certificateTrustStore" name="certificateTrustStore" rows="14" spellcheck="false"
+            textarea id={ "f-" (field) } name=(field) rows=(rows) spellcheck="false"
                 autocomplete="off" autocapitalize="off" aria-describedby=[d.ids.as_deref()]
                 aria-invalid=[(!errors.is_empty()).then_some("true")] {
-                "\n" (form.trust_store)
+                "\n" (value)
             }
+        }
+    }
+}
+
+/// The trust store: a client with keys or a secret may leave it empty.
+fn trust_store(form: &ClientForm, errors: &[&str]) -> Markup {
+    textarea(
+        "certificateTrustStore",
+        "Certificate trust store (PEM)",
+        &form.trust_store,
+        "Paste the client's self-signed certificate, or the CA certificate(s) that issue its certificates, \
+         as received: text around the PEM blocks and e-mail quote marks (> ) are ignored. \
+         Leave it empty for a client that signs with its own keys (below).",
+        errors,
+        14,
+    )
+}
+
+/// The keys of a `private_key_jwt` client (RFC 7523, SMART Backend
+/// Services): the URL where it publishes them, or the JWKS itself.
+fn keys(form: &ClientForm, uri_errors: &[&str], jwks_errors: &[&str]) -> Markup {
+    html! {
+        fieldset.keys {
+            legend { "Keys for private_key_jwt " span.aside { "(a URL or the JWKS, not both)" } }
+            (input("jwks_uri", "JWKS URL", &form.jwks_uri,
+                Some("The https URL where the client publishes its public keys, for private_key_jwt \
+                      (SMART Backend Services). A client with keys needs no trust store."),
+                uri_errors, false, Some(2048)))
+            (textarea("jwks", "JWKS (JSON)", &form.jwks,
+                "Or its public keys themselves: {\"keys\": [...]}, RSA (2048 bits or more), EC P-256 or P-384, \
+                 or Ed25519, without private members such as \"d\".",
+                jwks_errors, 8))
+        }
+    }
+}
+
+/// The RFC 8705 §3.4 checkbox: tokens only with a certificate, bound to it.
+fn bound_tokens(checked: bool, hrex: bool, errors: &[&str]) -> Markup {
+    const FIELD: &str = "tls_client_certificate_bound_access_tokens";
+    let hint = if hrex {
+        "Tokens are issued only on a connection that presents a client certificate, and are bound to it \
+         (RFC 8705 §3.4). This server binds every client's tokens already (HRex)."
+    } else {
+        "Tokens are issued only on a connection that presents a client certificate, and are bound to it \
+         (RFC 8705 §3.4)."
+    };
+    let d = describe(FIELD, Some(hint), errors);
+    html! {
+        div.field.check.invalid[!errors.is_empty()] {
+            input type="checkbox" id={ "f-" (FIELD) } name=(FIELD) value="true" checked[checked]
+                aria-describedby=[d.ids.as_deref()] aria-invalid=[(!errors.is_empty()).then_some("true")];
+            " "
+            label for={ "f-" (FIELD) } { "Bound tokens only" }
+            (d.markup)
         }
     }
 }
@@ -194,6 +250,10 @@ pub(super) fn render(
             .collect()
     };
     let errors_of = |field: &str| field_errors(&|f| f == field);
+    // The FHIR platforms' names of two fields are shown at the same input.
+    let jwks_uri_errors = field_errors(&|f| f == "jwks_uri" || f == "jwksUri");
+    let lifetime_errors =
+        field_errors(&|f| f == "access_token_lifetime" || f == "accessTokenLifetime");
     let constraint_errors =
         field_errors(&|f| f == "constraint_type" || f.starts_with("tls_client_auth_"));
     let (title, action, diagnose_url) = match &mode {
@@ -222,7 +282,7 @@ pub(super) fn render(
         })
     };
     let lifetime_hint = format!(
-        "In seconds, 60 to 86400. Empty uses the server's default ({} seconds).",
+        "In seconds (or a duration such as 30m or 1h), 60 to 86400. Empty uses the server's default ({} seconds).",
         c.state.token_lifetime
     );
     let b = html! {
@@ -258,17 +318,26 @@ pub(super) fn render(
                             dd { (r.version) ", changed " (panel::date(&certbound_pki::time_fmt::rfc3339(r.updated_at))) }
                         }
                         @for msg in errors_of("version") { p.field-error #f-version { (msg) } }
+                        // As admin::kept_secret keeps it on a save without `secret`.
                         @if r.document.get("client_secret_hash").is_some() {
-                            p.note {
-                                "This client authenticates with a secret, which the console keeps unchanged. \
-                                 Pasting a trust store switches it to certificate authentication and drops the secret."
+                            @if r.document.get("certificateTrustStore").is_some() {
+                                p.note {
+                                    "This client also has a secret, which the console keeps unchanged: it can \
+                                     authenticate with the secret alone. To require its certificate, remove the \
+                                     secret through the admin API (\"secret\": null)."
+                                }
+                            } @else {
+                                p.note {
+                                    "This client has a secret, which the console keeps unchanged (also beside keys). \
+                                     Pasting a trust store switches it to certificate authentication and drops the secret."
+                                }
                             }
                         }
                         (input("name", "Name", &form.name, None, &errors_of("name"), true, Some(200)))
                     }
                 }
                 (status_select(&form.status, &errors_of("status")))
-                (textarea(form, &errors_of("certificateTrustStore")))
+                (trust_store(form, &errors_of("certificateTrustStore")))
             }
             section.diagnostics aria-labelledby="diag-title" {
                 h2 #diag-title { "Certificate diagnostics" }
@@ -277,11 +346,14 @@ pub(super) fn render(
             }
             div.form-rest {
                 (constraint(form, &constraint_errors))
+                (keys(form, &jwks_uri_errors, &errors_of("jwks")))
+                (bound_tokens(form.bound_tokens, c.state.policy.hrex,
+                    &errors_of("tls_client_certificate_bound_access_tokens")))
                 (input("scope", "Scopes", &form.scope,
                     Some("Space-separated scopes the client may ask for. Empty allows any."),
                     &errors_of("scope"), false, None))
                 (input("access_token_lifetime", "Token lifetime", &form.lifetime, Some(&lifetime_hint),
-                    &errors_of("access_token_lifetime"), false, None))
+                    &lifetime_errors, false, None))
                 @for p in out.save_problems.iter().filter(|p| p.field == "resourceType") {
                     p.field-error #f-resourceType { (p.message) }
                 }

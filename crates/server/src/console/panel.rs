@@ -35,12 +35,16 @@ pub fn date(rfc3339: &str) -> Markup {
 }
 
 /// The id of the element a field's problems link to: the constraint fields
-/// share the chooser's value input.
+/// share the chooser's value input; a field's other name (`jwksUri`,
+/// `accessTokenLifetime`) leads to the input that sets it.
 pub fn field_anchor(field: &str) -> String {
-    if field.starts_with("tls_client_auth_") || field == "constraint_type" {
-        "#f-constraint_value".to_string()
-    } else {
-        format!("#f-{field}")
+    match field {
+        f if f.starts_with("tls_client_auth_") || f == "constraint_type" => {
+            "#f-constraint_value".to_string()
+        }
+        "jwksUri" => "#f-jwks_uri".to_string(),
+        "accessTokenLifetime" => "#f-access_token_lifetime".to_string(),
+        f => format!("#f-{f}"),
     }
 }
 
@@ -76,7 +80,12 @@ pub fn body(d: &Diagnosis) -> Markup {
                 (problem_list(&d.warnings))
             }
         }
-        @if d.empty {
+        @if d.empty && d.keys {
+            p.hint {
+                "This client authenticates with its keys (private_key_jwt), so it needs no trust store. \
+                 Certificates pasted into the trust store field are shown here, parsed and checked."
+            }
+        } @else if d.empty {
             p.hint {
                 "Paste the client's certificate(s) in PEM into the trust store field: each is shown here, \
                  parsed and checked, before anything is saved."
