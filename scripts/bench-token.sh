@@ -5,6 +5,10 @@
 # kept-alive connections, and the server's memory at 256 connections; prints
 # requests/s, p50/p99 latency, server CPU per request and the ratios.
 #   usage: scripts/bench-token.sh [bench-token flags]   e.g. --duration 10 --concurrency 64
+#   --private-key-jwt adds a second client on the same certbound that
+#   authenticates by signed ES384 client assertions (RFC 7523), measured next
+#   to the certificate-authenticated one:
+#     scripts/bench-token.sh --runs kept-alive --private-key-jwt --duration 5 --rounds 3 --no-nginx
 #   (run `target/release/bench-token --help` for all of them)
 set -euo pipefail
 cd "$(dirname "$0")/.."

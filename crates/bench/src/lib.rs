@@ -4,10 +4,10 @@
 //! kernel's accounting of what each process costs ([`procfs`]), and the
 //! runtime and binaries every program starts from ([`program`]).
 //!
-//! `bench-token` (issue 4) drives the token endpoint, by certificate and, with
-//! `--private-key-jwt`, by signed client assertion ([`assertion`]); `bench-gateway` (issue
-//! 7) drives a `[[route]]` of the gateway. Both print figures; neither is a
-//! timed test.
+//! `bench-token` (issue 4) drives the token endpoint, the client
+//! authenticated by its certificate and, with `--private-key-jwt`, also by a
+//! signed client assertion ([`assertion`]); `bench-gateway` (issue 7) drives a
+//! `[[route]]` of the gateway. Both print figures; neither is a timed test.
 
 #![forbid(unsafe_code)]
 

@@ -719,3 +719,21 @@ async fn collect(workers: Vec<tokio::task::JoinHandle<WorkerResult>>, start: Ins
     }
     merge(results, start.elapsed())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_taken_once_each_then_run_out() {
+        let bodies = Bodies::new(vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")]);
+        assert_eq!(bodies.take().as_deref(), Some(&b"a"[..]));
+        assert!(!bodies.exhausted());
+        assert_eq!(bodies.take().as_deref(), Some(&b"b"[..]));
+        assert!(bodies.exhausted());
+        assert!(bodies.take().is_none());
+        assert_eq!(bodies.taken(), 2);
+        let e = anyhow::Error::from(Exhausted);
+        assert!(e.is::<Exhausted>());
+    }
+}

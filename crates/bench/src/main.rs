@@ -11,15 +11,23 @@
 //! figure that does not depend on how much of the machine the load generator
 //! took. It is a program that prints figures, not a timed test: it asserts
 //! nothing beyond the correctness of every answer.
+//!
+//! With `--private-key-jwt`, a second client authenticates by a signed client
+//! assertion (RFC 7523) instead of its certificate, on the same certbound
+//! process and the same mTLS connections: `certbound+jwt`, measured next to
+//! `certbound` (tls_client_auth) in the same rounds.
 
 #![forbid(unsafe_code)]
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 
+use certbound_bench::assertion::{self, JWT_CLIENT_ID, Signer};
 use certbound_bench::load::{self, Expect, Groups, Measured, Negotiated, Target};
 use certbound_bench::procfs::{self, Procs, RssSampler};
 use certbound_bench::program::{self, cores};
@@ -33,6 +41,16 @@ const TARGET_RSS_MIB: f64 = 64.0;
 const TARGET_CRL_OVERHEAD: f64 = 0.10;
 /// How long a server may take to answer its first request once listening.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Client assertions signed for a run: the rate expected times this, times
+/// the duration (a pool that runs out ends the run early, and says so).
+const POOL_MARGIN: f64 = 1.5;
+/// With no figure to go by yet, a trial run (not measured) of this long and
+/// at most this many assertions tells the rate to expect.
+const TRIAL_RUN: Duration = Duration::from_secs(1);
+const TRIAL_ASSERTIONS: usize = 2_000;
+/// The longest run with `--private-key-jwt`: its assertions, signed before
+/// the run, must not expire during it.
+const MAX_JWT_RUN_SECS: f64 = (assertion::LIFETIME_SECS - 40) as f64;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -70,6 +88,13 @@ struct Args {
     /// client's CA listing this many serials (not the client's), side by side.
     #[arg(long, value_name = "N", default_value_t = 0)]
     crl_serials: usize,
+    /// Also measure `private_key_jwt` (RFC 7523): a second client with an
+    /// inline ES384 JWKS, on the same certbound process and the same mTLS
+    /// connections, each request carrying an assertion with a fresh `jti`
+    /// (signed before each run); next to the certificate-authenticated
+    /// client in the new-connection and kept-alive runs.
+    #[arg(long)]
+    private_key_jwt: bool,
     /// Interleaved rounds of every run (the CRL comparison reports each
     /// round's and the median).
     #[arg(long, value_name = "N", default_value_t = 1)]
@@ -105,12 +130,44 @@ impl RunKind {
     }
 }
 
-/// One server under test.
+/// One server, or one way of asking it, under test.
 struct Subject {
-    server: Server,
+    name: &'static str,
+    addr: SocketAddr,
+    pid: u32,
     procs: Procs,
     target: Target,
     negotiated: Negotiated,
+    /// Signs the requests of a `private_key_jwt` subject, before each run.
+    signer: Option<Signer>,
+}
+
+impl Subject {
+    fn new(server: &Server, target: Target, negotiated: Negotiated) -> Self {
+        Self {
+            name: server.name,
+            addr: server.addr,
+            pid: server.pid(),
+            // nginx's workers exist once it answers.
+            procs: Procs::tree(server.pid()),
+            target,
+            negotiated,
+            signer: None,
+        }
+    }
+}
+
+/// The client assertions of a `private_key_jwt` run.
+#[derive(Debug)]
+struct PoolUse {
+    /// The tokens/s the pool was sized for, and whether a trial run told it.
+    sized_for: f64,
+    trial: bool,
+    signed: usize,
+    used: usize,
+    exhausted: bool,
+    sign_seconds: f64,
+    sign_cpu_us_each: f64,
 }
 
 /// One run's figures.
@@ -123,6 +180,7 @@ struct Row {
     server_cpu: f64,
     client_cpu: f64,
     max_rss_kib: u64,
+    assertions: Option<PoolUse>,
 }
 
 impl Row {
@@ -139,6 +197,13 @@ fn main() -> std::process::ExitCode {
 
 async fn run(args: Args, threads: usize) -> Result<()> {
     let duration = Duration::from_secs_f64(args.duration.max(0.1));
+    if args.private_key_jwt && duration.as_secs_f64() > MAX_JWT_RUN_SECS {
+        anyhow::bail!(
+            "--private-key-jwt runs last at most {MAX_JWT_RUN_SECS} s (their assertions, signed \
+             before the run, expire {} s after)",
+            assertion::LIFETIME_SECS
+        );
+    }
     let dir = tempfile::Builder::new()
         .prefix("bench-token-")
         .tempdir()
@@ -148,19 +213,37 @@ async fn run(args: Args, threads: usize) -> Result<()> {
     let connector = load::connector(&pki, args.groups)?;
 
     let certbound_bin = program::certbound_binary(args.certbound.as_deref())?;
+    let mut servers = Vec::new();
     let mut subjects = Vec::new();
+    let signer = if args.private_key_jwt {
+        let signer = Signer::generate()?;
+        setup::register_jwt_client(dir.path(), JWT_CLIENT_ID, signer.jwks()).await?;
+        Some(signer)
+    } else {
+        None
+    };
     let mut server = setup::start_certbound(&certbound_bin, dir.path(), &pki, "").await?;
     let target = Target::new(server.addr, Expect::Token, connector.clone());
     let negotiated = load::wait_ready(&target, READY_TIMEOUT, || server.check_alive())
         .await
         .context("certbound's token endpoint")?
         .0;
-    subjects.push(Subject {
-        procs: Procs::tree(server.pid()),
-        server,
-        target,
-        negotiated,
-    });
+    subjects.push(Subject::new(&server, target, negotiated));
+    if let Some(signer) = signer {
+        // The same process and connections; only the client and how it
+        // authenticates differ.
+        let target = Target::new(server.addr, Expect::Token, connector.clone());
+        let probe = signer.pool(1, 1)?;
+        let negotiated = load::ask(&target.clone().with_bodies(probe.bodies))
+            .await
+            .context("certbound's token endpoint with private_key_jwt")?
+            .0;
+        let mut subject = Subject::new(&server, target, negotiated);
+        subject.name = "certbound+jwt";
+        subject.signer = Some(signer);
+        subjects.push(subject);
+    }
+    servers.push(server);
     if args.crl_serials > 0 {
         let crl_dir = dir.path().join("crl");
         std::fs::create_dir_all(&crl_dir).context("creating crl/")?;
@@ -185,12 +268,8 @@ async fn run(args: Args, threads: usize) -> Result<()> {
             .await
             .context("certbound with the CRL")?
             .0;
-        subjects.push(Subject {
-            procs: Procs::tree(server.pid()),
-            server,
-            target,
-            negotiated,
-        });
+        subjects.push(Subject::new(&server, target, negotiated));
+        servers.push(server);
     }
     let nginx_bin = program::nginx_binary(args.nginx.as_deref())?;
     if !args.no_nginx {
@@ -200,13 +279,8 @@ async fn run(args: Args, threads: usize) -> Result<()> {
             .await
             .context("nginx")?
             .0;
-        subjects.push(Subject {
-            // The workers exist once nginx answers.
-            procs: Procs::tree(server.pid()),
-            server,
-            target,
-            negotiated,
-        });
+        subjects.push(Subject::new(&server, target, negotiated));
+        servers.push(server);
     }
 
     print_header(&args, threads, &subjects, &nginx_bin);
@@ -228,21 +302,75 @@ async fn run(args: Args, threads: usize) -> Result<()> {
                 order.reverse();
             }
             for i in order {
-                let s = &mut subjects[i];
-                let row = measure(kind, s, connections, duration).await?;
+                let s = &subjects[i];
+                // The memory run is the process's, whichever client asks.
+                if s.signer.is_some() && kind == RunKind::Rss {
+                    continue;
+                }
+                let row = measure(
+                    kind,
+                    s,
+                    connections,
+                    duration,
+                    best_rate(&rows, kind, s.name),
+                )
+                .await?;
                 print_row(&row);
                 rows.push(row);
-                s.server.check_alive()?;
+                for server in &mut servers {
+                    server.check_alive()?;
+                }
             }
         }
     }
     let hwm = subjects.first().map(|s| s.procs.hwm_kib()).unwrap_or(0);
     print_summary(&rows, &subjects, hwm);
-    drop(subjects);
+    drop(servers);
     if args.keep_dir {
         println!("\nfiles kept in {}", dir.keep().display());
     }
     Ok(())
+}
+
+/// The best tokens/s of the runs of `kind` on `name` so far.
+fn best_rate(rows: &[Row], kind: RunKind, name: &str) -> Option<f64> {
+    rows.iter()
+        .filter(|r| r.kind == kind && r.server == name && r.measured.requests() > 0)
+        .map(|r| r.measured.rate())
+        .reduce(f64::max)
+}
+
+/// Sign the client assertions of a `private_key_jwt` run: enough for the
+/// rate expected (`best_rate`, else a trial run's) times the duration, with
+/// a margin. Returns the pool and the rate it was sized for.
+async fn assertions_for(
+    kind: RunKind,
+    subject: &Subject,
+    signer: &Signer,
+    connections: usize,
+    duration: Duration,
+    best_rate: Option<f64>,
+) -> Result<(assertion::Pool, f64)> {
+    let rate = match best_rate {
+        Some(rate) => rate,
+        None => {
+            let trial = signer.pool(TRIAL_ASSERTIONS, cores())?;
+            let target = subject.target.clone().with_bodies(trial.bodies);
+            // A trial that uses up its assertions early still tells the rate.
+            let m = match kind {
+                RunKind::New => {
+                    load::run_new_connections(&target, connections, TRIAL_RUN, || {}).await
+                }
+                RunKind::KeptAlive | RunKind::Rss => {
+                    load::run_kept_alive(&target, connections, TRIAL_RUN, || {}).await?
+                }
+            };
+            m.rate()
+        }
+    };
+    let count = (rate * POOL_MARGIN * duration.as_secs_f64()).ceil() as usize + 2 * connections;
+    let pool = signer.pool(count.min(assertion::MAX_POOL), cores())?;
+    Ok((pool, rate))
 }
 
 async fn measure(
@@ -250,7 +378,17 @@ async fn measure(
     subject: &Subject,
     connections: usize,
     duration: Duration,
+    best_rate: Option<f64>,
 ) -> Result<Row> {
+    let (target, pool) = match &subject.signer {
+        Some(signer) => {
+            let (pool, rate) =
+                assertions_for(kind, subject, signer, connections, duration, best_rate).await?;
+            let target = subject.target.clone().with_bodies(Arc::clone(&pool.bodies));
+            (target, Some((pool, rate)))
+        }
+        None => (subject.target.clone(), None),
+    };
     let client = Procs::this();
     let mut before = (0.0, 0.0);
     let mut sampler = None;
@@ -259,11 +397,9 @@ async fn measure(
         sampler = Some(RssSampler::start(&subject.procs));
     };
     let measured = match kind {
-        RunKind::New => {
-            load::run_new_connections(&subject.target, connections, duration, on_start).await
-        }
+        RunKind::New => load::run_new_connections(&target, connections, duration, on_start).await,
         RunKind::KeptAlive | RunKind::Rss => {
-            load::run_kept_alive(&subject.target, connections, duration, on_start).await?
+            load::run_kept_alive(&target, connections, duration, on_start).await?
         }
     };
     let server_cpu = subject.procs.cpu_seconds() - before.0;
@@ -271,12 +407,21 @@ async fn measure(
     let max_rss_kib = sampler.map(RssSampler::finish).unwrap_or(0);
     Ok(Row {
         kind,
-        server: subject.server.name,
+        server: subject.name,
         connections,
         measured,
         server_cpu,
         client_cpu,
         max_rss_kib,
+        assertions: pool.map(|(p, rate)| PoolUse {
+            sized_for: rate,
+            trial: best_rate.is_none(),
+            signed: p.bodies.len(),
+            used: p.bodies.taken(),
+            exhausted: p.bodies.exhausted(),
+            sign_seconds: p.seconds,
+            sign_cpu_us_each: p.cpu_us_each(),
+        }),
     })
 }
 
@@ -298,7 +443,7 @@ fn print_header(args: &Args, threads: usize, subjects: &[Subject], nginx_bin: &s
         args.duration
     );
     for s in subjects {
-        let what = match s.server.name {
+        let what = match s.name {
             "nginx" => format!(
                 "{} (master + {} workers)",
                 setup::nginx_version(nginx_bin),
@@ -308,20 +453,25 @@ fn print_header(args: &Args, threads: usize, subjects: &[Subject], nginx_bin: &s
                 "certbound serve (release build), [revocation] crl_files: a CRL of {} serials",
                 args.crl_serials
             ),
+            "certbound+jwt" => format!(
+                "the same certbound, client {JWT_CLIENT_ID} authenticated by private_key_jwt \
+                 (ES384 assertion with a fresh jti per request, signed before each run; its \
+                 token bound to the certificate of the connection)"
+            ),
+            "certbound" if args.private_key_jwt => {
+                "certbound serve (release build), client authenticated by tls_client_auth"
+                    .to_string()
+            }
             _ => "certbound serve (release build)".to_string(),
         };
         println!(
-            "{:<9} {} at {}, pid {}: {}",
-            s.server.name,
-            what,
-            s.server.addr,
-            s.server.pid(),
-            s.negotiated
+            "{:<13} {} at {}, pid {}: {}",
+            s.name, what, s.addr, s.pid, s.negotiated
         );
     }
     println!();
     println!(
-        "{:<24} {:<9} {:>5} {:>9} {:>8} {:>8} {:>6} {:>8} {:>9} {:>8} {:>8}",
+        "{:<24} {:<13} {:>5} {:>9} {:>8} {:>8} {:>6} {:>8} {:>9} {:>8} {:>8}",
         "run",
         "server",
         "conns",
@@ -339,7 +489,7 @@ fn print_header(args: &Args, threads: usize, subjects: &[Subject], nginx_bin: &s
 fn print_row(r: &Row) {
     let m = &r.measured;
     println!(
-        "{:<24} {:<9} {:>5} {:>9.0} {:>8.2} {:>8.2} {:>6} {:>7.2}s {:>10.0} {:>7.2}s {:>8.1}",
+        "{:<24} {:<13} {:>5} {:>9.0} {:>8.2} {:>8.2} {:>6} {:>7.2}s {:>10.0} {:>7.2}s {:>8.1}",
         r.kind.label(),
         r.server,
         r.connections,
@@ -355,6 +505,26 @@ fn print_row(r: &Row) {
     if let Some(e) = &m.first_error {
         println!("    first error: {e}");
     }
+    if let Some(a) = &r.assertions {
+        println!(
+            "    assertions: {} signed before the run (for {:.0} tokens/s{}) in {:.1} s ({:.0} µs \
+             client CPU each), {} used{}",
+            a.signed,
+            a.sized_for,
+            if a.trial { ", a trial run's" } else { "" },
+            a.sign_seconds,
+            a.sign_cpu_us_each,
+            a.used,
+            if a.exhausted {
+                format!(
+                    "; ALL USED UP: the run ended after {:.2} s",
+                    m.elapsed.as_secs_f64()
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
 }
 
 fn mib(kib: u64) -> f64 {
@@ -367,6 +537,66 @@ fn verdict(met: bool) -> &'static str {
 
 fn find<'a>(rows: &'a [Row], kind: RunKind, server: &str) -> Option<&'a Row> {
     rows.iter().find(|r| r.kind == kind && r.server == server)
+}
+
+/// Server CPU µs per request (CPU and requests summed) and the mean
+/// requests/s of several runs.
+fn pooled(rows: &[&Row]) -> (f64, f64) {
+    let cpu: f64 = rows.iter().map(|r| r.server_cpu).sum();
+    let requests: usize = rows.iter().map(|r| r.measured.requests()).sum();
+    let rate: f64 = rows.iter().map(|r| r.measured.rate()).sum::<f64>() / rows.len().max(1) as f64;
+    (cpu * 1e6 / requests.max(1) as f64, rate)
+}
+
+/// `private_key_jwt` next to `tls_client_auth` (certbound+jwt and certbound,
+/// the same process) in the runs of `kind`: pooled over all rounds, and each
+/// round's ratio of server CPU per token.
+fn print_jwt_comparison(rows: &[Row], kind: RunKind) {
+    let of = |server: &str| -> Vec<&Row> {
+        rows.iter()
+            .filter(|r| r.kind == kind && r.server == server)
+            .collect()
+    };
+    let (mtls, jwt) = (of("certbound"), of("certbound+jwt"));
+    if mtls.is_empty() || jwt.is_empty() {
+        return;
+    }
+    let each: Vec<String> = mtls
+        .iter()
+        .zip(&jwt)
+        .map(|(a, b)| format!("{:.2}x", b.cpu_us_per_request() / a.cpu_us_per_request()))
+        .collect();
+    let ((cpu_mtls, rate_mtls), (cpu_jwt, rate_jwt)) = (pooled(&mtls), pooled(&jwt));
+    let errors = |rows: &[&Row]| rows.iter().map(|r| r.measured.errors).sum::<u64>();
+    let sign_us: Vec<f64> = jwt
+        .iter()
+        .filter_map(|r| r.assertions.as_ref())
+        .map(|a| a.sign_cpu_us_each)
+        .collect();
+    let rounds = match mtls.len() {
+        1 => "1 round".to_string(),
+        n => format!("{n} rounds, pooled"),
+    };
+    println!("    private_key_jwt next to tls_client_auth, {rounds}:");
+    println!(
+        "    certbound (tls_client_auth): {rate_mtls:.0} tokens/s, {cpu_mtls:.0} µs server CPU \
+         per token, {} errors",
+        errors(&mtls)
+    );
+    println!(
+        "    certbound (private_key_jwt): {rate_jwt:.0} tokens/s, {cpu_jwt:.0} µs server CPU \
+         per token, {} errors (ES384 assertions signed before each run, {:.0} µs client CPU \
+         each)",
+        errors(&jwt),
+        sign_us.iter().sum::<f64>() / sign_us.len().max(1) as f64
+    );
+    println!(
+        "    private_key_jwt / tls_client_auth: {:.2}x server CPU per token (each round: {}), \
+         {:.2}x tokens/s",
+        cpu_jwt / cpu_mtls,
+        each.join(" "),
+        rate_jwt / rate_mtls
+    );
 }
 
 /// The cost of the CRL (certbound+crl over certbound, new connections):
@@ -391,12 +621,6 @@ fn print_crl_overhead(rows: &[Row]) {
             )
         })
         .collect();
-    let pooled = |rows: &[&Row]| {
-        let cpu: f64 = rows.iter().map(|r| r.server_cpu).sum();
-        let requests: usize = rows.iter().map(|r| r.measured.requests()).sum();
-        let rate: f64 = rows.iter().map(|r| r.measured.rate()).sum::<f64>() / rows.len() as f64;
-        (cpu * 1e6 / requests.max(1) as f64, rate)
-    };
     let ((cpu_off, rate_off), (cpu_on, rate_on)) = (pooled(&off), pooled(&on));
     let cpu = cpu_on / cpu_off - 1.0;
     println!(
@@ -416,7 +640,7 @@ fn print_summary(rows: &[Row], subjects: &[Subject], certbound_hwm_kib: u64) {
     println!();
     println!("summary (certbound / nginx; same client, same machine, same run)");
     for s in subjects {
-        println!("  negotiated with {:<9} {}", s.server.name, s.negotiated);
+        println!("  negotiated with {:<13} {}", s.name, s.negotiated);
     }
     if let Some(c) = find(rows, RunKind::New, "certbound") {
         println!(
@@ -425,6 +649,7 @@ fn print_summary(rows: &[Row], subjects: &[Subject], certbound_hwm_kib: u64) {
             c.cpu_us_per_request()
         );
         print_crl_overhead(rows);
+        print_jwt_comparison(rows, RunKind::New);
         if let Some(n) = find(rows, RunKind::New, "nginx") {
             let ratio = c.measured.rate() / n.measured.rate();
             let cpu = c.cpu_us_per_request() / n.cpu_us_per_request();
@@ -455,6 +680,7 @@ fn print_summary(rows: &[Row], subjects: &[Subject], certbound_hwm_kib: u64) {
             verdict(c.measured.rate() >= TARGET_KEPT_ALIVE_RATE),
             c.cpu_us_per_request()
         );
+        print_jwt_comparison(rows, RunKind::KeptAlive);
         if let Some(n) = find(rows, RunKind::KeptAlive, "nginx") {
             println!(
                 "    nginx fixed 200: {:.0} req/s, {:.0} µs server CPU per request; throughput \

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use certbound_oauth::client::{ClientApplication, RESOURCE_TYPE};
+use certbound_oauth::client::{ClientApplication, Policy, RESOURCE_TYPE};
 use certbound_testkit::{Ca, Leaf, LeafOptions};
 
 /// The registered client's id, and the CN its certificate carries.
@@ -150,10 +150,14 @@ pub fn tail(path: &Path) -> String {
 /// register the bench client in its store, start `certbound serve --config`
 /// and wait until it says where it listens.
 pub async fn start_certbound(bin: &Path, dir: &Path, pki: &Pki, extra: &str) -> Result<Server> {
+    start_certbound_on(bin, dir, pki, &sqlite_url(dir)?, extra).await
+}
+
+/// The SQLite store [`start_certbound`] starts certbound on in `dir`.
+fn sqlite_url(dir: &Path) -> Result<String> {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).context("creating the data directory")?;
-    let store_url = format!("sqlite://{}", data.join("certbound.db").display());
-    start_certbound_on(bin, dir, pki, &store_url, extra).await
+    Ok(format!("sqlite://{}", data.join("certbound.db").display()))
 }
 
 /// [`start_certbound`] on the store at `store_url` (a PostgreSQL database, say).
@@ -256,6 +260,38 @@ async fn register_client(store_url: &str, pki: &Pki) -> Result<()> {
         .create_client(CLIENT_ID, &client.name, &doc)
         .await
         .context("registering the bench client")?;
+    store.close().await;
+    Ok(())
+}
+
+/// Register, in the store that [`start_certbound`] starts certbound on in
+/// `dir` (call it first), a second client that authenticates by
+/// `private_key_jwt` alone: its public keys inline (`jwks`), no trust store.
+/// On the bench's mTLS connections its tokens are still bound to the
+/// certificate presented.
+pub async fn register_jwt_client(
+    dir: &Path,
+    client_id: &str,
+    jwks: serde_json::Value,
+) -> Result<()> {
+    let client = ClientApplication {
+        resource_type: RESOURCE_TYPE.into(),
+        id: Some(client_id.into()),
+        name: "bench private_key_jwt client".into(),
+        jwks: Some(jwks),
+        ..ClientApplication::default()
+    };
+    client
+        .validate(Policy::default(), time::OffsetDateTime::now_utc())
+        .context("the private_key_jwt bench client")?;
+    let store = certbound_store::open(&sqlite_url(dir)?)
+        .await
+        .context("opening the store")?;
+    let doc = serde_json::to_value(&client).context("serializing the client")?;
+    store
+        .create_client(client_id, &client.name, &doc)
+        .await
+        .context("registering the private_key_jwt bench client")?;
     store.close().await;
     Ok(())
 }

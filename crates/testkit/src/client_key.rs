@@ -7,6 +7,9 @@ use aws_lc_rs::signature::{ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, KeyPai
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+/// How far ahead an assertion expires (servers accept at most 300 s).
+pub const LIFETIME_SECS: i64 = 240;
+
 /// An ES384 client key.
 pub struct ClientKey {
     pair: EcdsaKeyPair,
@@ -57,20 +60,29 @@ impl ClientKey {
         }]})
     }
 
-    /// An assertion of `client_id` for `aud` with id `jti`, expiring in 240 s.
+    /// An assertion of `client_id` for `aud` with id `jti`, issued now and
+    /// expiring in [`LIFETIME_SECS`].
     ///
     /// # Panics
     /// When signing fails.
     pub fn assertion(&self, client_id: &str, aud: &str, jti: &str) -> String {
-        let now = unix_now();
+        self.assertion_at(client_id, aud, jti, unix_now())
+    }
+
+    /// [`ClientKey::assertion`] issued at `now` (Unix seconds).
+    ///
+    /// # Panics
+    /// When signing fails.
+    pub fn assertion_at(&self, client_id: &str, aud: &str, jti: &str, now: i64) -> String {
         let header = serde_json::json!({"alg": "ES384", "typ": "JWT", "kid": self.kid});
         let claims = serde_json::json!({
             "iss": client_id, "sub": client_id, "aud": aud,
-            "exp": now + 240, "iat": now, "jti": jti,
+            "exp": now + LIFETIME_SECS, "iat": now, "jti": jti,
         });
         let mut jws = URL_SAFE_NO_PAD.encode(header.to_string());
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(claims.to_string(), &mut jws);
+        // ES384 in a JWS is r || s, 96 bytes (RFC 7518 §3.4): the FIXED algorithm.
         let signature = self
             .pair
             .sign(&SystemRandom::new(), jws.as_bytes())
