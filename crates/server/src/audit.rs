@@ -285,13 +285,11 @@ mod tests {
         async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
             self.inner.is_revoked(jti).await
         }
-        async fn use_assertion(
+        async fn use_assertions(
             &self,
-            client_id: &str,
-            jti: &str,
-            expires_at: OffsetDateTime,
-        ) -> Result<bool, StoreError> {
-            self.inner.use_assertion(client_id, jti, expires_at).await
+            uses: &[certbound_store::AssertionUse],
+        ) -> Result<Vec<bool>, StoreError> {
+            self.inner.use_assertions(uses).await
         }
         async fn active_revocations(
             &self,

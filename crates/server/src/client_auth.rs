@@ -248,11 +248,12 @@ async fn by_assertion(
         .await
         .map_err(|failure| reject(state, caller, &client.id, METHOD, failure))?;
     let expires = OffsetDateTime::from_unix_timestamp(verified.exp).unwrap_or(now);
-    match state
-        .store
-        .use_assertion(&client.id, &verified.jti, expires)
-        .await
-    {
+    let used = certbound_store::AssertionUse {
+        client_id: client.id.clone(),
+        jti: verified.jti.clone(),
+        expires_at: expires,
+    };
+    match state.replays.record(used).await {
         Ok(true) => {}
         Ok(false) => {
             let failure = AuthFailure::AssertionReplayed { jti: verified.jti };

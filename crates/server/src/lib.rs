@@ -33,6 +33,7 @@ pub mod ocsp;
 pub mod online_revocation;
 pub mod registry;
 pub mod reload;
+pub mod replay;
 pub mod reply;
 pub mod request_check;
 pub mod revocations;
@@ -391,6 +392,7 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         registry: Arc::clone(&registry),
         revocations: Arc::clone(&revocations),
         metrics: metrics::Metrics::default(),
+        replays: replay::Replays::spawn(Arc::clone(&store)),
         store,
         audit,
         audit_on_store_error: config.audit_on_store_error,

@@ -44,6 +44,8 @@ pub struct AppState {
     pub listeners: Vec<(crate::Bound, crate::config::ListenerConfig)>,
     /// Clients' `jwks_uri` key sets, fetched and cached.
     pub client_jwks: crate::client_keys::ClientJwks,
+    /// Records client assertions' `jti`s in the store, batched.
+    pub replays: crate::replay::Replays,
     /// The `aud` values a client assertion may carry.
     pub assertion_audiences: Vec<String>,
     /// Documents that never change while running.

@@ -45,7 +45,7 @@ use tokio::sync::broadcast;
 
 pub use crate::error::StoreError;
 pub use crate::model::{
-    AuditEvent, AuditFilter, AuditResult, Change, ClientRecord, DEFAULT_AUDIT_LIMIT,
+    AssertionUse, AuditEvent, AuditFilter, AuditResult, Change, ClientRecord, DEFAULT_AUDIT_LIMIT,
     truncate_to_micros,
 };
 pub use crate::postgres::{POSTGRES_MAX_CONNECTIONS, RECONNECT_BACKOFF_MAX};
@@ -131,15 +131,32 @@ pub trait Store: Debug + Send + Sync {
     /// Announces nothing: expired tokens are refused anyway.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
-    /// Records the client assertion `jti` of `client_id` as used until
-    /// `expires_at`: `true` when it is new, `false` when it was used before
-    /// (a replay). Entries that expired are deleted on the way.
+    /// Records each client assertion `jti` of `client_id` as used until
+    /// `expires_at`, all in one transaction (the server batches concurrent
+    /// token requests into one): for each, `true` when it is new, `false`
+    /// when it was used before (a replay, by an earlier call or earlier in
+    /// `uses`). Entries that expired are deleted on the way.
+    async fn use_assertions(&self, uses: &[AssertionUse]) -> Result<Vec<bool>, StoreError>;
+
+    /// [`Store::use_assertions`] for one assertion.
     async fn use_assertion(
         &self,
         client_id: &str,
         jti: &str,
         expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        let one = AssertionUse {
+            client_id: client_id.to_owned(),
+            jti: jti.to_owned(),
+            expires_at,
+        };
+        Ok(self
+            .use_assertions(&[one])
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(false))
+    }
 
     /// Deletes audit events recorded before `before`; returns how many.
     async fn purge_audit(&self, before: OffsetDateTime) -> Result<u64, StoreError>;

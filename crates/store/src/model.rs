@@ -74,6 +74,15 @@ impl FromStr for AuditResult {
     }
 }
 
+/// One use of a client assertion to record: its `jti` of `client_id`,
+/// remembered until `expires_at` (see [`crate::Store::use_assertions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionUse {
+    pub client_id: String,
+    pub jti: String,
+    pub expires_at: OffsetDateTime,
+}
+
 /// One entry of the audit trail.
 ///
 /// `at` is stored with microsecond precision. NUL characters in the text

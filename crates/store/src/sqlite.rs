@@ -27,8 +27,8 @@ use tokio::sync::{broadcast, oneshot};
 
 use crate::error::{StoreError, describe};
 use crate::model::{
-    self, AuditEvent, AuditFilter, Change, ClientRecord, check_id, check_text, clean, clean_opt,
-    decode_document, encode_document, from_micros, name_key, to_micros,
+    self, AssertionUse, AuditEvent, AuditFilter, Change, ClientRecord, check_id, check_text, clean,
+    clean_opt, decode_document, encode_document, from_micros, name_key, to_micros,
 };
 use crate::notify::Notifier;
 use crate::{Store, StoreError as E};
@@ -509,33 +509,34 @@ impl Store for SqliteStore {
             .map_err(E::during("recording the signing key"))
     }
 
-    async fn use_assertion(
-        &self,
-        client_id: &str,
-        jti: &str,
-        expires_at: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        check_text("client id", client_id)?;
-        check_text("assertion id (jti)", jti)?;
-        const DOING: &str = "recording a client assertion";
+    async fn use_assertions(&self, uses: &[AssertionUse]) -> Result<Vec<bool>, StoreError> {
+        for u in uses {
+            check_text("client id", &u.client_id)?;
+            check_text("assertion id (jti)", &u.jti)?;
+        }
+        const DOING: &str = "recording client assertions";
         let mut tx = self.begin_write(DOING).await?;
         sqlx::query("DELETE FROM client_assertions WHERE expires_at < ?1")
             .bind(to_micros(model::now()))
             .execute(&mut *tx)
             .await
             .map_err(E::during(DOING))?;
-        let inserted = sqlx::query(
-            "INSERT INTO client_assertions (client_id, jti, expires_at) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (client_id, jti) DO NOTHING",
-        )
-        .bind(client_id)
-        .bind(jti)
-        .bind(to_micros(expires_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(E::during(DOING))?;
+        let mut fresh = Vec::with_capacity(uses.len());
+        for u in uses {
+            let inserted = sqlx::query(
+                "INSERT INTO client_assertions (client_id, jti, expires_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (client_id, jti) DO NOTHING",
+            )
+            .bind(&u.client_id)
+            .bind(&u.jti)
+            .bind(to_micros(u.expires_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(E::during(DOING))?;
+            fresh.push(inserted.rows_affected() == 1);
+        }
         tx.commit().await.map_err(E::during(DOING))?;
-        Ok(inserted.rows_affected() == 1)
+        Ok(fresh)
     }
 
     async fn signing_keys(&self) -> Result<Vec<String>, StoreError> {

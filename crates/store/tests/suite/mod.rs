@@ -774,6 +774,24 @@ pub async fn an_assertion_is_used_once_across_instances(url: &str) {
     assert!(one.use_assertion("app", "jti-2", past).await.expect("use"));
     assert!(one.use_assertion("app", "jti-2", later).await.expect("use"));
     assert!(one.use_assertion("app", "nul\0", later).await.is_err());
+    // A batch, one transaction: a jti twice in it is new once.
+    let used = |jti: &str| certbound_store::AssertionUse {
+        client_id: "app".into(),
+        jti: jti.into(),
+        expires_at: later,
+    };
+    let batch = [used("b-1"), used("b-1"), used("jti-1"), used("b-2")];
+    assert_eq!(
+        two.use_assertions(&batch).await.expect("batch"),
+        [true, false, false, true]
+    );
+    // A bad entry refuses the whole batch, and nothing of it is stored.
+    assert!(
+        two.use_assertions(&[used("b-3"), used("nul\0")])
+            .await
+            .is_err()
+    );
+    assert!(one.use_assertion("app", "b-3", later).await.expect("use"));
     one.close().await;
     two.close().await;
 }
