@@ -553,7 +553,10 @@ pub(crate) async fn prepare(
 /// The stored secret hash a change that sends no secret keeps: a PUT of what
 /// GET returned keeps it, except when a trust store replaces it (a switch
 /// from secret to mTLS: the stored client had no trust store, the new one has).
-pub(crate) fn kept_secret(has_trust_store: bool, existing: Option<&ClientRecord>) -> Option<String> {
+pub(crate) fn kept_secret(
+    has_trust_store: bool,
+    existing: Option<&ClientRecord>,
+) -> Option<String> {
     existing
         .filter(|r| !has_trust_store || r.document.get("certificateTrustStore").is_some())
         .and_then(|r| r.document.get("client_secret_hash"))
