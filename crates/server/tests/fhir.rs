@@ -7,7 +7,7 @@
 mod common;
 
 use certbound_testkit::{LeafOptions, self_signed};
-use common::{ADMIN_TOKEN, Client, Harness, request};
+use common::{Client, Harness, request};
 use serde_json::{Value, json};
 
 const FHIR: &str = "/fhir/R4/ClientApplication";
@@ -19,27 +19,8 @@ async fn fhir(
     body: Option<&Value>,
     extra: &[(&str, &str)],
 ) -> common::Reply {
-    let auth = format!("Bearer {ADMIN_TOKEN}");
-    let mut headers = vec![("authorization", auth.as_str())];
-    headers.extend_from_slice(extra);
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let ct = if body.is_empty() {
-        ""
-    } else {
-        "application/fhir+json"
-    };
-    request(
-        h.addr("tls"),
-        &h.pki,
-        &Client::None,
-        method,
-        path,
-        ct,
-        &body,
-        &headers,
-    )
-    .await
-    .unwrap()
+    h.admin_with(method, path, body, None, "application/fhir+json", extra)
+        .await
 }
 
 #[tokio::test]
@@ -124,8 +105,27 @@ async fn an_exported_client_application_posts_unchanged_and_behaves_as_its_field
         200
     );
 
+    // `"secret": null` removes it; the certificate still works.
+    let mut no_secret = put.json();
+    no_secret["secret"] = Value::Null;
+    let dropped = fhir(&h, "PUT", &format!("{FHIR}/{id}"), Some(&no_secret), &[]).await;
+    assert_eq!(dropped.status, 200, "{}", dropped.body);
+    assert!(
+        dropped.json().get("hasSecret").is_none(),
+        "{}",
+        dropped.body
+    );
+    assert_eq!(
+        h.token("tls", &Client::None, &secret_form)
+            .await
+            .unwrap()
+            .status,
+        401
+    );
+    assert_eq!(h.token("mtls", &cert, &form).await.unwrap().status, 200);
+
     // status "error": refused again.
-    let mut broken = put.json();
+    let mut broken = dropped.json();
     broken["status"] = "error".into();
     assert_eq!(
         fhir(&h, "PUT", &format!("{FHIR}/{id}"), Some(&broken), &[])

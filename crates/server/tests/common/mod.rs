@@ -209,18 +209,30 @@ impl Harness {
         body: Option<&serde_json::Value>,
         token: Option<&str>,
     ) -> Reply {
+        self.admin_with(method, path, body, token, "application/json", &[])
+            .await
+    }
+
+    /// [`Harness::admin`] with the body's content type and `extra` headers
+    /// (the FHIR endpoint's `application/fhir+json`, `If-Match`).
+    pub async fn admin_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        token: Option<&str>,
+        content_type: &str,
+        extra: &[(&str, &str)],
+    ) -> Reply {
         let auth = format!("Bearer {}", token.unwrap_or(ADMIN_TOKEN));
-        let headers: Vec<(&str, &str)> = if token == Some("") {
+        let mut headers: Vec<(&str, &str)> = if token == Some("") {
             vec![]
         } else {
             vec![("authorization", auth.as_str())]
         };
+        headers.extend_from_slice(extra);
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let ct = if body.is_empty() {
-            ""
-        } else {
-            "application/json"
-        };
+        let ct = if body.is_empty() { "" } else { content_type };
         request(
             self.addr("tls"),
             &self.pki,
