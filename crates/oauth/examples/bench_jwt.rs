@@ -61,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             scope: &scope,
             lifetime_secs: 300,
             certificate_thumbprint: Some(&x5t),
+            extensions: None,
         };
         let issued = claims::issue(&key, &params, NOW)?;
         let token = issued.access_token.clone();

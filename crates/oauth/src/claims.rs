@@ -51,6 +51,11 @@ pub struct AccessTokenClaims {
     /// The certificate binding, when the client authenticated with a certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// Authorization extension objects the client asserted (UDAP: the
+    /// `hl7-b2b` object, HL7 FAST Security §5.2.1.1), copied from its
+    /// authentication token for resource servers to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<serde_json::Value>,
 }
 
 impl AccessTokenClaims {
@@ -127,6 +132,8 @@ pub struct IssueParams<'a> {
     pub lifetime_secs: u64,
     /// `x5t#S256` of the client's certificate, for a certificate-bound token.
     pub certificate_thumbprint: Option<&'a str>,
+    /// The `extensions` claim (UDAP `hl7-b2b`), when the client asserted any.
+    pub extensions: Option<&'a serde_json::Value>,
 }
 
 /// A signed access token with its claims.
@@ -188,6 +195,7 @@ pub fn issue(
         cnf: params.certificate_thumbprint.map(|t| Confirmation {
             x5t_s256: t.to_owned(),
         }),
+        extensions: params.extensions.cloned(),
     };
     let access_token = jwt::sign(key, &claims)?;
     Ok(IssuedToken {
@@ -237,6 +245,7 @@ struct RawClaims {
     jti: Option<String>,
     scope: Option<String>,
     cnf: Option<RawConfirmation>,
+    extensions: Option<serde_json::Value>,
 }
 
 /// `cnf` may hold other confirmation methods (e.g. DPoP's `jkt`); only
@@ -266,6 +275,7 @@ impl RawClaims {
                 .cnf
                 .and_then(|c| c.x5t_s256)
                 .map(|x5t_s256| Confirmation { x5t_s256 }),
+            extensions: self.extensions.filter(serde_json::Value::is_object),
         })
     }
 }

@@ -48,6 +48,10 @@ pub struct IntrospectionResponse {
     /// introspects can check it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// The token's authorization extensions (UDAP `hl7-b2b`), for the
+    /// resource server to apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<serde_json::Value>,
 }
 
 impl IntrospectionResponse {
@@ -65,6 +69,7 @@ impl IntrospectionResponse {
             jti: None,
             token_type: None,
             cnf: None,
+            extensions: None,
         }
     }
 
@@ -82,6 +87,7 @@ impl IntrospectionResponse {
             jti: Some(claims.jti.clone()),
             token_type: Some("Bearer".to_owned()),
             cnf: claims.cnf.clone(),
+            extensions: claims.extensions.clone(),
         }
     }
 
@@ -109,6 +115,7 @@ mod tests {
             cnf: Some(Confirmation {
                 x5t_s256: "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2".into(),
             }),
+            extensions: None,
         }
     }
 

@@ -280,6 +280,8 @@ pub struct JwsHeader {
     /// The `jku` header (RFC 7515 §4.1.2): a URL of the signer's JWKS, honoured
     /// only where the caller checks it against a registered URL.
     pub jku: Option<String>,
+    /// The `x5c` header (RFC 7515 §4.1.6): base64 DER certificates, leaf first.
+    pub x5c: Option<Vec<String>>,
 }
 
 /// A token whose signature verified; its claims are not yet validated.
@@ -343,10 +345,113 @@ const fn b64_len(n: usize) -> usize {
 /// token's algorithm when there is no `kid`), and verifies the signature.
 /// Claims are not checked here: see [`Validation`].
 pub fn verify(token: &str, keys: &VerifyingKeys) -> Result<VerifiedJws, JwtError> {
-    if token.len() > MAX_TOKEN_LEN {
+    verify_with(token, MAX_TOKEN_LEN, MAX_HEADER_B64_LEN, |header| {
+        keys.select(header.alg, header.kid.as_deref())
+            .map_err(|e| match e {
+                KeySelectError::UnknownKid => JwtError::UnknownKid {
+                    kid: header.kid.clone().unwrap_or_default(),
+                },
+                KeySelectError::AlgMismatch { key_type } => JwtError::AlgMismatch {
+                    alg: header.alg,
+                    kid: header.kid.clone().unwrap_or_default(),
+                    key_type,
+                },
+                KeySelectError::NoKeyForAlg => JwtError::NoKeyForAlg { alg: header.alg },
+                KeySelectError::KidRequired { candidates } => JwtError::KidRequired {
+                    alg: header.alg,
+                    candidates,
+                },
+            })
+    })
+}
+
+/// Largest JWS with an `x5c` header accepted ([`verify_x5c`]): a certificate
+/// chain of a few RSA certificates, base64 inside base64url, fits easily.
+pub const MAX_X5C_TOKEN_LEN: usize = 64 * 1024;
+
+/// Most certificates an `x5c` header may hold (leaf and intermediates).
+pub const MAX_X5C_CERTS: usize = 8;
+
+/// A JWS verified with the key of the first certificate of its own `x5c`
+/// header (RFC 7515 §4.1.6). Whether that certificate is trusted is the
+/// caller's question: nothing here checks the chain.
+#[derive(Clone, Debug)]
+pub struct X5cJws {
+    /// The header and payload.
+    pub jws: VerifiedJws,
+    /// The `x5c` certificates (DER), leaf first.
+    pub chain: Vec<Vec<u8>>,
+}
+
+/// Verifies `token` with the public key of its `x5c` leaf certificate (UDAP
+/// software statements and authentication tokens, HL7 FAST Security §7.1).
+pub fn verify_x5c(token: &str) -> Result<X5cJws, JwtError> {
+    let mut chain = Vec::new();
+    let jws = verify_with(token, MAX_X5C_TOKEN_LEN, MAX_X5C_TOKEN_LEN, |header| {
+        chain = decode_x5c(header.x5c.as_deref())?;
+        let leaf = chain.first().map(Vec::as_slice).unwrap_or_default();
+        let key = crate::keys::VerifyingKey::from_certificate(leaf).map_err(|reason| {
+            JwtError::malformed(
+                Part::Header,
+                format!("the x5c leaf certificate's key cannot verify: {reason}"),
+            )
+        })?;
+        if !key.accepts(header.alg) {
+            return Err(JwtError::AlgMismatch {
+                alg: header.alg,
+                kid: "x5c[0]".to_owned(),
+                key_type: key.key_type(),
+            });
+        }
+        Ok(Box::new(key))
+    })?;
+    Ok(X5cJws { jws, chain })
+}
+
+fn decode_x5c(x5c: Option<&[String]>) -> Result<Vec<Vec<u8>>, JwtError> {
+    let x5c = x5c.filter(|c| !c.is_empty()).ok_or_else(|| {
+        JwtError::malformed(
+            Part::Header,
+            "it has no \"x5c\" certificate chain (an array of base64 DER certificates, leaf first)",
+        )
+    })?;
+    if x5c.len() > MAX_X5C_CERTS {
+        return Err(JwtError::malformed(
+            Part::Header,
+            format!(
+                "its x5c holds {} certificates; at most {MAX_X5C_CERTS} are accepted",
+                x5c.len()
+            ),
+        ));
+    }
+    x5c.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            // RFC 7515 §4.1.6: base64 (not base64url) DER.
+            base64::engine::general_purpose::STANDARD
+                .decode(c)
+                .map_err(|e| {
+                    JwtError::malformed(
+                        Part::Header,
+                        format!("x5c[{i}] is not base64 DER (RFC 7515 §4.1.6: standard base64, with padding): {e}"),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Splits, parses the header, lets `select` find the key by the header,
+/// checks the signature with it and decodes the payload.
+fn verify_with<K: std::ops::Deref<Target = crate::keys::VerifyingKey>>(
+    token: &str,
+    max_len: usize,
+    max_header: usize,
+    select: impl FnOnce(&JwsHeader) -> Result<K, JwtError>,
+) -> Result<VerifiedJws, JwtError> {
+    if token.len() > max_len {
         return Err(JwtError::TooLarge {
             len: token.len(),
-            max: MAX_TOKEN_LEN,
+            max: max_len,
         });
     }
     let (header_b64, rest) = token.split_once('.').ok_or_else(|| {
@@ -370,24 +475,8 @@ pub fn verify(token: &str, keys: &VerifyingKeys) -> Result<VerifiedJws, JwtError
     if payload_b64.is_empty() {
         return Err(JwtError::malformed(Part::Payload, "it is empty"));
     }
-    let header = parse_header(header_b64)?;
-    let key = keys
-        .select(header.alg, header.kid.as_deref())
-        .map_err(|e| match e {
-            KeySelectError::UnknownKid => JwtError::UnknownKid {
-                kid: header.kid.clone().unwrap_or_default(),
-            },
-            KeySelectError::AlgMismatch { key_type } => JwtError::AlgMismatch {
-                alg: header.alg,
-                kid: header.kid.clone().unwrap_or_default(),
-                key_type,
-            },
-            KeySelectError::NoKeyForAlg => JwtError::NoKeyForAlg { alg: header.alg },
-            KeySelectError::KidRequired { candidates } => JwtError::KidRequired {
-                alg: header.alg,
-                candidates,
-            },
-        })?;
+    let header = parse_header(header_b64, max_header)?;
+    let key = select(&header)?;
     let mut buf = [0u8; MAX_SIGNATURE_LEN + 3];
     let signature = decode_signature(signature_b64, header.alg, &mut buf)?;
     let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
@@ -483,23 +572,33 @@ struct RawHeader<'a> {
     jku: Option<Text<'a>>,
     #[serde(borrow)]
     crit: Option<Vec<Text<'a>>>,
+    #[serde(borrow)]
+    x5c: Option<Vec<Text<'a>>>,
 }
 
-fn parse_header(text: &str) -> Result<JwsHeader, JwtError> {
+fn parse_header(text: &str, max_len: usize) -> Result<JwsHeader, JwtError> {
     if text.is_empty() {
         return Err(JwtError::malformed(Part::Header, "it is empty"));
     }
-    if text.len() > MAX_HEADER_B64_LEN {
+    if text.len() > max_len {
         return Err(JwtError::malformed(
             Part::Header,
-            format!("longer than {MAX_HEADER_B64_LEN} characters"),
+            format!("longer than {max_len} characters"),
         ));
     }
+    // Ordinary headers (about 130 characters) decode on the stack.
     let mut buf = [0u8; MAX_HEADER_B64_LEN / 4 * 3 + 3];
-    let n = URL_SAFE_NO_PAD.decode_slice(text, &mut buf).map_err(|e| {
+    let mut heap = Vec::new();
+    let out: &mut [u8] = if text.len() <= MAX_HEADER_B64_LEN {
+        &mut buf
+    } else {
+        heap.resize(text.len() / 4 * 3 + 3, 0);
+        &mut heap
+    };
+    let n = URL_SAFE_NO_PAD.decode_slice(text, out).map_err(|e| {
         JwtError::malformed(Part::Header, format!("not base64url without padding ({e})"))
     })?;
-    let json = buf.get(..n).unwrap_or_default();
+    let json = out.get(..n).unwrap_or_default();
     if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(JwtError::malformed(Part::Header, "it is not a JSON object"));
     }
@@ -522,6 +621,9 @@ fn parse_header(text: &str) -> Result<JwsHeader, JwtError> {
         typ: raw.typ.map(|t| t.0.into_owned()),
         kid: raw.kid.map(|t| t.0.into_owned()),
         jku: raw.jku.map(|t| t.0.into_owned()),
+        x5c: raw
+            .x5c
+            .map(|certs| certs.into_iter().map(|t| t.0.into_owned()).collect()),
     })
 }
 

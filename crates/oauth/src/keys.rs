@@ -20,6 +20,7 @@ mod jwks;
 mod pem;
 #[cfg(test)]
 pub(crate) mod tests;
+mod x5c;
 
 use std::fmt;
 use std::str::FromStr;
@@ -36,6 +37,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use jwks::KeySelectError;
 pub use jwks::{IgnoredJwk, Jwks, VerifyingKey, VerifyingKeys};
+pub use x5c::X5cSigner;
 
 /// A JWS signature algorithm that certbound verifies with. Only [`Algorithm::Es256`]
 /// and [`Algorithm::EdDsa`] also sign (our own access tokens); the others verify

@@ -20,6 +20,7 @@ pub mod metadata;
 pub mod request;
 pub mod scope;
 pub mod secret;
+pub mod udap;
 
 pub use claims::{
     AccessTokenClaims, IssueParams, IssuedToken, issue, verify_access_token, x5t_s256,

@@ -161,6 +161,46 @@ pub struct InspectError {
     pub reason: String,
 }
 
+/// A certificate's public key in the forms signature verifiers take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKeyBytes {
+    /// RSA: the DER `RSAPublicKey` (the subjectPublicKey bits), and its
+    /// modulus and exponent (big-endian, leading zeros removed).
+    Rsa {
+        der: Vec<u8>,
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
+    /// EC: the curve's name (`P-256`, `P-384`, ...) and the SEC1 point.
+    Ec { curve: String, point: Vec<u8> },
+    /// Ed25519: the 32-byte key.
+    Ed25519(Vec<u8>),
+    /// Another kind of key, described.
+    Other(KeyKind),
+}
+
+/// The public key of a DER certificate.
+pub fn public_key(der: &[u8]) -> Result<PublicKeyBytes, InspectError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| InspectError {
+        reason: describe_x509_error(&e),
+    })?;
+    let bits = cert.public_key().subject_public_key.data.to_vec();
+    let strip = |b: &[u8]| b[b.iter().take_while(|x| **x == 0).count()..].to_vec();
+    Ok(match key_kind(&cert) {
+        KeyKind::Ed25519 => PublicKeyBytes::Ed25519(bits),
+        KeyKind::Ec { curve, .. } => PublicKeyBytes::Ec { curve, point: bits },
+        kind @ KeyKind::Rsa { .. } => match cert.public_key().parsed() {
+            Ok(PublicKey::RSA(rsa)) => PublicKeyBytes::Rsa {
+                n: strip(rsa.modulus),
+                e: strip(rsa.exponent),
+                der: bits,
+            },
+            _ => PublicKeyBytes::Other(kind),
+        },
+        kind => PublicKeyBytes::Other(kind),
+    })
+}
+
 impl CertInfo {
     /// Describe a DER certificate.
     pub fn from_der(der: &[u8]) -> Result<Self, InspectError> {

@@ -145,6 +145,7 @@ async fn issue(
         scope: &scope,
         lifetime_secs: client.token_lifetime.unwrap_or(state.token_lifetime),
         certificate_thumbprint: thumbprint,
+        extensions: None,
     };
     let issued = certbound_oauth::issue(&state.signing_key, &params, now.unix_timestamp())
         .map_err(|e| internal("cannot sign the access token", &e))?;

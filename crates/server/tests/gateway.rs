@@ -196,6 +196,7 @@ fn forge(
         scope,
         lifetime_secs: 60,
         certificate_thumbprint: thumbprint,
+        extensions: None,
     };
     certbound_oauth::issue(key, &params, now)
         .unwrap()

@@ -104,6 +104,7 @@ fn token(key: &SigningKey, issuer: &str) -> String {
         scope: &[],
         lifetime_secs: 300,
         certificate_thumbprint: None,
+        extensions: None,
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     certbound_oauth::issue(key, &params, now)

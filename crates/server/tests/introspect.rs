@@ -362,6 +362,7 @@ async fn expired_tokens_are_inactive() {
                 scope: &scope,
                 lifetime_secs: 60,
                 certificate_thumbprint: Some(&thumb),
+                extensions: None,
             },
             now,
         )

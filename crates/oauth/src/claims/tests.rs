@@ -24,6 +24,7 @@ fn params<'a>(aud: &'a [String], scope: &'a [String], x5t: Option<&'a str>) -> I
         scope,
         lifetime_secs: 300,
         certificate_thumbprint: x5t,
+        extensions: None,
     }
 }
 

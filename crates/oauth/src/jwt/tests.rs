@@ -353,6 +353,7 @@ fn header(typ: Option<&str>) -> JwsHeader {
         typ: typ.map(str::to_owned),
         kid: None,
         jku: None,
+        x5c: None,
     }
 }
 

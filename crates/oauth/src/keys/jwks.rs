@@ -64,6 +64,62 @@ impl VerifyingKey {
         }
     }
 
+    /// The public key of a DER certificate (an `x5c` leaf): EC P-256 and
+    /// P-384, Ed25519, or RSA of 2048 to 8192 bits (any RS*/PS* algorithm).
+    pub fn from_certificate(der: &[u8]) -> Result<Self, String> {
+        use certbound_pki::inspect::PublicKeyBytes;
+        let public = certbound_pki::inspect::public_key(der).map_err(|e| e.to_string())?;
+        let (alg, bytes, jwk) = match public {
+            PublicKeyBytes::Ec { curve, point } => {
+                let alg = match curve.as_str() {
+                    "P-256" => Algorithm::Es256,
+                    "P-384" => Algorithm::Es384,
+                    other => return Err(format!("an EC key on curve {other} is not verified")),
+                };
+                let half = point.len().saturating_sub(1) / 2;
+                let jwk = PublicJwk {
+                    kty: "EC".to_owned(),
+                    crv: curve.clone(),
+                    x: URL_SAFE_NO_PAD.encode(point.get(1..=half).unwrap_or_default()),
+                    y: Some(URL_SAFE_NO_PAD.encode(point.get(half + 1..).unwrap_or_default())),
+                    ..bare_jwk("EC")
+                };
+                (Some(alg), point, jwk)
+            }
+            PublicKeyBytes::Ed25519(key) => {
+                let jwk = PublicJwk {
+                    crv: "Ed25519".to_owned(),
+                    x: URL_SAFE_NO_PAD.encode(&key),
+                    ..bare_jwk("OKP")
+                };
+                (Some(Algorithm::EdDsa), key, jwk)
+            }
+            PublicKeyBytes::Rsa { der, n, e } => {
+                let bits = bit_len(&n);
+                if !(2048..=8192).contains(&bits) {
+                    return Err(format!(
+                        "an RSA key of {bits} bits is not accepted (2048 to 8192)"
+                    ));
+                }
+                let jwk = PublicJwk {
+                    n: Some(URL_SAFE_NO_PAD.encode(&n)),
+                    e: Some(URL_SAFE_NO_PAD.encode(&e)),
+                    ..bare_jwk("RSA")
+                };
+                (None, der, jwk)
+            }
+            PublicKeyBytes::Other(kind) => return Err(format!("a {kind} key is not verified")),
+        };
+        let verification = alg.unwrap_or(Algorithm::Rs256).verification();
+        let parsed = ParsedPublicKey::new(verification, &bytes)
+            .map_err(|e| format!("the public key is not valid ({e})"))?;
+        let key = match alg {
+            Some(_) => Material::Parsed(parsed),
+            None => Material::Rsa(bytes.into_boxed_slice()),
+        };
+        Ok(Self { alg, key, jwk })
+    }
+
     /// The key id, when the key has one.
     pub fn kid(&self) -> Option<&str> {
         self.jwk.kid.as_deref()
