@@ -23,6 +23,8 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v keytool >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 # The OCSP responder of crates/cli/tests/ocsp.rs is Python with `cryptography`.
 python3 -c 'import cryptography' >/dev/null 2>&1 || missing+=(python3-cryptography)
+# The UDAP client of crates/cli/tests/udap.rs is Python with PyJWT.
+python3 -c 'import jwt' >/dev/null 2>&1 || missing+=(python3-jwt)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -qq
@@ -71,6 +73,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
       service "$service" stop >/dev/null 2>&1 || true
     fi
   done
+fi
+
+# A python3 other than Debian's (pyenv, a venv) does not see Debian's
+# python3-jwt: then PyJWT comes from PyPI.
+if ! python3 -c 'import jwt' >/dev/null 2>&1; then
+  echo "installing: PyJWT (pip)"
+  python3 -m pip install --quiet PyJWT
+fi
+if ! python3 -c 'import jwt, cryptography' >/dev/null 2>&1; then
+  echo "error: python3 cannot import jwt and cryptography: the UDAP and SMART client tests cannot run" >&2
+  exit 1
 fi
 
 # PostgreSQL 15 for the store suite and the two-instance test. The tests also

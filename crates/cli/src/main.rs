@@ -51,6 +51,9 @@ enum Command {
     /// Get an access token with client_credentials, authenticated by the
     /// client certificate alone (RFC 8705).
     Token(cmd::token::TokenArgs),
+    /// UDAP (HL7 FAST Security) as a partner: verify a server's metadata,
+    /// register by software statement, get tokens with hl7-b2b.
+    Udap(cmd::udap::UdapArgs),
     /// Run the RFC 8705 authorization server (`--dev` needs no config file).
     Serve(cmd::serve::ServeArgs),
     /// Start a deployment: write a commented certbound.toml, an admin token
@@ -105,6 +108,7 @@ fn main() -> ExitCode {
         Command::Connect(args) => cmd::connect::run(args),
         Command::Request(args) => cmd::request::run(args),
         Command::Token(args) => cmd::token::run(args),
+        Command::Udap(args) => cmd::udap::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Sidecar(args) => cmd::sidecar::run(args),
         Command::Client(args) => cmd::registry::run(args),

@@ -114,6 +114,12 @@ pub enum AuthFailure {
     },
     /// The client must bind its tokens to a certificate and presented none.
     BindingRequired,
+    /// A UDAP authentication token failed a check.
+    Udap(crate::udap::UdapError),
+    /// A UDAP client's community is not (or no longer) configured.
+    UnknownCommunity {
+        community: String,
+    },
 }
 
 impl fmt::Display for AuthFailure {
@@ -208,6 +214,11 @@ impl fmt::Display for AuthFailure {
                 f,
                 "the client's tokens must be bound to a certificate (tls_client_certificate_bound_access_tokens, or this server's HRex policy) and the connection carries none"
             ),
+            AuthFailure::Udap(e) => write!(f, "the UDAP authentication token is refused: {e}"),
+            AuthFailure::UnknownCommunity { community } => write!(
+                f,
+                "the client was registered in UDAP community {community:?}, which this server's [[udap.community]] no longer lists"
+            ),
         }
     }
 }
@@ -246,6 +257,8 @@ impl AuthFailure {
             AuthFailure::NoKeys => "no_keys",
             AuthFailure::KeysUnavailable { .. } => "keys_unavailable",
             AuthFailure::BindingRequired => "binding_required",
+            AuthFailure::Udap(e) => e.code(),
+            AuthFailure::UnknownCommunity { .. } => "udap_community",
         }
     }
 }

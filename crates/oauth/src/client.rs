@@ -88,9 +88,24 @@ pub struct ClientApplication {
     /// at every endpoint and its tokens stop being honoured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Set for a client registered by UDAP dynamic registration: it
+    /// authenticates with JWTs signed by a certificate of this community
+    /// whose URI SAN is this URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udap: Option<UdapRegistration>,
     /// Every other field of the posted document, kept as it came.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How a UDAP client is known: its trust community and its URI (the `iss`
+/// of its software statement, a URI SAN of its certificate).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UdapRegistration {
+    /// The trust community's name (`[[udap.community]] name`).
+    pub community: String,
+    /// The client's URI.
+    pub uri: String,
 }
 
 fn resource_type() -> String {
@@ -203,6 +218,8 @@ pub struct CompiledClient {
     pub keys: Option<ClientKeys>,
     /// Tokens only with a certificate, always bound (RFC 8705 §3.4, or HRex).
     pub require_binding: bool,
+    /// The UDAP community and URI of a client registered by UDAP.
+    pub udap: Option<UdapRegistration>,
 }
 
 /// Where a client's assertion-verifying keys come from.
@@ -288,6 +305,21 @@ impl ClientApplication {
                 message: format!("must be true or false, not {}", kind(other)),
             }),
         }
+        match obj.get("udap") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(u))
+                if u.len() == 2
+                    && ["community", "uri"]
+                        .iter()
+                        .all(|k| u.get(*k).is_some_and(Value::is_string)) => {}
+            Some(other) => errors.push(FieldError {
+                field: "udap",
+                message: format!(
+                    "must be {{\"community\": \"...\", \"uri\": \"...\"}}, not {}",
+                    kind(other)
+                ),
+            }),
+        }
         match obj.get("jwks") {
             None | Some(Value::Null | Value::Object(_)) => {}
             Some(other) => errors.push(FieldError {
@@ -367,7 +399,15 @@ impl ClientApplication {
             err(e.0, e.1);
             None
         });
-        let has_keys = self.jwks.is_some() || self.jwks_uri.is_some();
+        if let Some(u) = &self.udap {
+            if u.community.trim().is_empty() || u.uri.trim().is_empty() {
+                err(
+                    "udap",
+                    "must name its community and uri (both non-empty)".into(),
+                );
+            }
+        }
+        let has_keys = self.jwks.is_some() || self.jwks_uri.is_some() || self.udap.is_some();
         match (has_store || has_keys, &self.client_secret_hash) {
             // FHIR platforms give every client a secret: an exported
             // registration keeps working, and the operator is told.
@@ -489,6 +529,7 @@ impl ClientApplication {
                 secret_hash: self.client_secret_hash.clone(),
                 keys,
                 require_binding,
+                udap: self.udap.clone(),
             },
             warnings,
         })

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 
 use crate::meta::{
     self, HEALTH_PATH, INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, METRICS_PATH, OPENID_PATH,
-    REVOKE_PATH, SMART_PATH, TOKEN_PATH,
+    REGISTER_PATH, REVOKE_PATH, SMART_PATH, TOKEN_PATH, UDAP_PATH,
 };
 use crate::reply::json_response;
 use crate::state::AppState;
@@ -73,6 +73,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(METADATA_PATH, get(meta::metadata))
         .route(OPENID_PATH, get(meta::metadata))
         .route(SMART_PATH, get(meta::smart_configuration))
+        .route(UDAP_PATH, get(crate::udap::discovery::udap))
+        .route(
+            REGISTER_PATH,
+            post(crate::udap::register::register).fallback(method_not_allowed),
+        )
         .route(HEALTH_PATH, get(meta::health))
         // Unless a `[[route]]` serves `/` (then `route_only` sends it there first).
         .route("/", get(meta::home))
@@ -110,7 +115,8 @@ async fn timed(
         TOKEN_PATH => "token",
         INTROSPECT_PATH => "introspect",
         REVOKE_PATH => "revoke",
-        METADATA_PATH | OPENID_PATH | SMART_PATH | JWKS_PATH => "metadata",
+        METADATA_PATH | OPENID_PATH | SMART_PATH | UDAP_PATH | JWKS_PATH => "metadata",
+        REGISTER_PATH => "register",
         p if p.starts_with("/admin") || p.starts_with(crate::fhir::BASE) => "admin",
         _ => "other",
     };

@@ -36,16 +36,27 @@ pub struct Caller<'a> {
     pub identity: Option<&'a ClientIdentity>,
 }
 
+/// A caller that authenticated.
+#[derive(Debug)]
+pub struct Authenticated {
+    pub client: Arc<CompiledClient>,
+    pub method: Method,
+    /// The authorization extensions a UDAP client asserted (`hl7-b2b`),
+    /// for its token.
+    pub extensions: Option<serde_json::Value>,
+}
+
 /// Authenticate the caller; `invalid_client` (or `invalid_request`) otherwise.
 pub async fn authenticate(
     state: &AppState,
     caller: &Caller<'_>,
     now: OffsetDateTime,
-) -> Result<(Arc<CompiledClient>, Method), OAuthReply> {
-    let (client, method) = if caller.assertion.is_present() {
+) -> Result<Authenticated, OAuthReply> {
+    let (client, method, extensions) = if caller.assertion.is_present() {
         by_assertion(state, caller, now).await?
     } else {
-        by_certificate_or_secret(state, caller, now).await?
+        let (client, method) = by_certificate_or_secret(state, caller, now).await?;
+        (client, method, None)
     };
     // RFC 8705 §3.4 (or the HRex policy): no certificate, no token.
     let certificate = caller.identity.is_some_and(|i| i.thumbprint.is_some());
@@ -58,7 +69,11 @@ pub async fn authenticate(
             AuthFailure::BindingRequired,
         ));
     }
-    Ok((client, method))
+    Ok(Authenticated {
+        client,
+        method,
+        extensions,
+    })
 }
 
 async fn by_certificate_or_secret(
@@ -192,13 +207,14 @@ async fn by_certificate(
 }
 
 /// `private_key_jwt`: the assertion names the client (`sub`), is verified
-/// with its keys, and its `jti` is recorded; a client with a trust store that
-/// presents a certificate must also pass the certificate check.
+/// with its keys (a UDAP client's: the certificate of its `x5c`, trusted by
+/// its community), and its `jti` is recorded; a client with a trust store
+/// that presents a certificate must also pass the certificate check.
 async fn by_assertion(
     state: &AppState,
     caller: &Caller<'_>,
     now: OffsetDateTime,
-) -> Result<(Arc<CompiledClient>, Method), OAuthReply> {
+) -> Result<(Arc<CompiledClient>, Method, Option<serde_json::Value>), OAuthReply> {
     if caller.authorization.is_some() || caller.client_secret.is_some() {
         return Err(OAuthReply(OAuthError::invalid_request(
             "the request authenticates the client twice (client_assertion and a secret); use one method (RFC 6749 §2.3)",
@@ -233,30 +249,43 @@ async fn by_assertion(
         return Err(fail(sent, e));
     }
     let client = registered(state, caller, &claimed)?;
-    let expected = Expected {
-        client_id: &client.id,
-        audiences: &state.assertion_audiences,
-        jwks_uri: match &client.keys {
-            Some(certbound_oauth::client::ClientKeys::Uri(uri)) => Some(uri.as_str()),
-            _ => None,
-        },
-        now: now.unix_timestamp(),
+    let (jti, exp, extensions, shown) = match &client.udap {
+        Some(registration) => {
+            let token = crate::udap::authenticate(state, &client, registration, text, now)
+                .await
+                .map_err(|failure| reject(state, caller, &client.id, METHOD, failure))?;
+            let shown = format!("UDAP authentication token jti={}", token.jti);
+            (token.jti, token.exp, token.extensions, shown)
+        }
+        None => {
+            let expected = Expected {
+                client_id: &client.id,
+                audiences: &state.assertion_audiences,
+                jwks_uri: match &client.keys {
+                    Some(certbound_oauth::client::ClientKeys::Uri(uri)) => Some(uri.as_str()),
+                    _ => None,
+                },
+                now: now.unix_timestamp(),
+            };
+            let verified = state
+                .client_jwks
+                .verify(&client, text, &expected)
+                .await
+                .map_err(|failure| reject(state, caller, &client.id, METHOD, failure))?;
+            let shown = verified.to_string();
+            (verified.jti, verified.exp, None, shown)
+        }
     };
-    let verified = state
-        .client_jwks
-        .verify(&client, text, &expected)
-        .await
-        .map_err(|failure| reject(state, caller, &client.id, METHOD, failure))?;
-    let expires = OffsetDateTime::from_unix_timestamp(verified.exp).unwrap_or(now);
+    let expires = OffsetDateTime::from_unix_timestamp(exp).unwrap_or(now);
     let used = certbound_store::AssertionUse {
         client_id: client.id.clone(),
-        jti: verified.jti.clone(),
+        jti: jti.clone(),
         expires_at: expires,
     };
     match state.replays.record(used).await {
         Ok(true) => {}
         Ok(false) => {
-            let failure = AuthFailure::AssertionReplayed { jti: verified.jti };
+            let failure = AuthFailure::AssertionReplayed { jti };
             return Err(reject(state, caller, &client.id, METHOD, failure));
         }
         Err(e) => {
@@ -275,8 +304,8 @@ async fn by_assertion(
             .await
             .map_err(|failure| reject(state, caller, &client.id, METHOD, failure))?;
     }
-    tracing::debug!(client_id = %client.id, assertion = %verified, "client assertion verified");
-    Ok((client, Method::PrivateKeyJwt))
+    tracing::debug!(client_id = %client.id, assertion = %shown, "client assertion verified");
+    Ok((client, Method::PrivateKeyJwt, extensions))
 }
 
 fn count_revocation_check(state: &AppState, result: &Result<Method, AuthFailure>) {

@@ -49,6 +49,8 @@ pub struct RawConfig {
     pub audit: RawAudit,
     /// `[revocation]`: CRLs checked on every client chain.
     pub revocation: Option<crate::crl::RawRevocation>,
+    /// `[udap]`: the UDAP trust communities.
+    pub udap: Option<udap::RawUdap>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -230,6 +232,8 @@ pub struct Config {
     pub audit_on_store_error: OnStoreError,
     /// `[revocation]`; `None`: no revocation checking.
     pub revocation: Option<crate::crl::RevocationConfig>,
+    /// `[[udap.community]]`; empty when UDAP is off.
+    pub udap: Vec<udap::CommunityConfig>,
 }
 
 /// Shortest admin token accepted.
@@ -619,6 +623,9 @@ impl RawConfig {
             .revocation
             .as_ref()
             .and_then(|r| r.validate(base, &mut problem));
+        let udap = self.udap.as_ref().map_or_else(Vec::new, |u| {
+            u.validate(base, self.issuer.url.as_deref(), &mut problem)
+        });
         let jwks_ca = self.issuer.jwks_ca.as_ref().and_then(|file| {
             let path = base.join(file);
             std::fs::read(&path)
@@ -632,6 +639,7 @@ impl RawConfig {
         }
         Ok(Config {
             revocation,
+            udap,
             metrics_allow,
             audit_retention,
             audit_on_store_error,
@@ -824,3 +832,4 @@ fn check_url(problem: &mut impl FnMut(String, String), key: String, url: &str) {
 
 #[cfg(test)]
 mod tests;
+pub mod udap;

@@ -172,6 +172,7 @@ pub async fn prepare(
         )),
         audit_on_store_error: crate::config::OnStoreError::default(),
         revocation: None,
+        udap: Vec::new(),
     };
     Ok((config, files))
 }

@@ -65,7 +65,8 @@ async fn handle(
         identity: identity.as_deref(),
     };
     let now = OffsetDateTime::now_utc();
-    let (client, method) = authenticate(state, &caller, now).await?;
+    let crate::client_auth::Authenticated { client, method, .. } =
+        authenticate(state, &caller, now).await?;
     let claims = verify(state, &req.token, now);
     let mut event = audit_event(kind, identity.as_deref(), AuditResult::Success);
     event.client_id = Some(client.id.clone());

@@ -42,6 +42,7 @@ pub mod signin_link;
 pub mod state;
 pub mod tls_server;
 pub mod token;
+pub mod udap;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -78,6 +79,8 @@ pub enum ServerError {
     Gateway(String),
     #[error("cannot publish the metadata: {0}")]
     Metadata(String),
+    #[error("[udap]: {0}")]
+    Udap(String),
     #[error("[revocation]: {}", .0.join("; "))]
     Revocation(Vec<String>),
     #[error("cannot create the data directory {}: {source}", path.display())]
@@ -367,6 +370,7 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
     } else {
         config.issuer.audience.clone()
     };
+    let audiences = assertion_audiences(config, &bound, &issuer, derived);
     let metadata =
         meta::metadata_json(&issuer, mtls_url.as_deref()).map_err(ServerError::Metadata)?;
     let documents = Documents {
@@ -411,7 +415,8 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
             .collect(),
         gateway: Arc::clone(&gateway),
         client_jwks: client_keys::ClientJwks::new(config.issuer.jwks_ca.clone()),
-        assertion_audiences: assertion_audiences(config, &bound, &issuer, derived),
+        udap: udap::Udap::new(&config.udap, &issuer, &audiences).map_err(ServerError::Udap)?,
+        assertion_audiences: audiences,
         documents,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -479,6 +484,10 @@ fn known_issuers(config: &Config, registry: &Arc<registry::Registry>) -> crl::Kn
         .filter_map(|l| l.tls.as_ref()?.client_ca.clone())
         .flatten()
         .collect();
+    for community in &config.udap {
+        fixed.extend(community.anchors.iter().cloned());
+        fixed.extend(community.intermediates.iter().cloned());
+    }
     fixed.extend(
         config
             .routes

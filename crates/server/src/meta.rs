@@ -20,6 +20,8 @@ pub const JWKS_PATH: &str = "/oauth2/jwks";
 pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 pub const OPENID_PATH: &str = "/.well-known/openid-configuration";
 pub const SMART_PATH: &str = "/.well-known/smart-configuration";
+pub const UDAP_PATH: &str = "/.well-known/udap";
+pub const REGISTER_PATH: &str = "/oauth2/register";
 pub const HEALTH_PATH: &str = "/healthz";
 
 /// Render the metadata document. `mtls_url` is the public URL of a listener

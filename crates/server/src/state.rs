@@ -48,6 +48,8 @@ pub struct AppState {
     pub replays: crate::replay::Replays,
     /// The `aud` values a client assertion may carry.
     pub assertion_audiences: Vec<String>,
+    /// `[[udap.community]]`; `None` when UDAP is off.
+    pub udap: Option<crate::udap::Udap>,
     /// Documents that never change while running.
     pub documents: Documents,
 }

@@ -121,7 +121,11 @@ async fn issue(
         assertion: &request.assertion,
         identity,
     };
-    let (client, method) = authenticate(state, &caller, now).await?;
+    let crate::client_auth::Authenticated {
+        client,
+        method,
+        extensions,
+    } = authenticate(state, &caller, now).await?;
     if state.audit_on_store_error == crate::config::OnStoreError::Refuse
         && state.audit.store_failing()
     {
@@ -143,9 +147,9 @@ async fn issue(
         subject: None,
         audience: &state.audience,
         scope: &scope,
-        lifetime_secs: client.token_lifetime.unwrap_or(state.token_lifetime),
+        lifetime_secs: lifetime(&client, state.token_lifetime),
         certificate_thumbprint: thumbprint,
-        extensions: None,
+        extensions: extensions.as_ref(),
     };
     let issued = certbound_oauth::issue(&state.signing_key, &params, now.unix_timestamp())
         .map_err(|e| internal("cannot sign the access token", &e))?;
@@ -159,6 +163,16 @@ async fn issue(
     state.metrics.token_request(method.as_str(), "success");
     tracing::debug!(client_id = %client.id, %method, bound = thumbprint.is_some(), "token issued");
     Ok(json_response(StatusCode::OK, body))
+}
+
+/// The client's token lifetime; at most an hour for a UDAP client (HL7 FAST
+/// Security §5.2.2).
+fn lifetime(client: &CompiledClient, default: u64) -> u64 {
+    let lifetime = client.token_lifetime.unwrap_or(default);
+    match client.udap {
+        Some(_) => lifetime.min(certbound_oauth::udap::MAX_ACCESS_TOKEN_LIFETIME),
+        None => lifetime,
+    }
 }
 
 /// The scopes to grant: those asked for, each allowed; or, when none are

@@ -15,6 +15,7 @@ pub mod request;
 pub mod serve;
 pub mod sidecar;
 pub mod token;
+pub mod udap;
 
 /// Exit code: the command found a problem.
 pub const EXIT_FAILED: u8 = 1;

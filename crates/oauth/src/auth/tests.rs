@@ -185,6 +185,7 @@ fn secrets() {
         secret_hash: Some(hash),
         keys: None,
         require_binding: false,
+        udap: None,
     };
     assert_eq!(
         authenticate_secret(&client, "s3cret", Method::ClientSecretPost),

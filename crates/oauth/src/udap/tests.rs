@@ -56,7 +56,7 @@ fn verify(c: &Community, jwt: &str) -> Result<Signed, UdapError> {
     verify_signed(
         jwt,
         "urn:test:community",
-        &[c.root.cert.clone()],
+        std::slice::from_ref(&c.root.cert),
         &[],
         now(),
         None,
@@ -110,8 +110,15 @@ fn an_rsa_certificate_signs_rs256() {
         X5cSigner::new(&pkcs8(&leaf.key_pem), &[leaf.cert_der.to_vec()], None).expect("RSA signer");
     assert_eq!(signer.algorithm(), Algorithm::Rs256);
     let jwt = signer.sign(&statement(t.unix_timestamp())).expect("signs");
-    let signed =
-        verify_signed(&jwt, "c", &[root.cert_der.clone()], &[], t, None).expect("verifies");
+    let signed = verify_signed(
+        &jwt,
+        "c",
+        std::slice::from_ref(&root.cert_der),
+        &[],
+        t,
+        None,
+    )
+    .expect("verifies");
     assert_eq!(signed.alg, Algorithm::Rs256);
     let rs384 = X5cSigner::new(
         &pkcs8(&leaf.key_pem),
@@ -120,8 +127,15 @@ fn an_rsa_certificate_signs_rs256() {
     )
     .expect("RS384 signer");
     let jwt = rs384.sign(&statement(t.unix_timestamp())).expect("signs");
-    let signed =
-        verify_signed(&jwt, "c", &[root.cert_der.clone()], &[], t, None).expect("verifies");
+    let signed = verify_signed(
+        &jwt,
+        "c",
+        std::slice::from_ref(&root.cert_der),
+        &[],
+        t,
+        None,
+    )
+    .expect("verifies");
     assert_eq!(signed.alg, Algorithm::Rs384);
     // A key that is not the certificate's is refused before anything is signed.
     let other = generate::self_signed(
@@ -180,11 +194,19 @@ fn a_tampered_statement_is_invalid() {
     assert!(err.to_string().contains("x5c"), "{err}");
 }
 
+/// A name, a change to the statement, the RFC 7591 error and a text of its description.
+type Case = (
+    &'static str,
+    Box<dyn Fn(&mut Value)>,
+    &'static str,
+    &'static str,
+);
+
 #[test]
 fn each_claim_is_checked() {
     let c = community(CLIENT_URI);
     let t = now().unix_timestamp();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "iss not a SAN",
             Box::new(|s| {
@@ -394,8 +416,15 @@ fn an_authentication_token_carries_the_b2b_extension() {
         .signer
         .sign(&auth_token(&id, t, Some(b2b())))
         .expect("signs");
-    let signed = verify_signed(&jwt, "c", &[impostor.root.cert.clone()], &[], now(), None)
-        .expect("own chain");
+    let signed = verify_signed(
+        &jwt,
+        "c",
+        std::slice::from_ref(&impostor.root.cert),
+        &[],
+        now(),
+        None,
+    )
+    .expect("own chain");
     let err = check_auth_token(&signed, &expected).expect_err("wrong URI");
     assert!(err.to_string().contains("do not include the URI"), "{err}");
 }
