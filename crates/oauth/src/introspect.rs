@@ -167,4 +167,20 @@ mod tests {
         let back: IntrospectionResponse = serde_json::from_value(json).expect("round trip");
         assert_eq!(back, response);
     }
+    #[test]
+    fn a_udap_tokens_extensions_are_introspected() {
+        let b2b = serde_json::json!({"hl7-b2b": {"version": "1", "organization_id": "https://partner.example.org", "purpose_of_use": ["TREAT"]}});
+        let c = AccessTokenClaims {
+            extensions: Some(b2b.clone()),
+            ..claims()
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&IntrospectionResponse::active(&c).to_json()).expect("JSON");
+        assert_eq!(json["extensions"], b2b);
+        assert!(
+            !IntrospectionResponse::inactive()
+                .to_json()
+                .contains("extensions")
+        );
+    }
 }

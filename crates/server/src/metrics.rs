@@ -16,10 +16,11 @@ pub const BUCKETS: [f64; 12] = [
 ];
 
 /// Endpoints with their own latency histogram.
-pub const ENDPOINTS: [&str; 6] = [
+pub const ENDPOINTS: [&str; 7] = [
     "token",
     "introspect",
     "revoke",
+    "register",
     "admin",
     "metadata",
     "other",

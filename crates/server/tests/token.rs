@@ -6,7 +6,7 @@
 mod common;
 
 use certbound_testkit::{Eku, LeafOptions, self_signed};
-use common::{Client, Harness, claims, client_doc, pem_of};
+use common::{Client, Harness, claims, client_doc, pem_of, request};
 
 const FORM: &str = "grant_type=client_credentials&client_id=";
 
@@ -565,6 +565,23 @@ async fn metadata_jwks_and_health() {
     let jwks = h.get("tls", "/oauth2/jwks").await.unwrap().json();
     assert_eq!(jwks["keys"][0]["kty"], "EC");
     assert!(jwks["keys"][0]["kid"].is_string());
+    // No [[udap.community]]: no UDAP discovery, no registration.
+    let udap = h.get("tls", "/.well-known/udap").await.unwrap();
+    assert_eq!(udap.status, 404, "{}", udap.body);
+    assert!(udap.body.contains("does not offer UDAP"), "{}", udap.body);
+    let register = request(
+        h.addr("tls"),
+        &h.pki,
+        &Client::None,
+        "POST",
+        "/oauth2/register",
+        "application/json",
+        "{}",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(register.status, 404, "{}", register.body);
     let health = h.get("tls", "/healthz").await.unwrap();
     assert_eq!(health.status, 200);
     assert_eq!(h.get("tls", "/nope").await.unwrap().status, 404);

@@ -47,7 +47,7 @@ pub struct TokenArgs {
 
 /// What `token` prints on stdout. Errors go to stderr in every case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Print {
+pub(crate) enum Print {
     /// The token response, pretty-printed; with --claims, the decoded token
     /// and the binding verdict after it.
     Summary,

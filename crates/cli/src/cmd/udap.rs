@@ -17,7 +17,7 @@ use certbound_oauth::udap;
 use certbound_pki::CertDer;
 use certbound_tls::ConnectOptions;
 use certbound_tls::https::HttpsRequest;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use http::HeaderValue;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Map, Value, json};
@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 
 use crate::cmd::client::{ClientTlsArgs, tls_error};
 use crate::cmd::request::exchange;
+use crate::cmd::token::Print;
 use crate::cmd::{EXIT_FAILED, usage};
 use crate::style::{BOLD, GREEN, RED, color_stdout, paint};
 
@@ -114,17 +115,10 @@ struct TokenArgs {
     /// hl7-b2b subject_name, when a person is behind the request.
     #[arg(long, value_name = "NAME")]
     subject_name: Option<String>,
-    /// What to print [default: summary].
+    /// What to print on stdout [default: summary]: the response
+    /// pretty-printed, the access token alone, or the response on one line.
     #[arg(long, value_enum, value_name = "WHAT")]
     print: Option<Print>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Print {
-    /// The token response, pretty-printed.
-    Summary,
-    /// The access token alone.
-    AccessToken,
 }
 
 pub fn run(args: UdapArgs) -> Result<ExitCode> {
@@ -471,6 +465,7 @@ fn token(args: &TokenArgs) -> Result<ExitCode> {
     }
     match args.print.unwrap_or(Print::Summary) {
         Print::AccessToken => println!("{}", body["access_token"].as_str().unwrap_or_default()),
+        Print::Json => println!("{}", serde_json::to_string(&body)?),
         Print::Summary => println!("{}", serde_json::to_string_pretty(&body)?),
     }
     Ok(ExitCode::SUCCESS)

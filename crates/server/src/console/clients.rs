@@ -116,6 +116,8 @@ fn summarize(r: &ClientRecord, policy: Policy, now: OffsetDateTime) -> Row {
             }
             row.expiry = Some((certbound_pki::time_fmt::rfc3339(earliest), days));
         }
+    } else if let Some(u) = &client.udap {
+        row.store = format!("none (UDAP: {} in {})", u.uri, u.community);
     } else if client.keys.is_some() {
         row.store = "none (authenticates with its keys)".into();
     } else if client.secret_hash.is_some() {
@@ -123,6 +125,9 @@ fn summarize(r: &ClientRecord, policy: Policy, now: OffsetDateTime) -> Row {
     }
     if client.keys.is_some() {
         methods.push("private_key_jwt");
+    }
+    if client.udap.is_some() {
+        methods.push("private_key_jwt (UDAP x5c)");
     }
     // A secret beside a trust store or keys works too (validation warns).
     if client.secret_hash.is_some() {

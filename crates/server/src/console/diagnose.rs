@@ -158,12 +158,21 @@ pub struct Diagnosis {
     /// Whether the client has keys (`jwks` or `jwks_uri`) for
     /// `private_key_jwt`: it then needs no trust store.
     pub keys: bool,
+    /// A UDAP client's registration: it authenticates with a certificate of
+    /// its community and needs neither.
+    pub udap: Option<certbound_oauth::client::UdapRegistration>,
 }
 
 impl Diagnosis {
     /// One line for a status region: "2 certificates: 1 error, no warnings".
     pub fn status(&self) -> String {
         if self.empty && self.errors.is_empty() {
+            if let Some(u) = &self.udap {
+                return format!(
+                    "No certificate: the client registered by UDAP as {} in community {}, and authenticates with that community's certificates (x5c).",
+                    u.uri, u.community
+                );
+            }
             return if self.keys {
                 "No certificate: the client authenticates with its keys (private_key_jwt)."
                     .to_string()
@@ -231,6 +240,7 @@ pub fn diagnose(
     let mut d = Diagnosis {
         empty: pem.is_empty(),
         keys: app.jwks.is_some() || app.jwks_uri.is_some(),
+        udap: app.udap.clone(),
         errors: form_errors,
         ..Diagnosis::default()
     };

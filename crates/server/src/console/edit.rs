@@ -632,6 +632,30 @@ mod tests {
     }
 
     #[test]
+    fn a_udap_client_keeps_its_registration_through_the_form() {
+        let stored = json!({
+            "resourceType": "ClientApplication", "name": "Partner",
+            "udap": {"community": "urn:oid:1.2.3", "uri": "https://partner.example.org/app"},
+            "scope": "system/*.rs",
+        });
+        let form = ClientForm {
+            name: "Partner (renamed)".into(),
+            scope: "system/*.rs".into(),
+            ..ClientForm::default()
+        };
+        let (doc, problems) = form.document(Some(&stored), false);
+        assert_eq!(doc["udap"], stored["udap"]);
+        let d = diagnosis(&doc, problems);
+        assert!(d.can_save, "{:?}", d.errors);
+        assert!(
+            d.status()
+                .contains("registered by UDAP as https://partner.example.org/app"),
+            "{}",
+            d.status()
+        );
+    }
+
+    #[test]
     fn a_keys_only_client_needs_no_trust_store() {
         let form = ClientForm {
             name: "SMART".into(),

@@ -80,7 +80,13 @@ pub fn body(d: &Diagnosis) -> Markup {
                 (problem_list(&d.warnings))
             }
         }
-        @if d.empty && d.keys {
+        @if let (true, Some(u)) = (d.empty, &d.udap) {
+            p.hint {
+                "This client registered itself by UDAP as " (u.uri) " in community " (u.community)
+                ": it authenticates with a certificate of that community (x5c), so it needs no trust store. \
+                 Registering again (the same URI) updates it; setting it off keeps it off."
+            }
+        } @else if d.empty && d.keys {
             p.hint {
                 "This client authenticates with its keys (private_key_jwt), so it needs no trust store. \
                  Certificates pasted into the trust store field are shown here, parsed and checked."
