@@ -220,6 +220,13 @@ pub struct CompiledClient {
     pub require_binding: bool,
     /// The UDAP community and URI of a client registered by UDAP.
     pub udap: Option<UdapRegistration>,
+    /// The store's version of the record it was compiled from (0 until the
+    /// registry sets it).
+    pub version: i64,
+    /// Which compilation this is, unique within a server process (0 until
+    /// the registry sets it): what a cached authentication of the client
+    /// depends on, so that a change invalidates exactly its entries.
+    pub serial: u64,
 }
 
 /// Where a client's assertion-verifying keys come from.
@@ -530,6 +537,8 @@ impl ClientApplication {
                 keys,
                 require_binding,
                 udap: self.udap.clone(),
+                version: 0,
+                serial: 0,
             },
             warnings,
         })

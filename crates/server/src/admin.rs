@@ -371,17 +371,19 @@ pub(crate) fn actor(request: &Request) -> Actor {
     }
 }
 
-/// Record an admin change and make this instance see it at once.
+/// Record an admin change and make this instance see it at once (the
+/// client named last in `detail` is read again).
 pub(crate) async fn changed(state: &AppState, actor: &Actor, detail: String) {
     let mut event = AuditEvent::new("admin", AuditResult::Success);
     event.peer = actor.peer.clone();
     event.listener = actor.listener.clone();
     event.thumbprint = actor.thumbprint.clone();
-    event.client_id = detail.rsplit(' ').next().map(str::to_string);
+    let id = detail.rsplit(' ').next().unwrap_or_default().to_owned();
+    event.client_id = Some(id.clone());
     event.detail = Some(detail);
     state.audit.record(event);
-    if let Err(e) = state.registry.reload().await {
-        tracing::warn!(error = %e, "registry reload after an admin change failed; the watcher will retry");
+    if let Err(e) = state.registry.refresh(&id).await {
+        tracing::warn!(error = %e, "registry refresh after an admin change failed; the watcher will retry");
     }
 }
 

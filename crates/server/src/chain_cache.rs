@@ -42,9 +42,10 @@ pub const FAILURE_AGE: time::Duration = time::Duration::seconds(10);
 pub const VERIFY_SLOTS: usize = 1;
 
 /// What a cached authentication depends on besides the chain: the
-/// registry generation its trust store was read at, and the generation of
+/// compilation of the client it was checked against (its `serial`, which a
+/// change of that client, and of no other, replaces), and the generation of
 /// the CRL set it was checked against (0 without `[revocation]`).
-pub type Generation = (i64, u64);
+pub type Generation = (u64, u64);
 
 /// What an authentication depended on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -188,9 +189,9 @@ mod tests {
         let key = Key::new("client-a", (7, 0), &identity(chain.clone())).unwrap();
         cache.put(key.clone(), &Ok(Method::TlsClientAuth), &chain, now);
         assert_eq!(cache.get(&key, now), Some(Ok(Method::TlsClientAuth)));
-        // Another client, another registry or CRL generation, another chain: not found.
-        let other = |id: &str, generation: i64, chain: Vec<CertDer>| {
-            Key::new(id, (generation, 0), &identity(chain)).unwrap()
+        // Another client, another compilation of it or CRL generation, another chain: not found.
+        let other = |id: &str, serial: u64, chain: Vec<CertDer>| {
+            Key::new(id, (serial, 0), &identity(chain)).unwrap()
         };
         assert_eq!(cache.get(&other("client-b", 7, chain.clone()), now), None);
         assert_eq!(cache.get(&other("client-a", 8, chain.clone()), now), None);

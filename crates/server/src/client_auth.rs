@@ -138,7 +138,7 @@ fn registered(
     client_id: &str,
 ) -> Result<Arc<CompiledClient>, OAuthReply> {
     let snapshot = state.registry.snapshot();
-    let Some(client) = snapshot.clients.get(client_id).cloned() else {
+    let Some(client) = snapshot.get(client_id).cloned() else {
         let failure = AuthFailure::UnknownClient {
             client_id: client_id.to_owned(),
         };
@@ -164,12 +164,9 @@ async fn by_certificate(
     }
     let client_id = client.id.as_str();
     let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
-    // A cached success never outlives a change of the CRLs.
+    // A cached success never outlives a change of the client or of the CRLs.
     let crls = state.crls.as_ref().map(|c| c.generation_and_check());
-    let generation = (
-        state.registry.snapshot().generation,
-        crls.as_ref().map_or(0, |c| c.0),
-    );
+    let generation = (client.serial, crls.as_ref().map_or(0, |c| c.0));
     let result = match identity.and_then(|i| i.cached_auth(client_id, generation, now)) {
         Some(method) => Ok(method),
         None => {

@@ -127,10 +127,12 @@ impl Watch {
             }
         }
         let snapshot = state.registry.snapshot();
-        let mut ids: Vec<&String> = snapshot.clients.keys().collect();
-        ids.sort();
-        for id in ids {
-            let Some(store) = snapshot.clients[id].trust_store.as_ref() else {
+        let mut clients: Vec<&Arc<certbound_oauth::client::CompiledClient>> =
+            snapshot.clients().collect();
+        clients.sort_by(|a, b| a.id.cmp(&b.id));
+        for client in clients {
+            let id = &client.id;
+            let Some(store) = client.trust_store.as_ref() else {
                 continue;
             };
             for info in &store.certs {

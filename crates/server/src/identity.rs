@@ -175,7 +175,7 @@ impl ClientIdentity {
     }
 
     /// A cached authentication of `client_id` still good at `now` under
-    /// `generation` (registry and CRL set).
+    /// `generation` (the client's compilation and the CRL set).
     pub fn cached_auth(
         &self,
         client_id: &str,

@@ -498,7 +498,7 @@ fn known_issuers(config: &Config, registry: &Arc<registry::Registry>) -> crl::Kn
     let registry = Arc::clone(registry);
     Arc::new(move || {
         let mut known = fixed.clone();
-        for client in registry.snapshot().clients.values() {
+        for client in registry.snapshot().clients() {
             if let Some(store) = &client.trust_store {
                 known.extend(store.anchors.certs().iter().cloned());
             }

@@ -1,11 +1,18 @@
 //! The client registry held in memory: every `ClientApplication` from the
-//! store, validated and compiled, swapped in whole on every change so the
-//! token endpoint reads it without a lock or a database round trip. Changes
-//! arrive from the store's notifications (other instances included) and, as a
-//! fallback, from polling the store's generation counter.
+//! store, validated and compiled, so the token endpoint reads it without a
+//! lock or a database round trip. A change to one client (announced by the
+//! store with the generation it reached, from this instance or another)
+//! recompiles that client alone and swaps in a view that shares every other
+//! client with the previous one: the clients are kept in [`SHARDS`] maps and
+//! a change copies one of them. The whole registry is read again only when a
+//! change may have been missed: a gap in the generations, a lagging or lost
+//! subscription, or a store generation that the view has not reached one
+//! poll interval later.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -17,12 +24,93 @@ use tokio::sync::watch;
 /// How often the store's generation is polled besides notifications.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
+/// The maps the clients are spread over: a change copies one of them.
+pub const SHARDS: usize = 256;
+
+type Shard = HashMap<String, Arc<CompiledClient>>;
+
 /// One consistent view of the registry.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Snapshot {
-    /// The store's registry generation this view was read at.
+    /// The store's registry generation this view has every change up to.
     pub generation: i64,
-    pub clients: HashMap<String, Arc<CompiledClient>>,
+    shards: Vec<Arc<Shard>>,
+    len: usize,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Self {
+            generation: 0,
+            shards: (0..SHARDS).map(|_| Arc::default()).collect(),
+            len: 0,
+        }
+    }
+}
+
+fn shard_of(id: &str) -> usize {
+    // A fixed hash: the shard of an id is the same in every view.
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(id);
+    (hash % SHARDS as u64) as usize
+}
+
+impl Snapshot {
+    /// The client `id`, when registered (and valid).
+    pub fn get(&self, id: &str) -> Option<&Arc<CompiledClient>> {
+        self.shards.get(shard_of(id))?.get(id)
+    }
+
+    /// How many clients there are.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every client, in no particular order.
+    pub fn clients(&self) -> impl Iterator<Item = &Arc<CompiledClient>> {
+        self.shards.iter().flat_map(|s| s.values())
+    }
+
+    fn from_clients(generation: i64, clients: Vec<Arc<CompiledClient>>) -> Self {
+        let mut shards: Vec<Shard> = (0..SHARDS).map(|_| HashMap::new()).collect();
+        let len = clients.len();
+        for c in clients {
+            shards[shard_of(&c.id)].insert(c.id.clone(), c);
+        }
+        Self {
+            generation,
+            shards: shards.into_iter().map(Arc::new).collect(),
+            len,
+        }
+    }
+
+    /// This view with `id` replaced by `client` (removed when `None`), at
+    /// `generation`: one shard is copied, the others shared.
+    fn with(&self, id: &str, client: Option<Arc<CompiledClient>>, generation: i64) -> Self {
+        let i = shard_of(id);
+        let mut shard: Shard = (*self.shards[i]).clone();
+        let before = shard.len();
+        match client {
+            Some(c) => {
+                shard.insert(id.to_owned(), c);
+            }
+            None => {
+                shard.remove(id);
+            }
+        }
+        let len = self.len + shard.len() - before;
+        let mut shards = self.shards.clone();
+        shards[i] = Arc::new(shard);
+        Self {
+            generation,
+            shards,
+            len,
+        }
+    }
 }
 
 /// The registry, always readable.
@@ -31,6 +119,8 @@ pub struct Registry {
     current: ArcSwap<Snapshot>,
     store: Arc<dyn Store>,
     policy: Policy,
+    /// Clients compiled since start, for tests and metrics.
+    compiled: AtomicU64,
 }
 
 impl Registry {
@@ -40,6 +130,7 @@ impl Registry {
             current: ArcSwap::from_pointee(Snapshot::default()),
             store,
             policy,
+            compiled: AtomicU64::new(0),
         });
         registry.reload().await?;
         Ok(registry)
@@ -50,34 +141,78 @@ impl Registry {
         self.current.load_full()
     }
 
+    /// How many client documents were compiled since start (every one at a
+    /// full reload, one per change otherwise).
+    pub fn compiled(&self) -> u64 {
+        self.compiled.load(Ordering::Relaxed)
+    }
+
     /// The status of `client_id`; `None` when it is not registered (or its
     /// record does not validate). Tokens are honoured only while `active`.
     pub fn status(&self, client_id: &str) -> Option<ClientStatus> {
-        self.current.load().clients.get(client_id).map(|c| c.status)
+        self.current.load().get(client_id).map(|c| c.status)
+    }
+
+    fn compile_record(
+        &self,
+        id: &str,
+        version: i64,
+        document: serde_json::Value,
+    ) -> Option<Arc<CompiledClient>> {
+        let serial = self.compiled.fetch_add(1, Ordering::Relaxed) + 1;
+        match compile(id, document, self.policy, OffsetDateTime::now_utc()) {
+            Ok(mut client) => {
+                client.version = version;
+                client.serial = serial;
+                Some(Arc::new(client))
+            }
+            // Fail closed: a record that no longer validates authenticates nobody.
+            Err(reason) => {
+                tracing::warn!(client_id = %id, %reason, "stored client skipped: it does not validate");
+                None
+            }
+        }
     }
 
     /// Read the whole registry again and swap it in.
     pub async fn reload(&self) -> Result<(), StoreError> {
         let generation = self.store.registry_generation().await?;
         let records = self.store.list_clients(None).await?;
-        let now = OffsetDateTime::now_utc();
-        let mut clients = HashMap::with_capacity(records.len());
-        for record in records {
-            match compile(&record.id, record.document, self.policy, now) {
-                Ok(client) => {
-                    clients.insert(record.id.clone(), Arc::new(client));
-                }
-                // Fail closed: a record that no longer validates authenticates nobody.
-                Err(reason) => {
-                    tracing::warn!(client_id = %record.id, %reason, "stored client skipped: it does not validate")
-                }
-            }
-        }
+        let clients: Vec<Arc<CompiledClient>> = records
+            .into_iter()
+            .filter_map(|r| self.compile_record(&r.id, r.version, r.document))
+            .collect();
         tracing::debug!(generation, clients = clients.len(), "registry loaded");
-        self.current.store(Arc::new(Snapshot {
-            generation,
-            clients,
-        }));
+        self.current
+            .store(Arc::new(Snapshot::from_clients(generation, clients)));
+        Ok(())
+    }
+
+    /// Read client `id` again and swap it in (or out, when it is gone),
+    /// leaving the generation as it is: this instance sees its own change at
+    /// once; the store's announcement of it advances the generation.
+    pub async fn refresh(&self, id: &str) -> Result<(), StoreError> {
+        self.apply(id, None).await
+    }
+
+    /// [`Registry::refresh`], then the view is at `generation` when given.
+    async fn apply(&self, id: &str, generation: Option<i64>) -> Result<(), StoreError> {
+        let record = self.store.get_client(id).await?;
+        let client = record.and_then(|r| self.compile_record(&r.id, r.version, r.document));
+        self.current.rcu(|view| {
+            let generation = generation.map_or(view.generation, |g| g.max(view.generation));
+            // A read older than what the view holds (two refreshes crossing) is dropped.
+            let stale = matches!(
+                (&client, view.get(id)),
+                (Some(new), Some(held)) if new.version < held.version
+            );
+            let client = if stale {
+                view.get(id).cloned()
+            } else {
+                client.clone()
+            };
+            view.with(id, client, generation)
+        });
         Ok(())
     }
 
@@ -91,27 +226,52 @@ impl Registry {
         tokio::spawn(async move {
             let mut poll = tokio::time::interval(POLL_INTERVAL);
             poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // A store generation the view had not reached at the last poll.
+            let mut behind: Option<i64> = None;
             loop {
-                let reload = tokio::select! {
+                let result = tokio::select! {
                     _ = shutdown.changed() => return,
                     change = changes.recv() => match change {
-                        Ok(Change::Clients | Change::Resync) => true,
-                        Ok(_) => false,
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => true,
+                        Ok(Change::Client { id, generation }) => {
+                            let have = registry.snapshot().generation;
+                            if generation <= have {
+                                Ok(())
+                            } else if generation == have + 1 {
+                                registry.apply(&id, Some(generation)).await
+                            } else {
+                                tracing::debug!(have, generation, "registry generations skipped; reloading");
+                                registry.reload().await
+                            }
+                        }
+                        Ok(Change::Clients | Change::Resync) => registry.reload().await,
+                        Ok(_) => Ok(()),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => registry.reload().await,
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                     },
                     _ = poll.tick() => match registry.store.registry_generation().await {
-                        Ok(g) => g != registry.snapshot().generation,
+                        Ok(g) => {
+                            let have = registry.snapshot().generation;
+                            if g <= have {
+                                behind = None;
+                                Ok(())
+                            } else if behind.is_some_and(|b| have < b) {
+                                // Not reached in a whole interval: a change was missed.
+                                behind = None;
+                                tracing::debug!(have, store = g, "registry behind the store; reloading");
+                                registry.reload().await
+                            } else {
+                                behind = Some(g);
+                                Ok(())
+                            }
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "cannot poll the registry generation");
-                            false
+                            Ok(())
                         }
                     },
                 };
-                if reload {
-                    if let Err(e) = registry.reload().await {
-                        tracing::warn!(error = %e, "cannot reload the client registry; keeping the previous one");
-                    }
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "cannot update the client registry; keeping the previous view");
                 }
             }
         })

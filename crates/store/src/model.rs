@@ -154,10 +154,18 @@ pub struct AuditFilter {
 ///
 /// A subscriber that sees `Resync`, or whose receiver reports
 /// `RecvError::Lagged`, may have missed changes and should reload everything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Change {
-    /// The client registry changed: reload the clients.
+    /// The client registry changed in ways not told: reload the clients.
     Clients,
+    /// One client was created, changed or deleted, which brought the
+    /// registry generation to `generation`: read that client again. A
+    /// subscriber whose view is older than `generation - 1` missed a change
+    /// and should reload the clients.
+    Client {
+        id: std::sync::Arc<str>,
+        generation: i64,
+    },
     /// A token was revoked: reload the revocations.
     Revocations,
     /// Changes may have been missed: reload everything.

@@ -45,7 +45,7 @@ impl Notifier {
     /// Announces `change` unless a generation at least as high was announced.
     pub(crate) fn reached(&self, change: Change, generation: i64) {
         let seen = match change {
-            Change::Clients => &self.registry,
+            Change::Clients | Change::Client { .. } => &self.registry,
             Change::Revocations => &self.revocations,
             Change::Resync => return self.send(Change::Resync),
         };

@@ -133,12 +133,13 @@ impl PgStore {
         self.pool.begin().await.map_err(E::during(operation))
     }
 
-    /// Bumps a generation counter and queues the notification, inside `tx`;
-    /// returns the new generation.
+    /// Bumps a generation counter and queues the notification, inside `tx`
+    /// (naming the client changed, when one is); returns the new generation.
     async fn announce(
         &self,
         tx: &mut Transaction<'static, Postgres>,
         change: Change,
+        client: Option<&str>,
     ) -> Result<i64, StoreError> {
         let (sql, kind) = match change {
             Change::Revocations => (
@@ -146,7 +147,7 @@ impl PgStore {
                  RETURNING revocation_generation",
                 "revocations",
             ),
-            Change::Clients | Change::Resync => (
+            Change::Clients | Change::Client { .. } | Change::Resync => (
                 "UPDATE meta SET registry_generation = registry_generation + 1 \
                  RETURNING registry_generation",
                 "clients",
@@ -156,9 +157,14 @@ impl PgStore {
             .fetch_one(&mut **tx)
             .await
             .map_err(E::during("bumping the generation counter"))?;
+        // Client ids are FHIR ids (no ':'), so the payload splits unambiguously.
+        let payload = match client {
+            Some(id) => format!("client:{}:{generation}:{id}", self.instance),
+            None => format!("{kind}:{}", self.instance),
+        };
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
-            .bind(format!("{kind}:{}", self.instance))
+            .bind(payload)
             .execute(&mut **tx)
             .await
             .map_err(E::during("notifying other instances"))?;
@@ -182,11 +188,20 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 
 /// What a notification payload announces to this instance, if anything.
 fn parse_payload(payload: &str, own_instance: &str) -> Option<Change> {
-    let (kind, instance) = payload.split_once(':').unwrap_or((payload, ""));
+    let mut parts = payload.splitn(4, ':');
+    let kind = parts.next().unwrap_or_default();
+    let instance = parts.next().unwrap_or_default();
     if instance == own_instance {
         return None;
     }
     Some(match kind {
+        "client" => match (parts.next().and_then(|g| g.parse().ok()), parts.next()) {
+            (Some(generation), Some(id)) if !id.is_empty() => Change::Client {
+                id: id.into(),
+                generation,
+            },
+            _ => Change::Clients,
+        },
         "clients" => Change::Clients,
         "revocations" => Change::Revocations,
         // Sent by a newer version: something changed, reload everything.
@@ -326,9 +341,15 @@ impl Store for PgStore {
         if inserted.rows_affected() == 0 {
             return Err(E::AlreadyExists { id: id.to_owned() });
         }
-        let generation = self.announce(&mut tx, Change::Clients).await?;
+        let generation = self.announce(&mut tx, Change::Clients, Some(id)).await?;
         tx.commit().await.map_err(E::during("creating a client"))?;
-        self.notifier.reached(Change::Clients, generation);
+        self.notifier.reached(
+            Change::Client {
+                id: id.into(),
+                generation,
+            },
+            generation,
+        );
         Ok(ClientRecord {
             id: id.to_owned(),
             name: name.to_owned(),
@@ -413,9 +434,15 @@ impl Store for PgStore {
             return Err(E::not_updated(id, expected_version, current));
         };
         let record = client_from_row(&row)?;
-        let generation = self.announce(&mut tx, Change::Clients).await?;
+        let generation = self.announce(&mut tx, Change::Clients, Some(id)).await?;
         tx.commit().await.map_err(E::during("updating a client"))?;
-        self.notifier.reached(Change::Clients, generation);
+        self.notifier.reached(
+            Change::Client {
+                id: id.into(),
+                generation,
+            },
+            generation,
+        );
         Ok(record)
     }
 
@@ -432,9 +459,15 @@ impl Store for PgStore {
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
-        let generation = self.announce(&mut tx, Change::Clients).await?;
+        let generation = self.announce(&mut tx, Change::Clients, Some(id)).await?;
         tx.commit().await.map_err(E::during("deleting a client"))?;
-        self.notifier.reached(Change::Clients, generation);
+        self.notifier.reached(
+            Change::Client {
+                id: id.into(),
+                generation,
+            },
+            generation,
+        );
         Ok(true)
     }
 
@@ -477,7 +510,7 @@ impl Store for PgStore {
         if inserted.rows_affected() == 0 {
             return Ok(false);
         }
-        let generation = self.announce(&mut tx, Change::Revocations).await?;
+        let generation = self.announce(&mut tx, Change::Revocations, None).await?;
         tx.commit().await.map_err(E::during("revoking a token"))?;
         self.notifier.reached(Change::Revocations, generation);
         Ok(true)
@@ -673,6 +706,20 @@ mod tests {
             Some(Change::Revocations)
         );
         assert_eq!(parse_payload("clients:a", "a"), None);
+        assert_eq!(
+            parse_payload("client:b:42:partner.one", "a"),
+            Some(Change::Client {
+                id: "partner.one".into(),
+                generation: 42
+            })
+        );
+        assert_eq!(parse_payload("client:a:42:partner", "a"), None);
+        // A malformed client payload still says the registry changed.
+        assert_eq!(
+            parse_payload("client:b:x:partner", "a"),
+            Some(Change::Clients)
+        );
+        assert_eq!(parse_payload("client:b:7", "a"), Some(Change::Clients));
         assert_eq!(parse_payload("keys:b", "a"), Some(Change::Resync));
         assert_eq!(parse_payload("", "a"), Some(Change::Resync));
     }

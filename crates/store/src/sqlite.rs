@@ -220,7 +220,7 @@ async fn bump(tx: &mut Transaction<'static, Sqlite>, change: Change) -> Result<i
             "UPDATE meta SET revocation_generation = revocation_generation + 1 \
              RETURNING revocation_generation"
         }
-        Change::Clients | Change::Resync => {
+        Change::Clients | Change::Client { .. } | Change::Resync => {
             "UPDATE meta SET registry_generation = registry_generation + 1 \
              RETURNING registry_generation"
         }
@@ -312,7 +312,13 @@ impl Store for SqliteStore {
         }
         let generation = bump(&mut tx, Change::Clients).await?;
         tx.commit().await.map_err(E::during("creating a client"))?;
-        self.notifier.reached(Change::Clients, generation);
+        self.notifier.reached(
+            Change::Client {
+                id: id.into(),
+                generation,
+            },
+            generation,
+        );
         Ok(ClientRecord {
             id: id.to_owned(),
             name: name.to_owned(),
@@ -392,7 +398,13 @@ impl Store for SqliteStore {
         let record = client_from_row(&row)?;
         let generation = bump(&mut tx, Change::Clients).await?;
         tx.commit().await.map_err(E::during("updating a client"))?;
-        self.notifier.reached(Change::Clients, generation);
+        self.notifier.reached(
+            Change::Client {
+                id: id.into(),
+                generation,
+            },
+            generation,
+        );
         Ok(record)
     }
 
@@ -408,7 +420,13 @@ impl Store for SqliteStore {
         }
         let generation = bump(&mut tx, Change::Clients).await?;
         tx.commit().await.map_err(E::during("deleting a client"))?;
-        self.notifier.reached(Change::Clients, generation);
+        self.notifier.reached(
+            Change::Client {
+                id: id.into(),
+                generation,
+            },
+            generation,
+        );
         Ok(true)
     }
 

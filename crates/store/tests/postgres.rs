@@ -89,5 +89,5 @@ async fn a_lost_listener_reconnects_and_asks_for_a_resync() {
         .create_client("a", "A", &json!({}))
         .await
         .expect("create");
-    assert_eq!(suite::next_change(&mut rx).await, Change::Clients);
+    suite::assert_client_change(&suite::next_change(&mut rx).await, "a", Some(1));
 }

@@ -9,7 +9,7 @@ mod suite;
 
 use std::os::unix::fs::PermissionsExt;
 
-use certbound_store::{Change, StoreError, open};
+use certbound_store::{StoreError, open};
 use serde_json::json;
 use tempfile::TempDir;
 
@@ -100,7 +100,7 @@ async fn memory_stores_are_private_and_work() {
     one.create_client("a", "A", &json!({"k": "v"}))
         .await
         .expect("create");
-    assert_eq!(suite::next_change(&mut rx).await, Change::Clients);
+    suite::assert_client_change(&suite::next_change(&mut rx).await, "a", Some(1));
     assert_eq!(one.count_clients().await.expect("count"), 1);
     assert_eq!(two.count_clients().await.expect("count"), 0);
 }

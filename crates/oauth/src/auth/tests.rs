@@ -186,6 +186,8 @@ fn secrets() {
         keys: None,
         require_binding: false,
         udap: None,
+        version: 0,
+        serial: 0,
     };
     assert_eq!(
         authenticate_secret(&client, "s3cret", Method::ClientSecretPost),

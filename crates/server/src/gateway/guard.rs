@@ -353,16 +353,16 @@ impl Route {
                 .allow_client_ids
                 .iter()
                 .find(|id| {
-                    snapshot.clients.get(id.as_str()).is_some_and(
-                        |c| match authenticate_certificate(c, chain, now, revocation.as_ref()) {
+                    snapshot.get(id.as_str()).is_some_and(|c| {
+                        match authenticate_certificate(c, chain, now, revocation.as_ref()) {
                             Ok(_) => true,
                             Err(AuthFailure::Chain(e)) => {
                                 note(Err(&e));
                                 false
                             }
                             Err(_) => false,
-                        },
-                    )
+                        }
+                    })
                 })
                 .cloned();
             trusted = client_id.is_some();
@@ -534,7 +534,7 @@ impl Route {
             .map(|a| a.certs().to_vec())
             .unwrap_or_default();
         if let Some(store) = client_id
-            .and_then(|id| state.registry.snapshot().clients.get(id).cloned())
+            .and_then(|id| state.registry.snapshot().get(id).cloned())
             .and_then(|c| c.trust_store.clone())
         {
             anchors.extend(store.anchors.certs().iter().cloned());

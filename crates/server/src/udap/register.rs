@@ -102,8 +102,8 @@ pub async fn register(State(state): State<Arc<AppState>>, request: Request) -> R
                 .to_owned(),
             );
             state.audit.record(event);
-            if let Err(e) = state.registry.reload().await {
-                tracing::warn!(error = %e, "registry reload after a registration failed; the watcher will retry");
+            if let Err(e) = state.registry.refresh(&id).await {
+                tracing::warn!(error = %e, "registry refresh after a registration failed; the watcher will retry");
             }
             tracing::info!(client_id = %id, ?outcome, "UDAP registration");
             let status = if outcome == Outcome::Created {

@@ -84,6 +84,26 @@ pub async fn next_change(rx: &mut broadcast::Receiver<Change>) -> Change {
     }
 }
 
+/// A change announcing a change of the registry that `id` is part of: the
+/// client itself (with the generation its write reached), or, from a store
+/// that learns of it by polling, the registry as a whole.
+#[track_caller]
+pub fn assert_client_change(change: &Change, id: &str, generation: Option<i64>) {
+    match change {
+        Change::Client {
+            id: got,
+            generation: g,
+        } => {
+            assert_eq!(&**got, id, "{change:?}");
+            if let Some(want) = generation {
+                assert_eq!(*g, want, "{change:?}");
+            }
+        }
+        Change::Clients => {}
+        other => panic!("expected a change of client {id}, got {other:?}"),
+    }
+}
+
 fn ids(records: &[ClientRecord]) -> Vec<&str> {
     records.iter().map(|r| r.id.as_str()).collect()
 }
@@ -649,7 +669,17 @@ pub async fn changes_reach_own_subscriber(url: &str) {
     let store = store(url).await;
     let mut rx = store.subscribe();
     create(&*store, "app-1", "One").await;
-    assert_eq!(next_change(&mut rx).await, Change::Clients);
+    let own = |change: Change, generation: i64| {
+        assert_eq!(
+            change,
+            Change::Client {
+                id: "app-1".into(),
+                generation
+            },
+            "a store tells its own subscribers which client changed"
+        );
+    };
+    own(next_change(&mut rx).await, 1);
     store
         .revoke("jti-1", "app-1", datetime!(2100-01-01 0:00 UTC))
         .await
@@ -676,9 +706,9 @@ pub async fn changes_reach_own_subscriber(url: &str) {
         .update_client("app-1", "Uno", &json!({}), None)
         .await
         .expect("update");
-    assert_eq!(next_change(&mut rx).await, Change::Clients);
+    own(next_change(&mut rx).await, 2);
     assert!(store.delete_client("app-1").await.expect("delete"));
-    assert_eq!(next_change(&mut rx).await, Change::Clients);
+    own(next_change(&mut rx).await, 3);
     assert!(rx.try_recv().is_err(), "one announcement per change");
 }
 
@@ -689,9 +719,9 @@ pub async fn changes_reach_another_instance(url: &str) {
     let mut from_b = b.subscribe();
 
     create(&*a, "app-1", "One").await;
-    assert_eq!(next_change(&mut from_b).await, Change::Clients);
+    assert_client_change(&next_change(&mut from_b).await, "app-1", Some(1));
     assert!(b.get_client("app-1").await.expect("get").is_some());
-    assert_eq!(next_change(&mut from_a).await, Change::Clients);
+    assert_client_change(&next_change(&mut from_a).await, "app-1", Some(1));
 
     b.revoke("jti-1", "app-1", datetime!(2100-01-01 0:00 UTC))
         .await
@@ -703,7 +733,7 @@ pub async fn changes_reach_another_instance(url: &str) {
     b.update_client("app-1", "Uno", &json!({}), None)
         .await
         .expect("update");
-    assert_eq!(next_change(&mut from_a).await, Change::Clients);
+    assert_client_change(&next_change(&mut from_a).await, "app-1", Some(2));
     assert_eq!(a.registry_generation().await.expect("gen"), 2);
     assert_eq!(
         a.registry_generation().await.expect("gen"),
