@@ -121,6 +121,11 @@ pub struct Registry {
     policy: Policy,
     /// Clients compiled since start, for tests and metrics.
     compiled: AtomicU64,
+    /// Held while the store is read and the view swapped (a reload or one
+    /// client): each update reads the store after the one before it was
+    /// applied, so no older read can overwrite a newer one (two refreshes
+    /// of one client crossing, or a deleted client's record coming back).
+    updating: tokio::sync::Mutex<()>,
 }
 
 impl Registry {
@@ -131,6 +136,7 @@ impl Registry {
             store,
             policy,
             compiled: AtomicU64::new(0),
+            updating: tokio::sync::Mutex::new(()),
         });
         registry.reload().await?;
         Ok(registry)
@@ -176,6 +182,7 @@ impl Registry {
 
     /// Read the whole registry again and swap it in.
     pub async fn reload(&self) -> Result<(), StoreError> {
+        let _updating = self.updating.lock().await;
         let generation = self.store.registry_generation().await?;
         let records = self.store.list_clients(None).await?;
         let clients: Vec<Arc<CompiledClient>> = records
@@ -197,22 +204,13 @@ impl Registry {
 
     /// [`Registry::refresh`], then the view is at `generation` when given.
     async fn apply(&self, id: &str, generation: Option<i64>) -> Result<(), StoreError> {
+        let _updating = self.updating.lock().await;
         let record = self.store.get_client(id).await?;
         let client = record.and_then(|r| self.compile_record(&r.id, r.version, r.document));
-        self.current.rcu(|view| {
-            let generation = generation.map_or(view.generation, |g| g.max(view.generation));
-            // A read older than what the view holds (two refreshes crossing) is dropped.
-            let stale = matches!(
-                (&client, view.get(id)),
-                (Some(new), Some(held)) if new.version < held.version
-            );
-            let client = if stale {
-                view.get(id).cloned()
-            } else {
-                client.clone()
-            };
-            view.with(id, client, generation)
-        });
+        let view = self.current.load();
+        let generation = generation.map_or(view.generation, |g| g.max(view.generation));
+        self.current
+            .store(Arc::new(view.with(id, client, generation)));
         Ok(())
     }
 

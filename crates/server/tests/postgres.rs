@@ -254,6 +254,83 @@ async fn two_instances_share_clients_and_revocations() {
     })
     .await;
 
+    // Registered again (version 1), changed (version 2, a new certificate)
+    // and honoured by A; then deleted and registered once more at once
+    // through B with a third certificate (version 1 again). A honours the
+    // third and never again the deleted second, however its reads of the
+    // store interleave with B's writes.
+    let admin = |method: &'static str, path: &'static str, body: String| {
+        let auth = auth.clone();
+        let pki = &pki;
+        async move {
+            request(
+                addr_b,
+                pki,
+                &Client::None,
+                method,
+                path,
+                "application/json",
+                &body,
+                &[("authorization", &auth)],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let post = admin("POST", "/admin/ClientApplication", doc.to_string()).await;
+    assert_eq!(post.status, 201, "{}", post.body);
+    let second = self_signed(&LeafOptions::client("shared").around_now());
+    doc["certificateTrustStore"] = second.cert_pem().into();
+    let put = admin("PUT", "/admin/ClientApplication/shared", doc.to_string()).await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let second_client = Client::Cert(vec![second.cert.clone()], second.key_pem.clone());
+    within(Duration::from_secs(1), 200, || {
+        request(
+            addr_a,
+            &pki,
+            &second_client,
+            "POST",
+            "/oauth2/token",
+            "application/x-www-form-urlencoded",
+            form,
+            &[],
+        )
+    })
+    .await;
+    let third = self_signed(&LeafOptions::client("shared").around_now());
+    doc["certificateTrustStore"] = third.cert_pem().into();
+    let del = admin("DELETE", "/admin/ClientApplication/shared", String::new()).await;
+    assert_eq!(del.status, 204, "{}", del.body);
+    let post = admin("POST", "/admin/ClientApplication", doc.to_string()).await;
+    assert_eq!(post.status, 201, "{}", post.body);
+    let third_client = Client::Cert(vec![third.cert.clone()], third.key_pem.clone());
+    within(Duration::from_secs(1), 200, || {
+        request(
+            addr_a,
+            &pki,
+            &third_client,
+            "POST",
+            "/oauth2/token",
+            "application/x-www-form-urlencoded",
+            form,
+            &[],
+        )
+    })
+    .await;
+    let deleted = request(
+        addr_a,
+        &pki,
+        &second_client,
+        "POST",
+        "/oauth2/token",
+        "application/x-www-form-urlencoded",
+        form,
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(deleted.status, 401, "{}", deleted.body);
+
     for r in [a, b] {
         r.shutdown();
         r.wait().await;
