@@ -420,6 +420,17 @@ fn extension(
 ) {
     let oid = e.oid.to_id_string();
     let parsed = e.parsed_extension();
+    // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, ... }: DER
+    // leaves out a value equal to its DEFAULT.
+    if oid == "2.5.29.19" && matches!(e.value, [0x30, _, 0x01, 0x01, 0x00, ..]) {
+        out.push(finding(
+            "der-default-encoded",
+            "RFC 5280 §4.1 (DER, X.690 §11.5)",
+            Status::Fail,
+            "basicConstraints encodes cA FALSE explicitly: DER leaves out a value equal to its DEFAULT, so the certificate is not DER, and strict parsers refuse it whole (pyca/cryptography: EncodedDefault)",
+            format!("{reissue} (rcgen before 0.14.10 wrote leaves this way)"),
+        ));
+    }
     if e.critical
         && !UNDERSTOOD_CRITICAL.contains(&oid.as_str())
         && oid != OID_AKI

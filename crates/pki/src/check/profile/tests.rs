@@ -93,6 +93,17 @@ fn each_leaf_finding_beside_a_conforming_leaf() {
     assert!(lab.openssl_verifies("good", &[]));
     let cases = [
         leaf_case(
+            "ca-false-explicit",
+            replace(
+                LEAF,
+                "basicConstraints",
+                "basicConstraints=critical,DER:30:03:01:01:00",
+            ),
+            "der-default-encoded",
+            Fail,
+            false,
+        ),
+        leaf_case(
             "no-aki",
             without(LEAF, "authorityKeyIdentifier"),
             "aki-missing",
