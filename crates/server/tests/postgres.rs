@@ -11,6 +11,16 @@ use certbound_testkit::{LeafOptions, TestPki, self_signed};
 use common::{ADMIN_TOKEN, Client, Reply, client_doc, request};
 
 async fn instance(dir: &std::path::Path, name: &str, db: &str) -> certbound_server::Running {
+    instance_with(dir, name, db, "").await
+}
+
+/// [`instance`] with `extra` TOML appended.
+async fn instance_with(
+    dir: &std::path::Path,
+    name: &str,
+    db: &str,
+    extra: &str,
+) -> certbound_server::Running {
     let toml = format!(
         r#"
 data_dir = "{name}-data"
@@ -29,6 +39,7 @@ bind = "127.0.0.1:0"
 tls = "tls"
 [admin]
 token_file = "admin-token"
+{extra}
 "#
     );
     let path = dir.join(format!("{name}.toml"));
@@ -402,4 +413,131 @@ async fn an_assertion_replayed_to_another_instance_is_refused() {
     let replay = post(addr_b, once).await.unwrap();
     assert_eq!(replay.status, 401, "{}", replay.body);
     assert_eq!(replay.json()["error"], "invalid_client");
+}
+
+/// UDAP across instances: a partner registers through A and gets a token
+/// from B within a second (the derived client_id and the registry's
+/// per-client notification), registers again through B and keeps its
+/// client_id, and an authentication token used at A is refused at B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_udap_partner_registered_at_one_instance_is_served_by_the_other() {
+    use certbound_oauth::keys::X5cSigner;
+    use certbound_testkit::Ca;
+    use serde_json::json;
+
+    const PARTNER: &str = "https://partner.example.org/app";
+    let db = certbound_testkit::postgres::database("udap");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pki = TestPki::new();
+    pki.root
+        .issue(&LeafOptions::server("localhost").around_now())
+        .write(d, "server", &[]);
+    certbound_testkit::write_private(&d.join("admin-token"), ADMIN_TOKEN);
+    // The community: root -> intermediate -> this server's and the partner's.
+    let root = Ca::root("Community Root", "Community");
+    let inter = root.intermediate("Community CA", "Community");
+    let server = inter.issue(
+        &LeafOptions::client("as")
+            .uri("https://localhost")
+            .around_now(),
+    );
+    let partner = inter.issue(&LeafOptions::client("partner").uri(PARTNER).around_now());
+    std::fs::write(d.join("comm-root.pem"), root.cert_pem()).unwrap();
+    std::fs::write(d.join("comm-ca.pem"), inter.cert_pem()).unwrap();
+    std::fs::write(d.join("as-udap.crt"), server.cert_pem()).unwrap();
+    certbound_testkit::write_private(&d.join("as-udap.key"), &server.key_pem);
+    let udap = r#"[[udap.community]]
+name = "urn:example:community"
+anchors = ["comm-root.pem"]
+intermediates = ["comm-ca.pem"]
+certificate = "as-udap.crt"
+key = "as-udap.key"
+"#;
+    let a = instance_with(d, "a", &db, udap).await;
+    let b = instance_with(d, "b", &db, udap).await;
+    let (addr_a, addr_b) = (a.addr("tls").unwrap(), b.addr("tls").unwrap());
+    let pkcs8 = certbound_pki::key::parse_private_key(partner.key_pem.as_bytes())
+        .unwrap()
+        .pkcs8_der()
+        .unwrap();
+    let signer = X5cSigner::new(&pkcs8, &[partner.cert.to_vec()], None).unwrap();
+    let now = || time::OffsetDateTime::now_utc().unix_timestamp();
+    let statement = |jti: &str| {
+        signer
+            .sign(&json!({
+                "iss": PARTNER, "sub": PARTNER, "aud": "https://localhost/oauth2/register",
+                "iat": now(), "exp": now() + 240, "jti": jti,
+                "client_name": "Partner", "grant_types": ["client_credentials"],
+                "token_endpoint_auth_method": "private_key_jwt", "scope": "system/*.rs",
+                "contacts": ["mailto:ops@partner.example.org"],
+            }))
+            .unwrap()
+    };
+    let pki = &pki;
+    let register = |addr, jti: &'static str| {
+        let body = json!({"software_statement": statement(jti), "udap": "1"}).to_string();
+        async move {
+            request(
+                addr,
+                pki,
+                &Client::None,
+                "POST",
+                "/oauth2/register",
+                "application/json",
+                &body,
+                &[],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let created = register(addr_a, "st-1").await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.json()["client_id"].as_str().unwrap().to_owned();
+    let form = |jti: &str| {
+        let ant = signer
+            .sign(&json!({
+                "iss": id, "sub": id, "aud": "https://localhost/oauth2/token",
+                "iat": now(), "exp": now() + 240, "jti": jti,
+                "extensions": {"hl7-b2b": {
+                    "version": "1", "organization_id": "https://partner.example.org",
+                    "purpose_of_use": ["urn:oid:2.16.840.1.113883.5.8#TREAT"],
+                }},
+            }))
+            .unwrap();
+        format!(
+            "grant_type=client_credentials&udap=1&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={ant}"
+        )
+    };
+    let token = |addr, body: String| async move {
+        request(
+            addr,
+            pki,
+            &Client::None,
+            "POST",
+            "/oauth2/token",
+            "application/x-www-form-urlencoded",
+            &body,
+            &[],
+        )
+        .await
+    };
+    let mut probes = 0;
+    within(Duration::from_secs(1), 200, || {
+        probes += 1;
+        token(addr_b, form(&format!("probe-{probes}")))
+    })
+    .await;
+    let again = register(addr_b, "st-2").await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.json()["client_id"], id.as_str());
+    let once = form("ant-once");
+    assert_eq!(token(addr_a, once.clone()).await.unwrap().status, 200);
+    let replay = token(addr_b, once).await.unwrap();
+    assert_eq!(replay.status, 401, "{}", replay.body);
+    for r in [a, b] {
+        r.shutdown();
+        r.wait().await;
+    }
 }
