@@ -89,43 +89,7 @@ pub struct RawMetrics {
 /// Who may read `/metrics` when `[metrics] allow_from` is not set: this host only.
 pub const DEFAULT_METRICS_ALLOW: [&str; 2] = ["127.0.0.0/8", "::1/128"];
 
-/// One `[[route]]`: an existing HTTP API put behind mTLS and bound tokens.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRoute {
-    /// Path prefix, e.g. "/api/". Longest prefix wins; certbound's own endpoints come first.
-    pub prefix: Option<String>,
-    /// `http://HOST:PORT` or `https://HOST:PORT` (with `upstream_tls`).
-    pub upstream: Option<String>,
-    /// A `[tls.NAME]` profile for the upstream connection (CA, client certificate).
-    pub upstream_tls: Option<String>,
-    /// "bound-token" (default), "token" or "client-cert".
-    pub require: Option<String>,
-    /// Scopes the token must all carry.
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    #[serde(default)]
-    pub allow_client_ids: Vec<String>,
-    #[serde(default)]
-    pub allow_subject_cn: Vec<String>,
-    #[serde(default)]
-    pub allow_san_dns: Vec<String>,
-    #[serde(default)]
-    pub allow_san_uri: Vec<String>,
-    /// `aud` the token must carry; default: this issuer's audience.
-    pub audience: Option<String>,
-    /// An external issuer whose tokens this route accepts (with `jwks_uri` or `jwks_file`).
-    pub issuer: Option<String>,
-    pub jwks_uri: Option<String>,
-    /// CA certificates that verify the `jwks_uri` server (default: the system's roots).
-    pub jwks_ca: Option<PathBuf>,
-    pub jwks_file: Option<PathBuf>,
-    /// CA certificates that verify client certificates on `require = "client-cert"` routes.
-    pub client_ca: Option<PathBuf>,
-    /// Seconds to wait for the upstream to connect, and to answer.
-    pub connect_timeout: Option<u64>,
-    pub timeout: Option<u64>,
-}
+pub use route::RawRoute;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -223,7 +187,7 @@ pub struct Config {
     pub log: LogConfig,
     /// `None`: the admin API is disabled.
     pub admin: Option<AdminConfig>,
-    pub routes: Vec<crate::gateway::RouteConfig>,
+    pub routes: Vec<route::RouteConfig>,
     /// Peers allowed to read `/metrics`.
     pub metrics_allow: Vec<crate::forwarded::Cidr>,
     /// How long audit events are kept; `None`: forever.
@@ -564,7 +528,7 @@ impl RawConfig {
         let mut routes = Vec::new();
         let defined: Vec<&String> = self.tls.keys().collect();
         for (i, r) in self.routes.iter().enumerate() {
-            if let Some(route) = crate::gateway::RouteConfig::validate(
+            if let Some(route) = route::RouteConfig::validate(
                 &format!("route[{i}]"),
                 r,
                 &profiles,
@@ -830,6 +794,7 @@ fn check_url(problem: &mut impl FnMut(String, String), key: String, url: &str) {
     }
 }
 
+pub mod route;
 #[cfg(test)]
 mod tests;
 pub mod udap;

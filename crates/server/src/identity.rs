@@ -16,7 +16,7 @@ use certbound_pki::CertDer;
 use certbound_pki::forwarded::{HeaderFormat, encode, encode_rfc9440_chain};
 use time::OffsetDateTime;
 
-use crate::gateway::Verified;
+use crate::token_cache::Verified;
 
 /// The identity of one connection, inserted into every request's extensions.
 #[derive(Debug)]

@@ -42,6 +42,7 @@ pub mod signin_link;
 pub mod state;
 pub mod tls_server;
 pub mod token;
+pub mod token_cache;
 pub mod udap;
 
 use std::net::SocketAddr;

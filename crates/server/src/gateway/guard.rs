@@ -6,15 +6,13 @@
 //! missing scope or a client the allow rules refuse `insufficient_scope` (403).
 //! A `client-cert` route takes no token, so its 403 carries no challenge.
 //!
-//! Verified tokens are cached by the SHA-256 of the token, so repeated
+//! Verified tokens are cached ([`crate::token_cache`]) by the SHA-256 of the token, so repeated
 //! requests skip the signature check; every hit still checks `exp` and the
 //! revocation set. A connection also remembers the last token a route
 //! verified on it, so a client sending the same token again and again on a
 //! kept-alive connection skips even the hashing.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -23,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use certbound_oauth::auth::{AuthFailure, authenticate_certificate};
 use certbound_oauth::claims::thumbprints_match;
 use certbound_oauth::client::ClientStatus;
-use certbound_oauth::{AccessTokenClaims, JwtError, Validation, VerifyingKeys};
+use certbound_oauth::{JwtError, Validation, VerifyingKeys};
 use certbound_pki::chain::{ChainError, Usage};
 use certbound_pki::inspect::{CertInfo, SanEntry};
 use time::OffsetDateTime;
@@ -33,9 +31,8 @@ use super::{ExternalJwks, Require, RouteConfig, TokenSource};
 use crate::identity::ClientIdentity;
 use crate::reply::json_response;
 use crate::state::AppState;
+use crate::token_cache::{TokenCache, Verified};
 
-/// Most verified tokens remembered per route; the cache is emptied when full.
-pub const TOKEN_CACHE_SIZE: usize = 100_000;
 /// How often an external issuer's JWKS is fetched again.
 pub const JWKS_REFRESH: Duration = Duration::from_secs(300);
 /// How soon a JWKS that could not be fetched (and so gives no keys yet) is
@@ -44,58 +41,6 @@ pub const JWKS_RETRY: Duration = Duration::from_secs(5);
 /// A token naming a `kid` the fetched JWKS lacks (the issuer rotated its
 /// keys) fetches it again, but never sooner than this after the last fetch.
 pub const JWKS_REFETCH_MIN: Duration = Duration::from_secs(10);
-
-/// A token that passed the route's signature, `iss` and `aud` checks, with the
-/// `X-Client-Id` value for the upstream encoded once.
-#[derive(Debug)]
-pub struct Verified {
-    pub claims: AccessTokenClaims,
-    client_id: Option<HeaderValue>,
-}
-
-/// Verified tokens by the SHA-256 of their text.
-#[derive(Debug, Default)]
-pub struct TokenCache {
-    map: RwLock<HashMap<[u8; 32], Arc<Verified>, BuildHasherDefault<DigestHasher>>>,
-}
-
-/// Hashes a key that is already a SHA-256 digest by taking 8 of its bytes:
-/// no second hash per request. Only verified tokens are inserted, so nobody
-/// can fill the map with keys chosen to collide.
-#[derive(Debug, Default)]
-struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        // `[u8; 32]` hashes as its length (a usize, through `write_usize`) and then its bytes.
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 ^= u64::from_le_bytes(word);
-        }
-    }
-
-    fn write_usize(&mut self, _: usize) {}
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl TokenCache {
-    fn get(&self, key: &[u8; 32]) -> Option<Arc<Verified>> {
-        self.map.read().ok()?.get(key).cloned()
-    }
-
-    fn put(&self, key: [u8; 32], claims: Arc<Verified>) {
-        if let Ok(mut map) = self.map.write() {
-            if map.len() >= TOKEN_CACHE_SIZE {
-                map.clear();
-            }
-            map.insert(key, claims);
-        }
-    }
-}
 
 /// A route ready to serve.
 #[derive(Debug)]
