@@ -319,6 +319,13 @@ fn problems_message(path: &Path, problems: &[Problem]) -> String {
 impl Config {
     /// Read and validate a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Self::load_with_env(path, &|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::load`] reading environment variables (`[admin] token_env`)
+    /// through `env`: tests give the variables they mean without setting
+    /// them in the process.
+    pub fn load_with_env(path: &Path, env: &Env<'_>) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
@@ -328,7 +335,7 @@ impl Config {
             message: e.to_string().trim_end().to_string(),
         })?;
         let base = certbound_tls::profile::base_dir(path);
-        raw.validate(&base)
+        raw.validate_with_env(&base, env)
             .map_err(|problems| ConfigError::Invalid {
                 path: path.to_path_buf(),
                 problems,
@@ -336,9 +343,18 @@ impl Config {
     }
 }
 
+/// How validation reads an environment variable: `None` when it is not set.
+pub type Env<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
 impl RawConfig {
-    /// Validate against `base`, the directory relative paths start from.
+    /// Validate against `base`, the directory relative paths start from,
+    /// with the process's environment.
     pub fn validate(&self, base: &Path) -> Result<Config, Vec<Problem>> {
+        self.validate_with_env(base, &|name| std::env::var(name).ok())
+    }
+
+    /// [`RawConfig::validate`] with environment variables read through `env`.
+    pub fn validate_with_env(&self, base: &Path, env: &Env<'_>) -> Result<Config, Vec<Problem>> {
         let mut problems = Vec::new();
         let mut problem = |key: String, reason: String| problems.push(Problem { key, reason });
         let data_dir = base.join(
@@ -524,7 +540,7 @@ impl RawConfig {
             },
             level: self.log.level.clone().unwrap_or_else(|| "info".into()),
         };
-        let admin = self.admin.resolve(base, &mut problem);
+        let admin = self.admin.resolve(base, env, &mut problem);
         let mut routes = Vec::new();
         let defined: Vec<&String> = self.tls.keys().collect();
         for (i, r) in self.routes.iter().enumerate() {
@@ -711,12 +727,13 @@ impl RawAdmin {
     fn resolve(
         &self,
         base: &Path,
+        env: &Env<'_>,
         problem: &mut impl FnMut(String, String),
     ) -> Option<AdminConfig> {
         let mut token = None;
         if let Some(var) = &self.token_env {
-            match std::env::var(var) {
-                Ok(v) if !v.trim().is_empty() => token = Some(v.trim().to_string()),
+            match env(var) {
+                Some(v) if !v.trim().is_empty() => token = Some(v.trim().to_string()),
                 _ => problem(
                     "admin.token_env".into(),
                     format!("the environment variable {var} is not set"),

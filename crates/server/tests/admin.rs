@@ -609,19 +609,15 @@ fn with_token_env(base: &str) -> String {
     )
 }
 
-/// `[admin] token_env`: the workspace forbids `unsafe`, so the variable cannot
-/// be set in this process (`std::env::set_var` is unsafe in edition 2024).
-/// This test runs [`admin_token_from_the_environment_child`] in a child
-/// process of this test binary with the variable set there.
-#[test]
-fn admin_token_from_the_environment() {
-    assert!(
-        std::env::var_os(TOKEN_VAR).is_none(),
-        "{TOKEN_VAR} must not be set outside the child"
-    );
-    // Unset here: the config is refused, naming the key and the variable.
-    let (_dir, _pki, path) = write_custom(with_token_env);
-    let err = certbound_server::Config::load(&path).unwrap_err();
+/// `[admin] token_env`. The workspace forbids `unsafe`, so the variable
+/// cannot be set in this process (`std::env::set_var` is unsafe in edition
+/// 2024): validation reads it through `Config::load_with_env`, which the
+/// test gives the variable.
+#[tokio::test]
+async fn admin_token_from_the_environment() {
+    let (dir, pki, path) = write_custom(with_token_env);
+    // Unset: the config is refused, naming the key and the variable.
+    let err = certbound_server::Config::load_with_env(&path, &|_| None).unwrap_err();
     match &err {
         certbound_server::config::ConfigError::Invalid { problems, .. } => assert!(
             problems.iter().any(|p| p.key == "admin.token_env"
@@ -630,56 +626,14 @@ fn admin_token_from_the_environment() {
         ),
         other => panic!("{other}"),
     }
-
-    let out_dir = tempfile::tempdir().unwrap();
-    let out_path = out_dir.path().join("child.out");
-    let out = std::fs::File::create(&out_path).unwrap();
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "admin_token_from_the_environment_child",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        // Trailing whitespace, as `echo` into a secret store leaves it: trimmed.
-        .env(TOKEN_VAR, format!("{ENV_TOKEN}\n"))
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!(
-                "the child did not finish in time:\n{}",
-                std::fs::read_to_string(&out_path).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    // Set, with trailing whitespace as `echo` into a secret store leaves it: trimmed.
+    let env = |name: &str| (name == TOKEN_VAR).then(|| format!("{ENV_TOKEN}\n"));
+    let config = certbound_server::Config::load_with_env(&path, &env).unwrap();
+    let s = Custom {
+        running: certbound_server::bind(&config).await.unwrap(),
+        pki,
+        _dir: dir,
     };
-    let output = std::fs::read_to_string(&out_path).unwrap();
-    assert!(status.success(), "{status}:\n{output}");
-    assert!(
-        output.contains("test result: ok. 1 passed"),
-        "the child test did not run:\n{output}"
-    );
-    assert!(output.contains("CHILD-RAN-WITH-ENV"), "{output}");
-}
-
-/// The server side of [`admin_token_from_the_environment`]; does nothing
-/// unless run by it (with the variable set).
-#[tokio::test]
-async fn admin_token_from_the_environment_child() {
-    if std::env::var_os(TOKEN_VAR).is_none() {
-        return;
-    }
-    println!("CHILD-RAN-WITH-ENV");
-    let s = start_custom(with_token_env).await;
     let addr = s.running.addr("tls").unwrap();
     let get = |token: Option<&'static str>| {
         let pki = &s.pki;
