@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use certbound_oauth::client::{ClientApplication, ClientStatus, CompiledClient, Policy};
-use certbound_store::{Change, Store, StoreError};
+use certbound_store::{Change, ClientRecord, Store, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
@@ -26,6 +26,11 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 /// The maps the clients are spread over: a change copies one of them.
 pub const SHARDS: usize = 256;
+
+/// Registries at least this large are compiled on several threads.
+const PARALLEL_COMPILE_MIN: usize = 1024;
+/// Most threads a full load compiles on.
+const MAX_COMPILE_THREADS: usize = 8;
 
 type Shard = HashMap<String, Arc<CompiledClient>>;
 
@@ -185,14 +190,59 @@ impl Registry {
         let _updating = self.updating.lock().await;
         let generation = self.store.registry_generation().await?;
         let records = self.store.list_clients(None).await?;
-        let clients: Vec<Arc<CompiledClient>> = records
-            .into_iter()
-            .filter_map(|r| self.compile_record(&r.id, r.version, r.document))
-            .collect();
+        let clients = self.compile_all(records);
         tracing::debug!(generation, clients = clients.len(), "registry loaded");
         self.current
             .store(Arc::new(Snapshot::from_clients(generation, clients)));
         Ok(())
+    }
+
+    /// Compile every record, on every core when there are many: a large
+    /// registry loads in a fraction of the time (start-up included). Runs on
+    /// the caller's thread and scoped threads, as the sequential compile
+    /// did, with the caller's log subscriber.
+    fn compile_all(&self, records: Vec<ClientRecord>) -> Vec<Arc<CompiledClient>> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(MAX_COMPILE_THREADS);
+        if threads == 1 || records.len() < PARALLEL_COMPILE_MIN {
+            return records
+                .into_iter()
+                .filter_map(|r| self.compile_record(&r.id, r.version, r.document))
+                .collect();
+        }
+        let per_thread = records.len().div_ceil(threads);
+        let mut parts: Vec<Vec<ClientRecord>> = Vec::with_capacity(threads);
+        let mut records = records.into_iter();
+        loop {
+            let part: Vec<ClientRecord> = records.by_ref().take(per_thread).collect();
+            if part.is_empty() {
+                break;
+            }
+            parts.push(part);
+        }
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .into_iter()
+                .map(|part| {
+                    let dispatch = dispatch.clone();
+                    scope.spawn(move || {
+                        tracing::dispatcher::with_default(&dispatch, || {
+                            part.into_iter()
+                                .filter_map(|r| self.compile_record(&r.id, r.version, r.document))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                })
+                .collect();
+            // A thread that panicked compiled nothing: its clients are
+            // missing, so they authenticate nobody (fail closed).
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
     }
 
     /// Read client `id` again and swap it in (or out, when it is gone),

@@ -113,3 +113,33 @@ async fn a_change_made_by_another_process_is_picked_up_by_polling() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_large_registry_loads_on_every_core_and_skips_what_does_not_validate() {
+    let h = Harness::start("").await;
+    let leaf = self_signed(&LeafOptions::client("large").around_now());
+    let store = &h.running.state.store;
+    // More than the registry compiles on one thread, and one that fails.
+    for i in 0..1100 {
+        let id = format!("l{i}");
+        store
+            .create_client(&id, &id, &client_doc(&id, &leaf.cert_pem()))
+            .await
+            .unwrap();
+    }
+    store
+        .create_client("broken", "broken", &json!({"name": "broken"}))
+        .await
+        .unwrap();
+    let registry = &h.running.state.registry;
+    registry.reload().await.unwrap();
+    let view = registry.snapshot();
+    assert_eq!(view.len(), 1100);
+    assert!(
+        view.get("broken").is_none(),
+        "an invalid record authenticates nobody"
+    );
+    assert!((0..1100).all(|i| view.get(&format!("l{i}")).is_some()));
+    let serials: std::collections::HashSet<u64> = view.clients().map(|c| c.serial).collect();
+    assert_eq!(serials.len(), 1100, "every compilation has its own serial");
+}
