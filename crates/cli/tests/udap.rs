@@ -420,6 +420,40 @@ fn udap_partners_register_and_get_bound_tokens_with_hl7_b2b() {
         (400, Some("invalid_software_statement")),
         "{body}"
     );
+    // A partner whose certificate openssl made (OpenSSL 3 defaults, an EC
+    // key in PKCS#8) under the community's intermediate, its x5c holding the
+    // leaf alone: the community's `intermediates` completes the chain. It
+    // registers and gets a token, ES256 both times.
+    util::openssl_pki::openssl_issue(
+        d,
+        "openssl-partner",
+        "comm/intermediate",
+        "4242",
+        &[
+            "basicConstraints=critical,CA:FALSE".into(),
+            "keyUsage=critical,digitalSignature".into(),
+            "subjectAltName=URI:https://openssl.example.org/app".into(),
+        ],
+    );
+    let (status, body) = ps("openssl-partner", &[]);
+    assert_eq!(status, 201, "{body}");
+    let openssl_id = body["client_id"].as_str().unwrap().to_owned();
+    assert_ne!(openssl_id, id);
+    let args = [
+        "token",
+        &base,
+        "--ca",
+        "tlsca/ca.crt",
+        "--cert",
+        "openssl-partner.crt",
+        "--key",
+        "openssl-partner.key",
+        "--client-id",
+        &openssl_id,
+    ];
+    let (status, body) = python_call(d, &args);
+    assert_eq!(status, 200, "{body}");
+
     // A replayed statement.
     let (status, _) = ps("partner-ec", &["--jti", "statement-1"]);
     assert_eq!(status, 201);

@@ -20,7 +20,7 @@ mod tests;
 use aws_lc_rs::digest;
 use certbound_pki::chain::{self, Usage};
 use certbound_pki::revocation::RevocationCheck;
-use certbound_pki::{CertDer, CertInfo, SanEntry};
+use certbound_pki::{CertDer, CertInfo};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -172,14 +172,7 @@ pub fn verify_signed(
         community: community.to_owned(),
         reason: e.to_string(),
     })?;
-    let uris = info
-        .subject_alt_names
-        .iter()
-        .filter_map(|s| match s {
-            SanEntry::Uri(u) => Some(u.clone()),
-            _ => None,
-        })
-        .collect();
+    let uris = info.uris();
     Ok(Signed {
         alg: x5c.jws.header.alg,
         claims,

@@ -333,6 +333,17 @@ impl CertInfo {
         }
     }
 
+    /// The URI SANs (UDAP's and SPIFFE's identities), in certificate order.
+    pub fn uris(&self) -> Vec<String> {
+        self.subject_alt_names
+            .iter()
+            .filter_map(|s| match s {
+                SanEntry::Uri(u) => Some(u.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The first common name, or the whole subject when it has none.
     pub fn display_name(&self) -> &str {
         self.common_names

@@ -49,6 +49,27 @@ token_file = "admin-token"
         .unwrap()
 }
 
+/// POST a form to `path` at `addr`, with `client` as the TLS identity.
+async fn post_form(
+    addr: std::net::SocketAddr,
+    pki: &TestPki,
+    client: &Client,
+    path: &str,
+    body: &str,
+) -> Result<Reply, String> {
+    request(
+        addr,
+        pki,
+        client,
+        "POST",
+        path,
+        "application/x-www-form-urlencoded",
+        body,
+        &[],
+    )
+    .await
+}
+
 /// Retry `f` until it gives `want`, for at most `limit`; returns the time it took.
 async fn within<F, Fut>(limit: Duration, want: u16, mut f: F) -> Duration
 where
@@ -108,80 +129,35 @@ async fn two_instances_share_clients_and_revocations() {
     let client = Client::Cert(vec![leaf.cert.clone()], leaf.key_pem.clone());
     let form = "grant_type=client_credentials&client_id=shared";
     let took = within(Duration::from_secs(1), 200, || {
-        request(
-            addr_b,
-            &pki,
-            &client,
-            "POST",
-            "/oauth2/token",
-            "application/x-www-form-urlencoded",
-            form,
-            &[],
-        )
+        post_form(addr_b, &pki, &client, "/oauth2/token", form)
     })
     .await;
     eprintln!("client visible on B after {took:?}");
-    let token = request(
-        addr_b,
-        &pki,
-        &client,
-        "POST",
-        "/oauth2/token",
-        "application/x-www-form-urlencoded",
-        form,
-        &[],
-    )
-    .await
-    .unwrap()
-    .json()["access_token"]
+    let token = post_form(addr_b, &pki, &client, "/oauth2/token", form)
+        .await
+        .unwrap()
+        .json()["access_token"]
         .as_str()
         .unwrap()
         .to_string();
 
     // Tokens signed by B verify at A (shared signing key): active there.
     let introspect = format!("client_id=shared&token={token}");
-    let active = request(
-        addr_a,
-        &pki,
-        &client,
-        "POST",
-        "/oauth2/introspect",
-        "application/x-www-form-urlencoded",
-        &introspect,
-        &[],
-    )
-    .await
-    .unwrap();
+    let active = post_form(addr_a, &pki, &client, "/oauth2/introspect", &introspect)
+        .await
+        .unwrap();
     assert_eq!(active.json()["active"], true, "{}", active.body);
 
     // Revoke through B; A reports it inactive within a second.
-    let revoked = request(
-        addr_b,
-        &pki,
-        &client,
-        "POST",
-        "/oauth2/revoke",
-        "application/x-www-form-urlencoded",
-        &introspect,
-        &[],
-    )
-    .await
-    .unwrap();
+    let revoked = post_form(addr_b, &pki, &client, "/oauth2/revoke", &introspect)
+        .await
+        .unwrap();
     assert_eq!(revoked.status, 200, "{}", revoked.body);
     let start = Instant::now();
     loop {
-        let r = request(
-            addr_a,
-            &pki,
-            &client,
-            "POST",
-            "/oauth2/introspect",
-            "application/x-www-form-urlencoded",
-            &introspect,
-            &[],
-        )
-        .await
-        .unwrap();
+        let r = post_form(addr_a, &pki, &client, "/oauth2/introspect", &introspect)
+            .await
+            .unwrap();
         if r.json()["active"] == false {
             break;
         }
@@ -211,30 +187,12 @@ async fn two_instances_share_clients_and_revocations() {
     assert_eq!(put.status, 200, "{}", put.body);
     let new_client = Client::Cert(vec![rotated.cert.clone()], rotated.key_pem.clone());
     within(Duration::from_secs(1), 200, || {
-        request(
-            addr_b,
-            &pki,
-            &new_client,
-            "POST",
-            "/oauth2/token",
-            "application/x-www-form-urlencoded",
-            form,
-            &[],
-        )
+        post_form(addr_b, &pki, &new_client, "/oauth2/token", form)
     })
     .await;
-    let old = request(
-        addr_b,
-        &pki,
-        &client,
-        "POST",
-        "/oauth2/token",
-        "application/x-www-form-urlencoded",
-        form,
-        &[],
-    )
-    .await
-    .unwrap();
+    let old = post_form(addr_b, &pki, &client, "/oauth2/token", form)
+        .await
+        .unwrap();
     assert_eq!(old.status, 401, "{}", old.body);
 
     // Delete through B; A stops issuing within a second.
@@ -252,16 +210,7 @@ async fn two_instances_share_clients_and_revocations() {
     .unwrap();
     assert_eq!(del.status, 204);
     within(Duration::from_secs(1), 401, || {
-        request(
-            addr_a,
-            &pki,
-            &new_client,
-            "POST",
-            "/oauth2/token",
-            "application/x-www-form-urlencoded",
-            form,
-            &[],
-        )
+        post_form(addr_a, &pki, &new_client, "/oauth2/token", form)
     })
     .await;
 
@@ -296,16 +245,7 @@ async fn two_instances_share_clients_and_revocations() {
     assert_eq!(put.status, 200, "{}", put.body);
     let second_client = Client::Cert(vec![second.cert.clone()], second.key_pem.clone());
     within(Duration::from_secs(1), 200, || {
-        request(
-            addr_a,
-            &pki,
-            &second_client,
-            "POST",
-            "/oauth2/token",
-            "application/x-www-form-urlencoded",
-            form,
-            &[],
-        )
+        post_form(addr_a, &pki, &second_client, "/oauth2/token", form)
     })
     .await;
     let third = self_signed(&LeafOptions::client("shared").around_now());
@@ -316,30 +256,12 @@ async fn two_instances_share_clients_and_revocations() {
     assert_eq!(post.status, 201, "{}", post.body);
     let third_client = Client::Cert(vec![third.cert.clone()], third.key_pem.clone());
     within(Duration::from_secs(1), 200, || {
-        request(
-            addr_a,
-            &pki,
-            &third_client,
-            "POST",
-            "/oauth2/token",
-            "application/x-www-form-urlencoded",
-            form,
-            &[],
-        )
+        post_form(addr_a, &pki, &third_client, "/oauth2/token", form)
     })
     .await;
-    let deleted = request(
-        addr_a,
-        &pki,
-        &second_client,
-        "POST",
-        "/oauth2/token",
-        "application/x-www-form-urlencoded",
-        form,
-        &[],
-    )
-    .await
-    .unwrap();
+    let deleted = post_form(addr_a, &pki, &second_client, "/oauth2/token", form)
+        .await
+        .unwrap();
     assert_eq!(deleted.status, 401, "{}", deleted.body);
 
     for r in [a, b] {
@@ -389,17 +311,7 @@ async fn an_assertion_replayed_to_another_instance_is_refused() {
     };
     let pki = &pki;
     let post = |addr, body: String| async move {
-        request(
-            addr,
-            pki,
-            &Client::None,
-            "POST",
-            "/oauth2/token",
-            "application/x-www-form-urlencoded",
-            &body,
-            &[],
-        )
-        .await
+        post_form(addr, pki, &Client::None, "/oauth2/token", &body).await
     };
     // B knows the client within a second; then one assertion, twice.
     let mut probes = 0;
@@ -511,17 +423,7 @@ key = "as-udap.key"
         )
     };
     let token = |addr, body: String| async move {
-        request(
-            addr,
-            pki,
-            &Client::None,
-            "POST",
-            "/oauth2/token",
-            "application/x-www-form-urlencoded",
-            &body,
-            &[],
-        )
-        .await
+        post_form(addr, pki, &Client::None, "/oauth2/token", &body).await
     };
     let mut probes = 0;
     within(Duration::from_secs(1), 200, || {

@@ -315,14 +315,7 @@ fn register(args: &RegisterArgs) -> Result<ExitCode> {
                 .first()
                 .and_then(|c| certbound_pki::CertInfo::from_der(c).ok())
                 .ok_or_else(|| anyhow!("--cert holds no readable certificate"))?;
-            let uris: Vec<String> = info
-                .subject_alt_names
-                .iter()
-                .filter_map(|s| match s {
-                    certbound_pki::SanEntry::Uri(u) => Some(u.clone()),
-                    _ => None,
-                })
-                .collect();
+            let uris = info.uris();
             match uris.as_slice() {
                 [one] => one.clone(),
                 [] => {

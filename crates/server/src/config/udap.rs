@@ -211,15 +211,7 @@ impl RawCommunity {
         }
         if let Some(leaf) = chain.first() {
             let uris = certbound_pki::CertInfo::from_der(leaf)
-                .map(|i| {
-                    i.subject_alt_names
-                        .into_iter()
-                        .filter_map(|s| match s {
-                            certbound_pki::SanEntry::Uri(u) => Some(u),
-                            _ => None,
-                        })
-                        .collect::<Vec<_>>()
-                })
+                .map(|i| i.uris())
                 .unwrap_or_default();
             if !uris.iter().any(|u| u == issuer_url) {
                 fail(
