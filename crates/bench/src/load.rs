@@ -6,7 +6,9 @@
 //! fed at a constant arrival rate (open loop: latency at a given load, each
 //! request timed from when it was due, so a stalled server cannot hide its
 //! stall by slowing the client down). Every answer is checked; anything
-//! unexpected counts as an error, not as a request served.
+//! unexpected counts as an error, not as a request served. A program that
+//! makes its own requests and judges their answers (`bench-registry`) uses
+//! a [`crate::conn::Connection`] of the same stack.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +27,9 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
+use certbound_testkit::Leaf;
+
+use crate::conn::Answer;
 use crate::setup::{CLIENT_ID, Pki};
 
 /// The path both servers are asked for.
@@ -235,18 +240,24 @@ impl std::error::Error for Exhausted {}
 /// certificate, offers HTTP/1.1 and never resumes a session, so that every new
 /// connection is a full handshake.
 pub fn connector(pki: &Pki, groups: Groups) -> Result<TlsConnector> {
+    connector_for(pki, &pki.client, groups)
+}
+
+/// [`connector`] presenting `client`, a leaf of any CA (the server's
+/// certificate is still the bench CA's).
+pub fn connector_for(pki: &Pki, client: &Leaf, groups: Groups) -> Result<TlsConnector> {
     let provider = groups.provider();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.ca.cert.clone()).context("adding the CA")?;
     let key = {
         use rustls::pki_types::pem::PemObject;
-        PrivateKeyDer::from_pem_slice(pki.client.key_pem.as_bytes()).context("the client key")?
+        PrivateKeyDer::from_pem_slice(client.key_pem.as_bytes()).context("the client key")?
     };
     let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .context("TLS versions")?
         .with_root_certificates(roots)
-        .with_client_auth_cert(vec![pki.client.cert.clone()], key)
+        .with_client_auth_cert(vec![client.cert.clone()], key)
         .context("the client certificate")?;
     config.resumption = rustls::client::Resumption::disabled();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -281,17 +292,22 @@ impl std::fmt::Display for Negotiated {
 }
 
 /// An HTTP/1.1 connection whose driver runs as its own task.
-struct Conn {
-    sender: http1::SendRequest<Full<Bytes>>,
+pub(crate) struct Conn {
+    pub(crate) sender: http1::SendRequest<Full<Bytes>>,
     driver: tokio::task::JoinHandle<()>,
     negotiated: Negotiated,
 }
 
 /// Connect (TCP, then TLS when the target has a connector) and start HTTP/1.1.
 async fn connect(target: &Target) -> Result<Conn> {
-    let tcp = TcpStream::connect(target.addr).await.context("connect")?;
+    connect_to(target.addr, target.connector.as_ref()).await
+}
+
+/// Connect to `addr` (TCP, then TLS with `connector` when given) and start HTTP/1.1.
+pub(crate) async fn connect_to(addr: SocketAddr, connector: Option<&TlsConnector>) -> Result<Conn> {
+    let tcp = TcpStream::connect(addr).await.context("connect")?;
     tcp.set_nodelay(true).context("TCP_NODELAY")?;
-    let Some(connector) = &target.connector else {
+    let Some(connector) = connector else {
         let (sender, conn) = http1::handshake::<_, Full<Bytes>>(TokioIo::new(tcp))
             .await
             .context("HTTP handshake")?;
@@ -351,7 +367,6 @@ async fn exchange(target: &Target, sender: &mut http1::SendRequest<Full<Bytes>>)
         Some(bodies) => bodies.take().ok_or(Exhausted)?,
         None => target.body.clone(),
     };
-    sender.ready().await.context("connection not ready")?;
     let mut request = hyper::Request::builder()
         .method(target.method.clone())
         .uri(target.path)
@@ -362,19 +377,29 @@ async fn exchange(target: &Target, sender: &mut http1::SendRequest<Full<Bytes>>)
     let request = request
         .body(Full::new(body))
         .context("building the request")?;
+    let answer = roundtrip(sender, request).await?;
+    check(target.expect, answer.status, &answer.body)?;
+    Ok(answer.body)
+}
+
+/// Send `request` on `sender` and read the whole answer.
+pub(crate) async fn roundtrip(
+    sender: &mut http1::SendRequest<Full<Bytes>>,
+    request: hyper::Request<Full<Bytes>>,
+) -> Result<Answer> {
+    sender.ready().await.context("connection not ready")?;
     let response = sender.send_request(request).await.context("request")?;
-    let status = response.status();
+    let status = response.status().as_u16();
     let body = response
         .into_body()
         .collect()
         .await
         .context("reading the body")?
         .to_bytes();
-    check(target.expect, status.as_u16(), &body)?;
-    Ok(body)
+    Ok(Answer { status, body })
 }
 
-fn check(expect: Expect, status: u16, body: &[u8]) -> Result<()> {
+pub(crate) fn check(expect: Expect, status: u16, body: &[u8]) -> Result<()> {
     let good = status == 200
         && match expect {
             Expect::Token => contains(body, br#""access_token":""#),
@@ -389,7 +414,7 @@ fn check(expect: Expect, status: u16, body: &[u8]) -> Result<()> {
     Err(anyhow!("unexpected answer: {status} {shown}"))
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
@@ -472,6 +497,13 @@ impl Measured {
 
     pub fn rate(&self) -> f64 {
         self.requests() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The longest latency, in milliseconds.
+    pub fn max_ms(&self) -> f64 {
+        self.latencies_us
+            .last()
+            .map_or(f64::NAN, |us| f64::from(*us) / 1000.0)
     }
 
     /// The latency below which `pct` percent of requests finished, in milliseconds.

@@ -1,6 +1,7 @@
 //! Everything the servers under test need, made fresh in a temporary
 //! directory: a test PKI, certbound's config with the bench client registered
-//! in its store (and, for the gateway benchmark, a `[[route]]`), and an nginx
+//! in its store (and, for the gateway benchmark, a `[[route]]`; for the
+//! registry benchmark, a store filled beforehand and no client of its own), and an nginx
 //! config that asks for the same client certificate and either answers itself
 //! or proxies to the upstream. The servers run as child processes so that the
 //! kernel's accounting of their CPU time and memory can be read from /proc,
@@ -168,8 +169,22 @@ pub async fn start_certbound_on(
     store_url: &str,
     extra: &str,
 ) -> Result<Server> {
-    std::fs::create_dir_all(dir.join("data")).context("creating the data directory")?;
     register_client(store_url, pki).await?;
+    spawn_certbound(bin, dir, store_url, extra, START_TIMEOUT)
+}
+
+/// Write certbound's config in `dir` (the store at `store_url`, with `extra`
+/// TOML appended; `dir` holds `server.crt` and `server.key`), start
+/// `certbound serve --config` and wait up to `timeout` until it says where
+/// it listens. Registers no client: the store holds whatever it holds.
+pub fn spawn_certbound(
+    bin: &Path,
+    dir: &Path,
+    store_url: &str,
+    extra: &str,
+    timeout: Duration,
+) -> Result<Server> {
+    std::fs::create_dir_all(dir.join("data")).context("creating the data directory")?;
     let config = dir.join("certbound.toml");
     std::fs::write(
         &config,
@@ -224,7 +239,7 @@ tls = "bench"
             }
         }
     });
-    let deadline = Instant::now() + START_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(addr) => {
@@ -234,7 +249,7 @@ tls = "bench"
             Err(_) if Instant::now() < deadline => server.check_alive()?,
             Err(_) => bail!(
                 "certbound did not report a listener within {}s; its log:\n{}",
-                START_TIMEOUT.as_secs(),
+                timeout.as_secs(),
                 tail(&server.log)
             ),
         }

@@ -245,6 +245,12 @@ mod tests {
         ) -> Result<ClientRecord, StoreError> {
             self.inner.create_client(id, name, document).await
         }
+        async fn create_clients(
+            &self,
+            clients: &[certbound_store::NewClient],
+        ) -> Result<u64, StoreError> {
+            self.inner.create_clients(clients).await
+        }
         async fn get_client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
             self.inner.get_client(id).await
         }

@@ -107,7 +107,7 @@ async fn by_certificate_or_secret(
             )));
         }
     };
-    let client = registered(state, caller, client_id)?;
+    let client = registered(state, caller, client_id).await?;
     let result = match secret {
         // PBKDF2 takes milliseconds: keep it off the async workers.
         Some((secret, method)) => {
@@ -132,13 +132,19 @@ async fn by_certificate_or_secret(
 }
 
 /// The registered, active client `client_id`; refusals are logged and audited.
-fn registered(
+async fn registered(
     state: &AppState,
     caller: &Caller<'_>,
     client_id: &str,
 ) -> Result<Arc<CompiledClient>, OAuthReply> {
-    let snapshot = state.registry.snapshot();
-    let Some(client) = snapshot.get(client_id).cloned() else {
+    let found = state.registry.get(client_id).await.map_err(|e| {
+        tracing::warn!(%client_id, error = %e, "cannot read the client from the store; refused");
+        OAuthReply(OAuthError::with_description(
+            certbound_oauth::ErrorCode::TemporarilyUnavailable,
+            "the server cannot read the client registry now; try again shortly",
+        ))
+    })?;
+    let Some(client) = found else {
         let failure = AuthFailure::UnknownClient {
             client_id: client_id.to_owned(),
         };
@@ -245,7 +251,7 @@ async fn by_assertion(
         };
         return Err(fail(sent, e));
     }
-    let client = registered(state, caller, &claimed)?;
+    let client = registered(state, caller, &claimed).await?;
     let (jti, exp, extensions, shown) = match &client.udap {
         Some(registration) => {
             let token = crate::udap::authenticate(state, &client, registration, text, now)

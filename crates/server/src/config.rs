@@ -23,6 +23,8 @@ pub const DEFAULT_SIGNING_KEY: &str = "signing-key.pem";
 pub const DEFAULT_TOKEN_LIFETIME: u64 = 3600;
 /// Shortest and longest access token lifetime accepted, in seconds.
 pub const TOKEN_LIFETIME_RANGE: std::ops::RangeInclusive<u64> = 60..=86_400;
+/// Largest `[store] client_cache`.
+pub const MAX_CLIENT_CACHE: usize = 10_000_000;
 
 /// The file as written.
 #[derive(Debug, Default, Deserialize)]
@@ -108,6 +110,8 @@ pub struct RawAdmin {
 pub struct RawStore {
     /// `sqlite://PATH` (relative to the data directory) or `postgres://...`.
     pub url: Option<String>,
+    /// Compiled clients held in memory; others are read from the store when asked for.
+    pub client_cache: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -182,6 +186,8 @@ pub struct RawLog {
 pub struct Config {
     pub data_dir: PathBuf,
     pub store_url: String,
+    /// `[store] client_cache`.
+    pub client_cache: usize,
     pub issuer: IssuerConfig,
     pub listeners: Vec<ListenerConfig>,
     pub log: LogConfig,
@@ -363,6 +369,17 @@ impl RawConfig {
                 .unwrap_or(Path::new(DEFAULT_DATA_DIR)),
         );
 
+        let client_cache = match self.store.client_cache {
+            None => crate::registry::DEFAULT_CACHE,
+            Some(n) if (1..=MAX_CLIENT_CACHE).contains(&n) => n,
+            Some(n) => {
+                problem(
+                    "store.client_cache".into(),
+                    format!("{n} is not between 1 and {MAX_CLIENT_CACHE}"),
+                );
+                crate::registry::DEFAULT_CACHE
+            }
+        };
         let store_url = match self.store.url.as_deref() {
             None => format!("sqlite://{}", data_dir.join(DEFAULT_DB_FILE).display()),
             Some(url) => match url.split_once("://") {
@@ -626,6 +643,7 @@ impl RawConfig {
             admin,
             routes,
             store_url,
+            client_cache,
             issuer: IssuerConfig {
                 url: issuer_url,
                 audience,

@@ -140,6 +140,7 @@ pub async fn prepare(
     let config = Config {
         data_dir: dir.to_path_buf(),
         store_url,
+        client_cache: crate::registry::DEFAULT_CACHE,
         issuer: IssuerConfig {
             // Empty: derived from the first listener's address once bound.
             url: String::new(),

@@ -38,7 +38,7 @@ pub const TICK: Duration = Duration::from_secs(2);
 /// Registry generation, listener file stamps (modification time, size), and
 /// the CRLs in use (source, nextUpdate).
 type Seen = (
-    i64,
+    u64,
     Vec<Option<(SystemTime, u64)>>,
     Vec<(String, OffsetDateTime)>,
 );
@@ -84,7 +84,7 @@ impl Watch {
     pub fn refresh(&mut self, state: &AppState, now: OffsetDateTime) {
         let crls = crls_in_use(state);
         let seen = (
-            state.registry.snapshot().generation,
+            state.registry.writes(),
             crate::reload::stamps(&self.files()),
             crls.iter()
                 .map(|c| (c.source.clone(), c.next_update))
@@ -126,9 +126,7 @@ impl Watch {
                 push(&mut out, "listener", &owner, "client_ca", der);
             }
         }
-        let snapshot = state.registry.snapshot();
-        let mut clients: Vec<&Arc<certbound_oauth::client::CompiledClient>> =
-            snapshot.clients().collect();
+        let mut clients = state.registry.cached();
         clients.sort_by(|a, b| a.id.cmp(&b.id));
         for client in clients {
             let id = &client.id;

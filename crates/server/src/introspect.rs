@@ -72,14 +72,19 @@ async fn handle(
     event.client_id = Some(client.id.clone());
     event.method = Some(method.as_str().into());
     if kind == "introspect" {
-        let response = match &claims {
-            // A token of a client switched off (or removed) since is inactive.
-            Ok(c)
-                if !state.revocations.is_revoked(&c.jti)
-                    && state.registry.status(&c.client_id) == Some(ClientStatus::Active) =>
-            {
-                IntrospectionResponse::active(c)
+        // A token of a client switched off (or removed) since is inactive,
+        // and so is one whose client cannot be read now (fail closed).
+        let active = match &claims {
+            Ok(c) if !state.revocations.is_revoked(&c.jti) => {
+                matches!(
+                    state.registry.status(&c.client_id).await,
+                    Ok(Some(ClientStatus::Active))
+                )
             }
+            _ => false,
+        };
+        let response = match &claims {
+            Ok(c) if active => IntrospectionResponse::active(c),
             _ => IntrospectionResponse::inactive(),
         };
         event.detail = Some(format!("active={}", response.active));

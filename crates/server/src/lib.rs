@@ -274,7 +274,8 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         require_constraints: config.issuer.require_subject_constraint,
         hrex: config.issuer.hrex,
     };
-    let registry = registry::Registry::load(Arc::clone(&store), policy).await?;
+    let registry =
+        registry::Registry::load(Arc::clone(&store), policy, config.client_cache).await?;
     let revocations = revocations::Revocations::load(Arc::clone(&store)).await?;
     let first = if config.issuer.signing_key.exists() {
         keys::FirstStart::Yes
@@ -499,7 +500,7 @@ fn known_issuers(config: &Config, registry: &Arc<registry::Registry>) -> crl::Kn
     let registry = Arc::clone(registry);
     Arc::new(move || {
         let mut known = fixed.clone();
-        for client in registry.snapshot().clients() {
+        for client in registry.cached() {
             if let Some(store) = &client.trust_store {
                 known.extend(store.anchors.certs().iter().cloned());
             }

@@ -111,7 +111,7 @@ pub async fn jwks(State(state): State<Arc<AppState>>) -> Response {
 }
 
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {
-    let clients = state.registry.snapshot().len();
+    let clients = state.registry.count();
     let store = match tokio::time::timeout(HEALTH_STORE_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) if !state.audit.store_failing() => None,
         Ok(Ok(())) => Some("audit writes are failing".to_string()),
@@ -170,7 +170,7 @@ pub async fn metrics(
     }
     let body = state
         .metrics
-        .render(state.registry.snapshot().len(), state.audit.dropped());
+        .render(state.registry.count(), state.audit.dropped());
     let mut resp = (StatusCode::OK, body).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

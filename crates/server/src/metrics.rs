@@ -157,7 +157,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self, registry_size: usize, audit_dropped: u64) -> String {
+    pub fn render(&self, registry_size: u64, audit_dropped: u64) -> String {
         let mut out = String::with_capacity(4096);
         header(
             &mut out,

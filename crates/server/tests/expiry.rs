@@ -160,7 +160,7 @@ client_ca = "root.crt"
     );
     // A removed client's certificates leave the gauge.
     h.running.state.store.delete_client("lapsed").await.unwrap();
-    h.running.state.registry.reload().await.unwrap();
+    h.running.state.registry.refresh("lapsed").await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while gauge().await.contains("client_id=\"lapsed\"") {
         assert!(Instant::now() < deadline, "lapsed still in the gauge");

@@ -1,7 +1,8 @@
-//! The registry follows the store client by client: a change recompiles the
-//! client changed and shares every other one with the previous view; a
-//! change this instance was not told of (another process on the same SQLite
-//! file) is healed by polling the generation.
+//! The registry is a bounded cache in front of the store: a client is read
+//! when first asked for (concurrent askers share one read), an unknown id is
+//! remembered, a change drops and re-reads the client changed and no other,
+//! and a change this instance was not told of (another process on the same
+//! SQLite file) is healed by polling the generation.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -9,7 +10,7 @@ mod common;
 use std::sync::Arc;
 
 use certbound_testkit::{LeafOptions, self_signed};
-use common::{Harness, client_doc, eventually};
+use common::{Client, Harness, client_doc, eventually};
 use serde_json::json;
 
 /// Waits until the registry has every change the store has made.
@@ -17,18 +18,19 @@ async fn settled(h: &Harness) {
     let state = &h.running.state;
     eventually("the registry reaches the store's generation", || async {
         let store = state.store.registry_generation().await.unwrap();
-        state.registry.snapshot().generation == store
+        state.registry.generation() == store
     })
     .await;
+}
+
+async fn cached(h: &Harness, id: &str) -> Arc<certbound_oauth::client::CompiledClient> {
+    h.running.state.registry.get(id).await.unwrap().unwrap()
 }
 
 #[tokio::test]
 async fn a_change_recompiles_only_the_client_changed() {
     let h = Harness::start("").await;
     let leaf = self_signed(&LeafOptions::client("many").around_now());
-    // Written straight to the store: the watcher applies them one by one,
-    // so once the view reaches the store's generation it has no change left
-    // in hand (a reload here could race with an apply already under way).
     let store = &h.running.state.store;
     for i in 0..40 {
         let id = format!("c{i}");
@@ -39,9 +41,12 @@ async fn a_change_recompiles_only_the_client_changed() {
     }
     settled(&h).await;
     let registry = &h.running.state.registry;
-    let before = registry.snapshot();
-    assert_eq!(before.len(), 40);
+    let mut before = Vec::new();
+    for i in 0..40 {
+        before.push(cached(&h, &format!("c{i}")).await);
+    }
     let compiled = registry.compiled();
+    let fetched = registry.fetched();
 
     let mut doc = client_doc("c7", &leaf.cert_pem());
     doc["scope"] = json!("claims.read");
@@ -50,39 +55,132 @@ async fn a_change_recompiles_only_the_client_changed() {
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     // Seen at once by this instance (the write path refreshes the client).
-    let now = registry.snapshot();
     assert_eq!(
-        now.get("c7").unwrap().allowed_scopes,
+        cached(&h, "c7").await.allowed_scopes,
         Some(vec!["claims.read".to_owned()])
     );
     settled(&h).await;
-    let after = registry.snapshot();
-    assert_eq!(after.len(), 40);
-    assert_eq!(after.get("c7").unwrap().version, 2);
+    assert_eq!(cached(&h, "c7").await.version, 2);
     // The write path's refresh and the announcement's: never the other 39.
     let recompiled = registry.compiled() - compiled;
     assert!(
         recompiled <= 2,
         "{recompiled} clients compiled for one change"
     );
-    for i in (0..40).filter(|i| *i != 7) {
+    for (i, earlier) in before.iter().enumerate().filter(|(i, _)| *i != 7) {
         let id = format!("c{i}");
         assert!(
-            Arc::ptr_eq(before.get(&id).unwrap(), after.get(&id).unwrap()),
+            Arc::ptr_eq(earlier, &cached(&h, &id).await),
             "{id} was compiled again"
         );
     }
+    assert!(registry.fetched() - fetched <= 2, "only c7 was read again");
 
-    // Removed: gone from the view at once, and nothing else compiled.
+    // Removed: refused at once, and nothing else compiled.
     let compiled = registry.compiled();
     let reply = h
         .admin("DELETE", "/admin/ClientApplication/c8", None, None)
         .await;
     assert_eq!(reply.status, 204, "{}", reply.body);
-    assert!(registry.snapshot().get("c8").is_none());
+    assert!(registry.get("c8").await.unwrap().is_none());
     settled(&h).await;
-    assert_eq!(registry.snapshot().len(), 39);
+    assert!(registry.get("c8").await.unwrap().is_none());
     assert!(registry.compiled() - compiled <= 2);
+}
+
+/// A server whose registry (`count` clients made straight in the store)
+/// does not fit its cache of 256, so clients are read on demand.
+async fn larger_than_its_cache(count: usize) -> (Harness, certbound_testkit::Leaf) {
+    let h = Harness::start("[store]\nclient_cache = 256\n").await;
+    let registry = &h.running.state.registry;
+    assert_eq!(registry.capacity(), 256);
+    let leaf = self_signed(&LeafOptions::client("bounded").around_now());
+    let store = &h.running.state.store;
+    for i in 0..count {
+        let id = format!("b{i}");
+        store
+            .create_client(&id, &id, &client_doc(&id, &leaf.cert_pem()))
+            .await
+            .unwrap();
+    }
+    settled(&h).await;
+    // Counted again: the registry no longer fits, so it is emptied and
+    // filled on demand from now on.
+    registry.resync().await.unwrap();
+    assert_eq!(registry.count(), count as u64);
+    (h, leaf)
+}
+
+#[tokio::test]
+async fn clients_are_read_on_demand_once_and_unknown_ids_are_remembered() {
+    let (h, leaf) = larger_than_its_cache(300).await;
+    let registry = Arc::clone(&h.running.state.registry);
+    let fetched = registry.fetched();
+    // Fifty askers at once for a client not in memory: one read of the store.
+    let askers: Vec<_> = (0..50)
+        .map(|_| {
+            let registry = Arc::clone(&registry);
+            tokio::spawn(async move { registry.get("b7").await.unwrap().map(|c| c.serial) })
+        })
+        .collect();
+    let mut serials = std::collections::HashSet::new();
+    for asker in askers {
+        serials.insert(asker.await.unwrap().unwrap());
+    }
+    assert_eq!(registry.fetched() - fetched, 1, "one read for fifty askers");
+    assert_eq!(serials.len(), 1, "one compilation for fifty askers");
+
+    // An unknown id costs one read, then is answered from memory.
+    let fetched = registry.fetched();
+    for _ in 0..5 {
+        assert!(registry.get("nobody").await.unwrap().is_none());
+    }
+    assert_eq!(registry.fetched() - fetched, 1);
+    // Registered later (by another instance, say): the announcement drops
+    // the remembered refusal, so the new client is honoured.
+    let store = &h.running.state.store;
+    store
+        .create_client("nobody", "nobody", &client_doc("nobody", &leaf.cert_pem()))
+        .await
+        .unwrap();
+    eventually("the new client is honoured", || async {
+        registry.get("nobody").await.unwrap().is_some()
+    })
+    .await;
+    // A change to a client not in memory reads nothing.
+    settled(&h).await;
+    let fetched = registry.fetched();
+    let mut doc = client_doc("b9", &leaf.cert_pem());
+    doc["scope"] = json!("claims.read");
+    store.update_client("b9", "b9", &doc, None).await.unwrap();
+    settled(&h).await;
+    assert_eq!(registry.fetched(), fetched);
+    assert_eq!(
+        registry.get("b9").await.unwrap().unwrap().allowed_scopes,
+        Some(vec!["claims.read".to_owned()])
+    );
+}
+
+#[tokio::test]
+async fn the_cache_holds_at_most_its_capacity_and_still_answers_every_client() {
+    let (h, leaf) = larger_than_its_cache(600).await;
+    let registry = &h.running.state.registry;
+    for round in 0..2 {
+        for i in 0..600 {
+            let id = format!("b{i}");
+            let client = registry.get(&id).await.unwrap();
+            assert_eq!(client.map(|c| c.id.clone()), Some(id), "round {round}");
+        }
+        let held = registry.cached().len();
+        assert!(held <= 256, "{held} clients held, capacity 256");
+    }
+    // A token for a client long evicted is still issued.
+    let as_b0 = Client::Cert(vec![leaf.cert.clone()], leaf.key_pem.clone());
+    let reply = h
+        .token("mtls", &as_b0, "grant_type=client_credentials&client_id=b0")
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
 #[tokio::test]
@@ -103,19 +201,19 @@ async fn a_change_made_by_another_process_is_picked_up_by_polling() {
         .unwrap();
     let registry = &h.running.state.registry;
     eventually("the client written by another process is seen", || async {
-        registry.snapshot().get("elsewhere").is_some()
+        registry.get("elsewhere").await.unwrap().is_some()
     })
     .await;
     settled(&h).await;
     other.delete_client("elsewhere").await.unwrap();
     eventually("the client deleted by another process is gone", || async {
-        registry.snapshot().get("elsewhere").is_none()
+        registry.get("elsewhere").await.unwrap().is_none()
     })
     .await;
 }
 
 #[tokio::test]
-async fn a_large_registry_loads_on_every_core_and_skips_what_does_not_validate() {
+async fn a_registry_that_fits_is_read_in_on_every_core_skipping_what_does_not_validate() {
     let h = Harness::start("").await;
     let leaf = self_signed(&LeafOptions::client("large").around_now());
     let store = &h.running.state.store;
@@ -131,15 +229,25 @@ async fn a_large_registry_loads_on_every_core_and_skips_what_does_not_validate()
         .create_client("broken", "broken", &json!({"name": "broken"}))
         .await
         .unwrap();
+    // A shard that hears a change while the store is read is not read in.
+    settled(&h).await;
     let registry = &h.running.state.registry;
-    registry.reload().await.unwrap();
-    let view = registry.snapshot();
-    assert_eq!(view.len(), 1100);
+    assert_eq!(registry.warm().await.unwrap(), 1100);
+    let held = registry.cached();
+    assert_eq!(held.len(), 1100);
+    let fetched = registry.fetched();
     assert!(
-        view.get("broken").is_none(),
+        registry.get("broken").await.unwrap().is_none(),
         "an invalid record authenticates nobody"
     );
-    assert!((0..1100).all(|i| view.get(&format!("l{i}")).is_some()));
-    let serials: std::collections::HashSet<u64> = view.clients().map(|c| c.serial).collect();
+    for i in 0..1100 {
+        assert!(registry.get(&format!("l{i}")).await.unwrap().is_some());
+    }
+    assert_eq!(
+        registry.fetched(),
+        fetched,
+        "a registry that fits answers from memory, `broken` included"
+    );
+    let serials: std::collections::HashSet<u64> = held.iter().map(|c| c.serial).collect();
     assert_eq!(serials.len(), 1100, "every compilation has its own serial");
 }

@@ -130,7 +130,7 @@ async fn legacy_app_to_partner_through_the_sidecar() {
         .update_client("partner", "partner", &doc, None)
         .await
         .unwrap();
-    h.running.state.registry.reload().await.unwrap();
+    h.running.state.registry.refresh("partner").await.unwrap();
     rotated.write(d, "partner", &[]);
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {

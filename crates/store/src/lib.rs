@@ -20,7 +20,9 @@
 //! - SQLite: changes made through this store are announced after commit; those
 //!   made through another store on the same file (a second `open` in this or
 //!   another process) are found by polling the generation counters every
-//!   [`SQLITE_POLL_INTERVAL`] while someone is subscribed. Only one *server*
+//!   [`SQLITE_POLL_INTERVAL`] while someone is subscribed, and announced at
+//!   the second poll that finds them (a commit of this store may be read by
+//!   a poll just before it announces itself). Only one *server*
 //!   should use a file; a second process may make occasional changes.
 //!
 //! [`Store::registry_generation`] is there for callers that prefer to poll.
@@ -46,7 +48,7 @@ use tokio::sync::broadcast;
 pub use crate::error::StoreError;
 pub use crate::model::{
     AssertionUse, AuditEvent, AuditFilter, AuditResult, Change, ClientRecord, DEFAULT_AUDIT_LIMIT,
-    truncate_to_micros,
+    NewClient, truncate_to_micros,
 };
 pub use crate::postgres::{POSTGRES_MAX_CONNECTIONS, RECONNECT_BACKOFF_MAX};
 pub use crate::sqlite::SQLITE_POLL_INTERVAL;
@@ -73,6 +75,16 @@ pub trait Store: Debug + Send + Sync {
         name: &str,
         document: &serde_json::Value,
     ) -> Result<ClientRecord, StoreError>;
+
+    /// Registers many clients with version 1, all or none, in one
+    /// transaction of multi-row INSERTs: for a bulk import, where one
+    /// [`Store::create_client`] per client would be one commit each. Bumps
+    /// the registry generation once and announces [`Change::Clients`] (a
+    /// full reload: many clients changed). Returns how many were created;
+    /// an empty `clients` writes and announces nothing.
+    /// [`StoreError::AlreadyExists`] when an id is taken, or given twice, in
+    /// which case nothing is written.
+    async fn create_clients(&self, clients: &[NewClient]) -> Result<u64, StoreError>;
 
     /// The client with this id, if registered.
     async fn get_client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError>;

@@ -7,6 +7,7 @@
 //! same way on SQLite.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,17 @@ pub struct ClientRecord {
     pub updated_at: OffsetDateTime,
     /// 1 when created, bumped by every update.
     pub version: i64,
+}
+
+/// A client to register with [`crate::Store::create_clients`], many at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewClient {
+    /// The client id (`client_id` in OAuth), unique.
+    pub id: String,
+    /// The display name.
+    pub name: String,
+    /// The client's full JSON document, kept verbatim.
+    pub document: serde_json::Value,
 }
 
 /// The outcome recorded in an [`AuditEvent`].
@@ -232,6 +244,40 @@ pub(crate) fn encode_document(document: &serde_json::Value) -> Result<String, St
         field: "client document",
         reason: "it cannot be written as JSON",
     })
+}
+
+/// Each of `clients` beside its document as stored, once every client is
+/// checked the way [`crate::Store::create_client`] checks one. An id given
+/// twice is [`StoreError::AlreadyExists`], as the second insert would be.
+pub(crate) fn new_client_rows(
+    clients: &[NewClient],
+) -> Result<Vec<(&NewClient, String)>, StoreError> {
+    let mut seen = HashSet::with_capacity(clients.len());
+    clients
+        .iter()
+        .map(|client| {
+            check_id("client id", &client.id)?;
+            check_text("client name", &client.name)?;
+            if !seen.insert(client.id.as_str()) {
+                return Err(StoreError::AlreadyExists {
+                    id: client.id.clone(),
+                });
+            }
+            Ok((client, encode_document(&client.document)?))
+        })
+        .collect()
+}
+
+/// Why a bulk insert of `chunk` (`INSERT … ON CONFLICT (id) DO NOTHING
+/// RETURNING id`) inserted only `inserted`: the first id it skipped is taken.
+pub(crate) fn taken(chunk: &[(&NewClient, String)], inserted: &[String]) -> StoreError {
+    let inserted: HashSet<&str> = inserted.iter().map(String::as_str).collect();
+    let id = chunk
+        .iter()
+        .map(|(client, _)| client.id.as_str())
+        .find(|id| !inserted.contains(id))
+        .unwrap_or_default();
+    StoreError::AlreadyExists { id: id.to_owned() }
 }
 
 /// A client document read back.

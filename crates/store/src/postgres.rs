@@ -23,8 +23,8 @@ use tokio::task::JoinHandle;
 
 use crate::error::{StoreError, describe};
 use crate::model::{
-    self, AssertionUse, AuditEvent, AuditFilter, Change, ClientRecord, check_id, check_text, clean,
-    clean_opt, decode_document, encode_document, name_key, truncate_to_micros,
+    self, AssertionUse, AuditEvent, AuditFilter, Change, ClientRecord, NewClient, check_id,
+    check_text, clean, clean_opt, decode_document, encode_document, name_key, truncate_to_micros,
 };
 use crate::notify::Notifier;
 use crate::{Store, StoreError as E};
@@ -48,6 +48,10 @@ pub(crate) const CHANNEL: &str = "certbound_changes";
 /// Most rows per INSERT when appending audit events (11 values each, far
 /// below PostgreSQL's 65535 parameters). A power of two: see `pow2_chunks`.
 const AUDIT_CHUNK: usize = 512;
+
+/// Most rows per INSERT when creating clients in bulk (6 parameters each,
+/// 24576 in all, under PostgreSQL's 65535). A power of two: see `pow2_chunks`.
+const CLIENT_CHUNK: usize = 4096;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -358,6 +362,46 @@ impl Store for PgStore {
             updated_at: now,
             version: 1,
         })
+    }
+
+    async fn create_clients(&self, clients: &[NewClient]) -> Result<u64, StoreError> {
+        const DOING: &str = "creating clients";
+        let rows = model::new_client_rows(clients)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let now = model::now();
+        let mut tx = self.begin(DOING).await?;
+        for chunk in crate::pow2_chunks(&rows, CLIENT_CHUNK) {
+            let mut insert = QueryBuilder::<Postgres>::new(
+                "INSERT INTO clients (id, name, name_key, document, created_at, updated_at, version) ",
+            );
+            insert.push_values(chunk, |mut row, (client, text)| {
+                row.push_bind(client.id.as_str())
+                    .push_bind(client.name.as_str())
+                    .push_bind(name_key(&client.name))
+                    .push("CAST(")
+                    .push_bind_unseparated(text.as_str())
+                    .push_unseparated(" AS json)")
+                    .push_bind(now)
+                    .push_bind(now)
+                    .push("1");
+            });
+            insert.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+            let inserted: Vec<String> = insert
+                .build_query_scalar()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(E::during(DOING))?;
+            if inserted.len() < chunk.len() {
+                return Err(model::taken(chunk, &inserted));
+            }
+        }
+        // A full reload, not one client: payload `clients:<instance>`.
+        let generation = self.announce(&mut tx, Change::Clients, None).await?;
+        tx.commit().await.map_err(E::during(DOING))?;
+        self.notifier.reached(Change::Clients, generation);
+        Ok(rows.len() as u64)
     }
 
     async fn get_client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {

@@ -27,14 +27,16 @@ use tokio::sync::{broadcast, oneshot};
 
 use crate::error::{StoreError, describe};
 use crate::model::{
-    self, AssertionUse, AuditEvent, AuditFilter, Change, ClientRecord, check_id, check_text, clean,
-    clean_opt, decode_document, encode_document, from_micros, name_key, to_micros,
+    self, AssertionUse, AuditEvent, AuditFilter, Change, ClientRecord, NewClient, check_id,
+    check_text, clean, clean_opt, decode_document, encode_document, from_micros, name_key,
+    to_micros,
 };
 use crate::notify::Notifier;
 use crate::{Store, StoreError as E};
 
 /// How often a subscribed SQLite store looks for changes made by other
-/// connection pools on the same file.
+/// connection pools on the same file; such a change is announced at the
+/// second poll that sees it (see `Notifier::polled`).
 pub const SQLITE_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// How long a statement waits for another writer to finish.
@@ -47,6 +49,11 @@ const MAX_CONNECTIONS: u32 = 4;
 /// Most rows per INSERT when appending audit events (11 values each, well
 /// under SQLite's limit on bound variables). A power of two: see `append_audit`.
 const AUDIT_CHUNK: usize = 256;
+
+/// Most rows per INSERT when creating clients in bulk (6 variables each,
+/// 6144 in all, under SQLite's limit of 32766). A power of two: see
+/// `pow2_chunks`.
+const CLIENT_CHUNK: usize = 1024;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -185,6 +192,8 @@ async fn poll_generations(
     let mut ticks = tokio::time::interval(SQLITE_POLL_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
+    // What the previous poll read (nothing yet).
+    let mut last = (i64::MIN, i64::MIN);
     loop {
         tokio::select! {
             _ = &mut stop => return,
@@ -200,8 +209,7 @@ async fn poll_generations(
                     failing = false;
                     notifier.send(Change::Resync);
                 }
-                notifier.reached(Change::Clients, registry);
-                notifier.reached(Change::Revocations, revocations);
+                notifier.polled(registry, revocations, &mut last);
             }
             Err(error) => {
                 if !failing {
@@ -327,6 +335,43 @@ impl Store for SqliteStore {
             updated_at: now,
             version: 1,
         })
+    }
+
+    async fn create_clients(&self, clients: &[NewClient]) -> Result<u64, StoreError> {
+        const DOING: &str = "creating clients";
+        let rows = model::new_client_rows(clients)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let now = to_micros(model::now());
+        let mut tx = self.begin_write(DOING).await?;
+        for chunk in crate::pow2_chunks(&rows, CLIENT_CHUNK) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO clients (id, name, name_key, document, created_at, updated_at, version) ",
+            );
+            insert.push_values(chunk, |mut row, (client, text)| {
+                row.push_bind(client.id.as_str())
+                    .push_bind(client.name.as_str())
+                    .push_bind(name_key(&client.name))
+                    .push_bind(text.as_str())
+                    .push_bind(now)
+                    .push_bind(now)
+                    .push("1");
+            });
+            insert.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+            let inserted: Vec<String> = insert
+                .build_query_scalar()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(E::during(DOING))?;
+            if inserted.len() < chunk.len() {
+                return Err(model::taken(chunk, &inserted));
+            }
+        }
+        let generation = bump(&mut tx, Change::Clients).await?;
+        tx.commit().await.map_err(E::during(DOING))?;
+        self.notifier.reached(Change::Clients, generation);
+        Ok(rows.len() as u64)
     }
 
     async fn get_client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {

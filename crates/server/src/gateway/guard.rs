@@ -24,6 +24,7 @@ use certbound_oauth::client::ClientStatus;
 use certbound_oauth::{JwtError, Validation, VerifyingKeys};
 use certbound_pki::chain::{ChainError, Usage};
 use certbound_pki::inspect::{CertInfo, SanEntry};
+use certbound_store::StoreError;
 use time::OffsetDateTime;
 
 use super::proxy::UpstreamClient;
@@ -122,6 +123,17 @@ impl Rejection {
         }
     }
 
+    /// The client registry cannot be read: nothing is decided, try again.
+    fn unavailable(error: &StoreError) -> Self {
+        tracing::warn!(%error, "cannot read the client registry; request refused");
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            challenge: None,
+            error: "temporarily_unavailable",
+            description: "the server cannot read the client registry now; try again shortly".into(),
+        }
+    }
+
     /// A refusal on a `client-cert` route: no token is involved, so no Bearer
     /// challenge.
     fn certificate_refused(description: impl Into<String>) -> Self {
@@ -177,7 +189,7 @@ impl Route {
     }
 
     /// Check the request against the route's requirements.
-    pub fn admit(
+    pub async fn admit(
         &self,
         state: &AppState,
         token: Option<&str>,
@@ -188,6 +200,7 @@ impl Route {
         if self.config.require == Require::ClientCert {
             return self
                 .admit_certificate(state, identity, now)
+                .await
                 .map_err(|r| self.log(identity, None, r));
         }
         let Some(token) = token else {
@@ -195,6 +208,7 @@ impl Route {
         };
         let verified = self
             .verify(state, token, now, identity)
+            .await
             .map_err(|r| self.log(identity, None, r))?;
         let claims = &verified.claims;
         let client_id = Some(claims.client_id.as_str());
@@ -251,7 +265,7 @@ impl Route {
         })
     }
 
-    fn admit_certificate(
+    async fn admit_certificate(
         &self,
         state: &AppState,
         identity: Option<&ClientIdentity>,
@@ -292,24 +306,22 @@ impl Route {
             trusted = result.is_ok();
         }
         if !trusted {
-            let snapshot = state.registry.snapshot();
-            client_id = self
-                .config
-                .allow_client_ids
-                .iter()
-                .find(|id| {
-                    snapshot.get(id.as_str()).is_some_and(|c| {
-                        match authenticate_certificate(c, chain, now, revocation.as_ref()) {
-                            Ok(_) => true,
-                            Err(AuthFailure::Chain(e)) => {
-                                note(Err(&e));
-                                false
-                            }
-                            Err(_) => false,
-                        }
-                    })
-                })
-                .cloned();
+            for id in &self.config.allow_client_ids {
+                let client = state
+                    .registry
+                    .get(id)
+                    .await
+                    .map_err(|e| Rejection::unavailable(&e))?;
+                let Some(client) = client else { continue };
+                match authenticate_certificate(&client, chain, now, revocation.as_ref()) {
+                    Ok(_) => {
+                        client_id = Some(id.clone());
+                        break;
+                    }
+                    Err(AuthFailure::Chain(e)) => note(Err(&e)),
+                    Err(_) => {}
+                }
+            }
             trusted = client_id.is_some();
         }
         if !trusted {
@@ -362,7 +374,7 @@ impl Route {
         }
     }
 
-    fn verify(
+    async fn verify(
         &self,
         state: &AppState,
         token: &str,
@@ -391,7 +403,12 @@ impl Route {
         }
         // Trust taken back: the client was switched off or removed since.
         if matches!(self.config.tokens, TokenSource::Local) {
-            match state.registry.status(&claims.client_id) {
+            let status = state
+                .registry
+                .status(&claims.client_id)
+                .await
+                .map_err(|e| Rejection::unavailable(&e))?;
+            match status {
                 Some(ClientStatus::Active) => {}
                 Some(status) => {
                     return Err(Rejection::invalid_token(format!(
@@ -478,10 +495,11 @@ impl Route {
             .as_ref()
             .map(|a| a.certs().to_vec())
             .unwrap_or_default();
-        if let Some(store) = client_id
-            .and_then(|id| state.registry.snapshot().get(id).cloned())
-            .and_then(|c| c.trust_store.clone())
-        {
+        let client = match client_id {
+            Some(id) => state.registry.get(id).await.ok().flatten(),
+            None => None,
+        };
+        if let Some(store) = client.and_then(|c| c.trust_store.clone()) {
             anchors.extend(store.anchors.certs().iter().cloned());
         }
         match crate::online_revocation::check(state, chain, &anchors).await {

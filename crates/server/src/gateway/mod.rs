@@ -103,7 +103,7 @@ pub async fn serve(
         return json_response(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into());
     };
     let token = guard::bearer(request.headers());
-    match route.admit(state, token, identity) {
+    match route.admit(state, token, identity).await {
         Ok(admitted) => match route
             .check_online_revocation(state, identity, &admitted)
             .await

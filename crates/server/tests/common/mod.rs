@@ -165,12 +165,12 @@ impl Harness {
         self.running.addr(listener).unwrap()
     }
 
-    /// Register a client straight in the store and reload the registry.
+    /// Register a client straight in the store, as the admin API would.
     pub async fn register(&self, id: &str, doc: serde_json::Value) {
         let state = &self.running.state;
         let name = doc["name"].as_str().unwrap_or(id).to_string();
         state.store.create_client(id, &name, &doc).await.unwrap();
-        state.registry.reload().await.unwrap();
+        state.registry.refresh(id).await.unwrap();
     }
 
     /// POST a form to the token endpoint of `listener` with `client` as the TLS identity.

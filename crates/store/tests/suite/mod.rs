@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use certbound_store::{
-    AuditEvent, AuditFilter, AuditResult, Change, ClientRecord, DEFAULT_AUDIT_LIMIT, Store,
-    StoreError, open, truncate_to_micros,
+    AuditEvent, AuditFilter, AuditResult, Change, ClientRecord, DEFAULT_AUDIT_LIMIT, NewClient,
+    Store, StoreError, open, truncate_to_micros,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -27,6 +27,8 @@ macro_rules! run_suite {
         crate::suite::run_suite!(@tests $fresh;
             create_and_get,
             duplicate_id_is_refused,
+            bulk_create_is_one_change,
+            bulk_create_with_a_taken_id_writes_nothing,
             update_bumps_version,
             update_and_delete_of_unknown_ids,
             list_filters_by_name_and_orders,
@@ -145,6 +147,111 @@ pub async fn duplicate_id_is_refused(url: &str) {
     assert_eq!(store.get_client("app-1").await.expect("get"), Some(first));
     assert_eq!(store.count_clients().await.expect("count"), 1);
     assert_eq!(store.registry_generation().await.expect("generation"), 1);
+}
+
+fn new_clients(ids: &[&str]) -> Vec<NewClient> {
+    ids.iter()
+        .map(|id| NewClient {
+            id: (*id).to_owned(),
+            name: format!("Name of {id}"),
+            document: doc(id, &format!("Name of {id}")),
+        })
+        .collect()
+}
+
+pub async fn bulk_create_is_one_change(url: &str) {
+    let store = store(url).await;
+    let other = self::store(url).await;
+    let mut own = store.subscribe();
+    let mut from_other = other.subscribe();
+    create(&*store, "app-0", "Name of app-0").await;
+    assert_client_change(&next_change(&mut own).await, "app-0", Some(1));
+    assert_client_change(&next_change(&mut from_other).await, "app-0", Some(1));
+
+    let clients = new_clients(&["app-1", "app-2", "app-3"]);
+    let before = truncate_to_micros(OffsetDateTime::now_utc());
+    assert_eq!(store.create_clients(&clients).await.expect("create"), 3);
+    for client in &clients {
+        let got = store
+            .get_client(&client.id)
+            .await
+            .expect("get")
+            .unwrap_or_else(|| panic!("{} was not created", client.id));
+        assert_eq!(
+            (&got.name, &got.document, got.version),
+            (&client.name, &client.document, 1)
+        );
+        assert_eq!(got.created_at, got.updated_at);
+        assert!(got.created_at >= before);
+    }
+    let listed = store.list_clients(None).await.expect("list");
+    assert_eq!(ids(&listed), ["app-0", "app-1", "app-2", "app-3"]);
+    // One generation for the whole call, announced as a full reload, here
+    // and to another instance.
+    assert_eq!(store.registry_generation().await.expect("generation"), 2);
+    assert_eq!(next_change(&mut own).await, Change::Clients);
+    assert_eq!(next_change(&mut from_other).await, Change::Clients);
+    assert!(own.try_recv().is_err(), "one announcement per call");
+
+    // Nothing to create: nothing written, nothing announced.
+    assert_eq!(store.create_clients(&[]).await.expect("create"), 0);
+    assert_eq!(store.registry_generation().await.expect("generation"), 2);
+    assert!(own.try_recv().is_err());
+
+    // Enough clients for several INSERTs (more than either backend puts in one).
+    let many: Vec<String> = (0..5000).map(|i| format!("bulk-{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    assert_eq!(
+        store
+            .create_clients(&new_clients(&many))
+            .await
+            .expect("create"),
+        5000
+    );
+    assert_eq!(store.count_clients().await.expect("count"), 5004);
+    assert_eq!(store.registry_generation().await.expect("generation"), 3);
+    let last = store.get_client("bulk-4999").await.expect("get");
+    assert_eq!(last.map(|c| c.version), Some(1));
+}
+
+pub async fn bulk_create_with_a_taken_id_writes_nothing(url: &str) {
+    let store = store(url).await;
+    create(&*store, "taken", "Taken").await;
+    let mut rx = store.subscribe();
+    let refused = |result: Result<u64, StoreError>, want: &str| match result {
+        Err(StoreError::AlreadyExists { id }) => assert_eq!(id, want),
+        other => panic!("expected AlreadyExists for {want}, got {other:?}"),
+    };
+    refused(
+        store
+            .create_clients(&new_clients(&["new-1", "taken", "new-2"]))
+            .await,
+        "taken",
+    );
+    // Given twice in one call: the second would find the id taken.
+    refused(
+        store
+            .create_clients(&new_clients(&["new-1", "new-2", "new-1"]))
+            .await,
+        "new-1",
+    );
+    // Taken in the last of several INSERTs: the earlier ones are undone too.
+    let mut many: Vec<String> = (0..5000).map(|i| format!("bulk-{i}")).collect();
+    many.push("taken".to_owned());
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    refused(store.create_clients(&new_clients(&many)).await, "taken");
+    // Invalid input is refused before anything is written.
+    assert!(matches!(
+        store.create_clients(&new_clients(&["new-1", ""])).await,
+        Err(StoreError::InvalidInput { .. })
+    ));
+
+    assert_eq!(
+        ids(&store.list_clients(None).await.expect("list")),
+        ["taken"]
+    );
+    assert_eq!(store.registry_generation().await.expect("generation"), 1);
+    assert!(rx.try_recv().is_err(), "a refused call announces nothing");
 }
 
 pub async fn update_bumps_version(url: &str) {
