@@ -628,7 +628,7 @@ fn verdict(met: bool) -> &'static str {
 /// One line of the table: a figure for each instance (or one for the run),
 /// the target and whether every instance met it.
 fn row(label: &str, values: &[String], target: &str, met: Option<bool>) {
-    let values: Vec<String> = values.iter().map(|v| format!("{v:>20}")).collect();
+    let values: Vec<String> = values.iter().map(|v| format!(" {v:>22}")).collect();
     println!(
         "{label:<34}{} {target:>14}  {}",
         values.join(""),
