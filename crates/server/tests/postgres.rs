@@ -21,11 +21,23 @@ async fn instance_with(
     db: &str,
     extra: &str,
 ) -> certbound_server::Running {
+    instance_from(dir, name, db, "", extra).await
+}
+
+/// [`instance_with`] with `store` settings in `[store]` besides the URL.
+async fn instance_from(
+    dir: &std::path::Path,
+    name: &str,
+    db: &str,
+    store: &str,
+    extra: &str,
+) -> certbound_server::Running {
     let toml = format!(
         r#"
 data_dir = "{name}-data"
 [store]
 url = "{db}"
+{store}
 [issuer]
 url = "https://localhost"
 signing_key = "../shared-signing-key.pem"
@@ -438,6 +450,104 @@ key = "as-udap.key"
     assert_eq!(token(addr_a, once.clone()).await.unwrap().status, 200);
     let replay = token(addr_b, once).await.unwrap();
     assert_eq!(replay.status, 401, "{}", replay.body);
+    for r in [a, b] {
+        r.shutdown();
+        r.wait().await;
+    }
+}
+
+/// Two instances whose registry (300 clients) outgrows their cache (256):
+/// each reads a client on its first request, a client removed through A is
+/// refused by B (which held it) within a second, and a change written to
+/// the database behind both instances' backs (no `NOTIFY`, as a lost
+/// notification) is honoured once the generation poll finds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_larger_than_their_cache_follow_changes_and_heal_a_lost_notification() {
+    let db = certbound_testkit::postgres::database("lazy");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pki = TestPki::new();
+    pki.root
+        .issue(&LeafOptions::server("localhost").around_now())
+        .write(d, "server", &[]);
+    certbound_testkit::write_private(&d.join("admin-token"), ADMIN_TOKEN);
+    let leaf = self_signed(&LeafOptions::client("lazy").around_now());
+    let store = certbound_store::open(&db).await.unwrap();
+    let clients: Vec<certbound_store::NewClient> = (0..300)
+        .map(|i| {
+            let id = format!("l{i}");
+            certbound_store::NewClient {
+                document: client_doc(&id, &leaf.cert_pem()),
+                name: id.clone(),
+                id,
+            }
+        })
+        .collect();
+    assert_eq!(store.create_clients(&clients).await.unwrap(), 300);
+    store.close().await;
+
+    let a = instance(d, "a", &db).await;
+    let b = instance_from(d, "b", &db, "client_cache = 256", "").await;
+    assert!(
+        !b.state.registry.is_whole(),
+        "300 clients do not fit in 256"
+    );
+    let (addr_a, addr_b) = (a.addr("tls").unwrap(), b.addr("tls").unwrap());
+    let client = Client::Cert(vec![leaf.cert.clone()], leaf.key_pem.clone());
+    let token = |addr, id: &'static str| {
+        let client = &client;
+        let pki = &pki;
+        async move {
+            let form = format!("grant_type=client_credentials&client_id={id}");
+            post_form(addr, pki, client, "/oauth2/token", &form).await
+        }
+    };
+    let fetched = b.state.registry.fetched();
+    for id in ["l1", "l2", "l1"] {
+        let r = token(addr_b, id).await.unwrap();
+        assert_eq!(r.status, 200, "{id}: {}", r.body);
+    }
+    assert_eq!(
+        b.state.registry.fetched() - fetched,
+        2,
+        "l1 and l2, once each"
+    );
+
+    // Removed through A: B, which holds it, refuses it within a second.
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let del = request(
+        addr_a,
+        &pki,
+        &Client::None,
+        "DELETE",
+        "/admin/ClientApplication/l1",
+        "",
+        "",
+        &[("authorization", &auth)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(del.status, 204, "{}", del.body);
+    let took = within(Duration::from_secs(1), 401, || token(addr_b, "l1")).await;
+    eprintln!("removal honoured by B after {took:?}");
+
+    // Switched off behind both instances' backs: no notification names it;
+    // the generation poll finds the store ahead and B starts over.
+    certbound_testkit::postgres::execute(
+        &db,
+        "UPDATE clients SET document = jsonb_set(document::jsonb, '{status}', '\"off\"')::json, \
+         version = version + 1 WHERE id = 'l2'; \
+         UPDATE meta SET registry_generation = registry_generation + 1",
+    );
+    // Found at the second poll that sees the store ahead (2 s apart): 10 s
+    // leaves room for a busy machine.
+    let limit = certbound_server::registry::POLL_INTERVAL * 5;
+    let took = within(limit, 401, || token(addr_b, "l2")).await;
+    eprintln!("unannounced change honoured by B after {took:?}");
+    // A, which holds the registry whole, heals too.
+    within(limit, 401, || token(addr_a, "l2")).await;
+    assert_eq!(token(addr_b, "l3").await.unwrap().status, 200);
+
     for r in [a, b] {
         r.shutdown();
         r.wait().await;

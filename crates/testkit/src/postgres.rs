@@ -110,6 +110,19 @@ pub fn drop_database(url: &str) {
     }
 }
 
+/// Run `sql` on the database of `url` (made by [`database`]) as the
+/// superuser, behind every server's back: what another program writing to
+/// the tables directly does (no `NOTIFY`). Panics when `psql` fails.
+pub fn execute(url: &str, sql: &str) {
+    let cluster = CLUSTER.get_or_init(prepare_cluster);
+    let name = url
+        .rsplit('/')
+        .next()
+        .filter(|n| n.starts_with(DATABASE_PREFIX))
+        .expect("a database made by `database`");
+    run_psql(cluster, name, sql);
+}
+
 /// Stop the cluster the databases live on (fast: open sessions are cut), keep
 /// it down for `down`, and start it again; returns once it accepts TCP
 /// connections, or after 30 s. For fault-injection programs (`soak`), never
