@@ -55,8 +55,10 @@ fn span(d: Duration) -> time::Duration {
 }
 
 async fn fetch(uri: String, ca: Option<Arc<Vec<CertDer>>>) -> Result<Arc<FetchedKeys>, String> {
-    let body = crate::gateway::proxy::fetch(&uri, ca.as_deref().map(Vec::as_slice)).await?;
-    let keys = VerifyingKeys::from_jwks_json(&body).map_err(|e| e.to_string())?;
+    // Cached answers keep the error as text.
+    let keys = crate::gateway::proxy::fetch_jwks(&uri, ca.as_deref().map(Vec::as_slice))
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::debug!(%uri, keys = keys.len(), "client JWKS fetched");
     Ok(Arc::new(FetchedKeys {
         keys,

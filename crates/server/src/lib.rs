@@ -77,7 +77,7 @@ pub enum ServerError {
         source: std::io::Error,
     },
     #[error("cannot set up a route: {0}")]
-    Gateway(String),
+    Gateway(#[from] gateway::RouteError),
     #[error("cannot publish the metadata: {0}")]
     Metadata(String),
     #[error("[udap]: {0}")]

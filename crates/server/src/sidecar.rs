@@ -52,7 +52,7 @@ pub enum Credentials {
 }
 
 impl Credentials {
-    fn load(&self) -> Result<ClientTls, String> {
+    fn load(&self) -> Result<ClientTls, CredentialsError> {
         match self {
             Credentials::Files {
                 cert,
@@ -60,22 +60,20 @@ impl Credentials {
                 ca,
                 key_password,
             } => Ok(ClientTls {
-                identity: Some(
-                    certbound_tls::Identity::load_with_password(cert, Some(key), key_password)
-                        .map_err(|e| e.to_string())?,
-                ),
+                identity: Some(certbound_tls::Identity::load_with_password(
+                    cert,
+                    Some(key),
+                    key_password,
+                )?),
                 ca: ca
                     .as_ref()
                     .map(|p| certbound_tls::material::load_certificates(p, "the CA file"))
-                    .transpose()
-                    .map_err(|e| e.to_string())?,
+                    .transpose()?,
                 ..ClientTls::default()
             }),
-            Credentials::Profile { config, name } => {
-                certbound_tls::profile::load_profile(config, name)
-                    .map(ClientTls::from_profile)
-                    .map_err(|e| e.to_string())
-            }
+            Credentials::Profile { config, name } => Ok(ClientTls::from_profile(
+                certbound_tls::profile::load_profile(config, name)?,
+            )),
         }
     }
 
@@ -124,11 +122,20 @@ pub struct SidecarConfig {
     pub connect_timeout: Duration,
 }
 
+/// Why the client certificate cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    #[error(transparent)]
+    Tls(#[from] certbound_tls::Error),
+    #[error(transparent)]
+    Profile(#[from] certbound_tls::ProfileError),
+}
+
 /// Why the sidecar could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum SidecarError {
     #[error("cannot load the client certificate: {0}")]
-    Credentials(String),
+    Credentials(#[from] CredentialsError),
     #[error("cannot listen on {addr}{}", crate::bind_hint(source))]
     Bind {
         addr: SocketAddr,
@@ -159,6 +166,12 @@ struct TokenFailure {
     error_description: Option<String>,
     /// The whole story, for the log and the 503.
     message: String,
+}
+
+impl std::fmt::Display for TokenFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 impl TokenFailure {
@@ -205,18 +218,15 @@ impl Sidecar {
 fn make_client(
     tls: &ClientTls,
     timeout: Duration,
-) -> Result<Client<HttpsConnector<HttpConnector>, Body>, String> {
-    let config = tls.build().map_err(|e| e.to_string())?;
+) -> Result<Client<HttpsConnector<HttpConnector>, Body>, CredentialsError> {
+    let config = tls.build()?;
     Ok(build_client((*config).clone(), timeout))
 }
 
 /// Start the sidecar.
 pub async fn start(config: SidecarConfig) -> Result<Sidecar, SidecarError> {
-    let tls = config
-        .credentials
-        .load()
-        .map_err(SidecarError::Credentials)?;
-    let client = make_client(&tls, config.connect_timeout).map_err(SidecarError::Credentials)?;
+    let tls = config.credentials.load()?;
+    let client = make_client(&tls, config.connect_timeout)?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| SidecarError::Bind {
@@ -563,7 +573,7 @@ fn no_token(shared: &Shared) -> Response<Body> {
 
 /// Fetch a new token by client_credentials with the client certificate; a
 /// failure is kept for the 503 of the requests that find no token.
-async fn refresh_token(shared: &Shared) -> Result<(), String> {
+async fn refresh_token(shared: &Shared) -> Result<(), TokenFailure> {
     let Some(settings) = &shared.config.token else {
         return Ok(());
     };
@@ -575,11 +585,10 @@ async fn refresh_token(shared: &Shared) -> Result<(), String> {
             Ok(())
         }
         Err(failure) => {
-            let message = failure.message.clone();
             shared
                 .failure
-                .store(Arc::new(Some((failure, Instant::now()))));
-            Err(message)
+                .store(Arc::new(Some((failure.clone(), Instant::now()))));
+            Err(failure)
         }
     }
 }

@@ -27,6 +27,7 @@ use certbound_pki::inspect::{CertInfo, SanEntry};
 use certbound_store::StoreError;
 use time::OffsetDateTime;
 
+use super::error::{NameNotAllowed, RouteError};
 use super::proxy::UpstreamClient;
 use super::{ExternalJwks, Require, RouteConfig, TokenSource};
 use crate::identity::ClientIdentity;
@@ -159,7 +160,7 @@ impl IntoResponse for Rejection {
 }
 
 impl Route {
-    pub fn new(config: RouteConfig, issuer: &str, audience: &[String]) -> Result<Self, String> {
+    pub fn new(config: RouteConfig, issuer: &str, audience: &[String]) -> Result<Self, RouteError> {
         let (issuer, keys) = match &config.tokens {
             TokenSource::Local => (issuer.to_string(), None),
             TokenSource::External { issuer, jwks } => (
@@ -343,17 +344,14 @@ impl Route {
 
     /// The subject CN / SAN allow rules (when any is set); the reason for a
     /// refusal, which the caller answers as its kind of route does.
-    fn check_names(&self, leaf: Option<&certbound_pki::CertDer>) -> Result<(), String> {
+    fn check_names(&self, leaf: Option<&certbound_pki::CertDer>) -> Result<(), NameNotAllowed> {
         let c = &self.config;
         if c.allow_subject_cn.is_empty() && c.allow_san_dns.is_empty() && c.allow_san_uri.is_empty()
         {
             return Ok(());
         }
         let Some(info) = leaf.and_then(|l| CertInfo::from_der(l).ok()) else {
-            return Err(
-                "this route allows certain certificate names only: present a client certificate"
-                    .into(),
-            );
+            return Err(NameNotAllowed::NoCertificate);
         };
         let cn_ok = info
             .common_names
@@ -367,10 +365,9 @@ impl Route {
         if cn_ok || san_ok {
             Ok(())
         } else {
-            Err(format!(
-                "certificate '{}' is not allowed on this route",
-                info.display_name()
-            ))
+            Err(NameNotAllowed::Name {
+                name: info.display_name().to_owned(),
+            })
         }
     }
 
@@ -562,9 +559,9 @@ pub(super) async fn keep_jwks(route: &Route, mut shutdown: tokio::sync::watch::R
         let fetched_at = tokio::time::Instant::now();
         let fetched = tokio::select! {
             _ = shutdown.changed() => return,
-            fetched = super::proxy::fetch(uri, ca.as_deref()) => fetched,
+            fetched = super::proxy::fetch_jwks(uri, ca.as_deref()) => fetched,
         };
-        match fetched.and_then(|b| VerifyingKeys::from_jwks_json(&b).map_err(|e| e.to_string())) {
+        match fetched {
             Ok(keys) => {
                 tracing::debug!(route = %route.config.prefix, %uri, "external JWKS fetched");
                 route.external_keys.store(Some(Arc::new(keys)));

@@ -9,6 +9,7 @@
 //! refused by [`crate::request_check`] before routing); a route is chosen on
 //! segment boundaries and the upstream gets the very path that chose it.
 
+mod error;
 mod guard;
 mod pool;
 pub(crate) mod proxy;
@@ -20,6 +21,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+pub use self::error::{FetchError, NameNotAllowed, RouteError};
 use crate::identity::Connection;
 use crate::reply::json_response;
 use crate::state::AppState;
@@ -36,7 +38,11 @@ pub struct Gateway {
 
 impl Gateway {
     /// Build the routes: upstream clients and token verifiers.
-    pub fn new(configs: &[RouteConfig], issuer: &str, audience: &[String]) -> Result<Self, String> {
+    pub fn new(
+        configs: &[RouteConfig],
+        issuer: &str,
+        audience: &[String],
+    ) -> Result<Self, RouteError> {
         let mut routes = Vec::new();
         for c in configs {
             routes.push(guard::Route::new(c.clone(), issuer, audience)?);

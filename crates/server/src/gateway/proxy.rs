@@ -28,6 +28,7 @@ use axum::extract::Request;
 use axum::http::uri::{Authority, PathAndQuery, Scheme};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, Version, header};
 use axum::response::Response;
+use certbound_oauth::VerifyingKeys;
 use certbound_tls::ClientTls;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -35,6 +36,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use super::RouteConfig;
+use super::error::{FetchError, RouteError};
 use super::guard::{Admitted, Route};
 use super::pool::Http1Pool;
 use crate::identity::{ClientIdentity, Source};
@@ -120,7 +122,7 @@ enum Transport {
 }
 
 impl UpstreamClient {
-    pub fn new(config: &RouteConfig) -> Result<Self, String> {
+    pub fn new(config: &RouteConfig) -> Result<Self, RouteError> {
         let tls = match &config.upstream_tls {
             Some(profile) => ClientTls {
                 identity: profile.identity.as_ref().map(|i| i.duplicate()),
@@ -133,7 +135,11 @@ impl UpstreamClient {
         let upstream = &config.upstream;
         // Only an https:// upstream needs a TLS config (and system roots when no CA is given).
         let transport = if upstream.scheme_str() == Some("https") {
-            let tls_config = (*tls.build().map_err(|e| format!("upstream TLS: {e}"))?).clone();
+            let tls_config = (*tls.build().map_err(|source| RouteError::UpstreamTls {
+                prefix: config.prefix.clone(),
+                source: Box::new(source),
+            })?)
+            .clone();
             Transport::Tls(Box::new(build_client(tls_config, config.connect_timeout)))
         } else {
             Transport::Plain(Arc::new(Http1Pool::new(
@@ -155,15 +161,13 @@ impl UpstreamClient {
     /// The URI of the upstream request for a request to `path` (path and
     /// query): absolute for hyper-util's client, origin-form (the path) for
     /// the HTTP/1.1 pool, which writes it as it is.
-    fn uri(&self, path: Option<&PathAndQuery>) -> Result<Uri, String> {
+    fn uri(&self, path: Option<&PathAndQuery>) -> Result<Uri, axum::http::Error> {
         let path_and_query = match path {
             // The common case: no base path, and the request's path as it came.
             Some(p) if self.base_path.is_empty() && p.as_str().starts_with('/') => p.clone(),
             _ => {
                 let path = path.map_or("/", |p| p.as_str());
-                format!("{}{path}", self.base_path)
-                    .parse::<PathAndQuery>()
-                    .map_err(|e| e.to_string())?
+                format!("{}{path}", self.base_path).parse::<PathAndQuery>()?
             }
         };
         if let Transport::Plain(_) = self.transport {
@@ -173,7 +177,7 @@ impl UpstreamClient {
         parts.scheme = Some(self.scheme.clone());
         parts.authority = self.authority.clone();
         parts.path_and_query = Some(path_and_query);
-        Uri::from_parts(parts).map_err(|e| e.to_string())
+        Ok(Uri::from_parts(parts)?)
     }
 
     /// Send the request; the response head, its body streaming.
@@ -395,36 +399,31 @@ fn set_identity(headers: &mut HeaderMap, identity: Option<&ClientIdentity>, admi
     }
 }
 
-/// GET a small document (an external JWKS) over HTTPS, verified with `ca`
-/// (the system roots when `None`).
-pub async fn fetch(uri: &str, ca: Option<&[certbound_pki::CertDer]>) -> Result<Vec<u8>, String> {
+/// GET a JWKS over HTTPS, verified with `ca` (the system roots when `None`).
+pub async fn fetch_jwks(
+    uri: &str,
+    ca: Option<&[certbound_pki::CertDer]>,
+) -> Result<VerifyingKeys, FetchError> {
     let tls = ClientTls {
         ca: ca.map(<[_]>::to_vec),
         ..ClientTls::default()
     }
     .build()
-    .map_err(|e| e.to_string())?;
+    .map_err(Box::new)?;
     let client = build_client((*tls).clone(), Duration::from_secs(5));
-    let uri: Uri = uri
-        .parse()
-        .map_err(|e: axum::http::uri::InvalidUri| e.to_string())?;
+    let uri: Uri = uri.parse()?;
     if uri.scheme_str() != Some("https") {
-        return Err(format!("{uri} is not an https:// URL"));
+        return Err(FetchError::NotHttps(uri));
     }
-    let request = Request::get(uri)
-        .body(Body::empty())
-        .map_err(|e| e.to_string())?;
+    let request = Request::get(uri).body(Body::empty())?;
     let response = tokio::time::timeout(Duration::from_secs(10), client.request(request))
         .await
-        .map_err(|_| "timed out".to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| FetchError::Timeout)??;
     if !response.status().is_success() {
-        return Err(format!("HTTP {}", response.status()));
+        return Err(FetchError::Status(response.status()));
     }
-    let body = axum::body::to_bytes(Body::new(response.into_body()), 1024 * 1024)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(body.to_vec())
+    let body = axum::body::to_bytes(Body::new(response.into_body()), 1024 * 1024).await?;
+    Ok(VerifyingKeys::from_jwks_json(&body)?)
 }
 
 #[cfg(test)]
