@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -91,19 +90,9 @@ pub struct RawMetrics {
 /// Who may read `/metrics` when `[metrics] allow_from` is not set: this host only.
 pub const DEFAULT_METRICS_ALLOW: [&str; 2] = ["127.0.0.0/8", "::1/128"];
 
+pub use admin::{AdminConfig, MIN_ADMIN_TOKEN_LEN, RawAdmin};
+pub use listener::{ListenerConfig, RawCertHeader, RawListener};
 pub use route::RawRoute;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawAdmin {
-    /// Name of an environment variable holding the admin bearer token.
-    pub token_env: Option<String>,
-    /// A file holding the admin bearer token (keep it mode 0600).
-    pub token_file: Option<PathBuf>,
-    /// Admin client certificates: presenting one (over TLS, with its key) grants admin access.
-    #[serde(default)]
-    pub client_certs: Vec<PathBuf>,
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,39 +130,6 @@ pub struct RawIssuer {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawListener {
-    pub name: Option<String>,
-    /// `127.0.0.1:8443`, `[::1]:8443`, `0.0.0.0:8443`.
-    pub bind: Option<String>,
-    /// A `[tls.NAME]` profile; absent for plain HTTP (behind a proxy).
-    pub tls: Option<String>,
-    /// The URL clients use to reach this listener, when it differs from the issuer's
-    /// (RFC 8705 §5 `mtls_endpoint_aliases`).
-    pub public_url: Option<String>,
-    /// A header in which a TLS-terminating proxy forwards the client certificate.
-    pub client_cert_header: Option<RawCertHeader>,
-    /// Peers whose forwarded-certificate header is believed (CIDR blocks).
-    #[serde(default)]
-    pub trusted_proxies: Vec<String>,
-    /// Seconds to send a whole request head (default 10).
-    pub header_read_timeout_secs: Option<u64>,
-    /// Seconds a connection may stay open with no request in progress (default 60).
-    pub idle_timeout_secs: Option<u64>,
-    /// Most connections open at once (default 10000); more wait in the backlog.
-    pub max_connections: Option<u64>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCertHeader {
-    /// Header name; defaults to the format's usual header where it has one.
-    pub name: Option<String>,
-    /// aws-alb, aws-alb-leaf, nginx, rfc9440, envoy-xfcc, traefik, base64-der, pem.
-    pub format: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawLog {
     /// "text" (default) or "json".
     pub format: Option<String>,
@@ -206,29 +162,6 @@ pub struct Config {
     pub udap: Vec<udap::CommunityConfig>,
 }
 
-/// Shortest admin token accepted.
-pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
-
-/// Who may use the admin API.
-#[derive(Clone)]
-pub struct AdminConfig {
-    pub token: Option<String>,
-    /// `x5t#S256` of the admin client certificates.
-    pub cert_thumbprints: Vec<String>,
-    /// One-time console sign-in links (`serve --dev` prints one), shared by every clone.
-    pub sign_in_links: std::sync::Arc<crate::signin_link::SignInLinks>,
-}
-
-impl fmt::Debug for AdminConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never print the token.
-        f.debug_struct("AdminConfig")
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("cert_thumbprints", &self.cert_thumbprints)
-            .finish_non_exhaustive()
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct IssuerConfig {
     pub url: String,
@@ -241,18 +174,6 @@ pub struct IssuerConfig {
     pub hrex: bool,
     /// CAs for clients' `jwks_uri` servers; `None`: the system's roots.
     pub jwks_ca: Option<Vec<certbound_pki::CertDer>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ListenerConfig {
-    pub name: String,
-    pub bind: SocketAddr,
-    pub tls: Option<Arc<TlsProfile>>,
-    /// How to load the TLS profile again (certificate reload).
-    pub tls_source: Option<crate::reload::TlsSource>,
-    pub public_url: Option<String>,
-    pub forwarded: Option<crate::forwarded::ForwardedConfig>,
-    pub limits: crate::listener::Limits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -421,79 +342,8 @@ impl RawConfig {
             );
         }
         for (i, l) in self.listeners.iter().enumerate() {
-            let key = format!("listener[{i}]");
-            let name = l.name.clone().unwrap_or_else(|| format!("listener-{i}"));
-            let bind = match l.bind.as_deref() {
-                None => {
-                    problem(
-                        format!("{key}.bind"),
-                        "missing: the address to listen on, e.g. \"0.0.0.0:8443\"".into(),
-                    );
-                    None
-                }
-                Some(b) => match b.parse::<SocketAddr>() {
-                    Ok(a) => Some(a),
-                    Err(_) => {
-                        problem(
-                            format!("{key}.bind"),
-                            format!(
-                                "`{b}` is not an address: write IP:PORT, e.g. \"127.0.0.1:8443\" or \"[::]:8443\""
-                            ),
-                        );
-                        None
-                    }
-                },
-            };
-            let tls = match l.tls.as_deref() {
-                None => None,
-                Some(t) => match profiles.get(t) {
-                    Some(p) if p.identity.is_some() => Some(p.clone()),
-                    Some(_) => {
-                        problem(
-                            format!("{key}.tls"),
-                            format!(
-                                "the profile [tls.{t}] has no cert and key, which a listener needs"
-                            ),
-                        );
-                        None
-                    }
-                    None if self.tls.contains_key(t) => None, // already reported
-                    None => {
-                        problem(format!("{key}.tls"), no_profile(t, self.tls.keys()));
-                        None
-                    }
-                },
-            };
-            if let Some(url) = &l.public_url {
-                check_url(&mut problem, format!("{key}.public_url"), url);
-            }
-            let forwarded = forwarded_config(&key, l, &mut problem);
-            let limits = crate::listener::Limits::validate(
-                &key,
-                l.header_read_timeout_secs,
-                l.idle_timeout_secs,
-                l.max_connections,
-                &mut problem,
-            );
-            if let Some(bind) = bind {
-                let tls_source =
-                    l.tls
-                        .as_ref()
-                        .filter(|_| tls.is_some())
-                        .map(|t| crate::reload::TlsSource {
-                            name: t.clone(),
-                            raw: self.tls.get(t).cloned().unwrap_or_default(),
-                            base: base.to_path_buf(),
-                        });
-                listeners.push(ListenerConfig {
-                    name,
-                    bind,
-                    tls,
-                    tls_source,
-                    public_url: l.public_url.clone(),
-                    forwarded,
-                    limits,
-                });
+            if let Some(listener) = l.validate(i, &profiles, &self.tls, base, &mut problem) {
+                listeners.push(listener);
             }
         }
 
@@ -672,140 +522,6 @@ impl RawConfig {
     }
 }
 
-/// Validate a listener's forwarded-certificate header settings.
-fn forwarded_config(
-    key: &str,
-    l: &RawListener,
-    problem: &mut impl FnMut(String, String),
-) -> Option<crate::forwarded::ForwardedConfig> {
-    use certbound_pki::forwarded::HeaderFormat;
-    let mut trusted = Vec::new();
-    for (i, t) in l.trusted_proxies.iter().enumerate() {
-        match t.parse::<crate::forwarded::Cidr>() {
-            Ok(c) => trusted.push(c),
-            Err(e) => problem(format!("{key}.trusted_proxies[{i}]"), e),
-        }
-    }
-    let Some(h) = &l.client_cert_header else {
-        if !l.trusted_proxies.is_empty() {
-            problem(
-                format!("{key}.trusted_proxies"),
-                "is set but client_cert_header is not: nothing would be trusted".into(),
-            );
-        }
-        return None;
-    };
-    let format = match h.format.parse::<HeaderFormat>() {
-        Ok(f) => f,
-        Err(e) => {
-            problem(format!("{key}.client_cert_header.format"), e.to_string());
-            return None;
-        }
-    };
-    let name = match h.name.as_deref().or(format.default_header_name()) {
-        Some(n) => n,
-        None => {
-            problem(
-                format!("{key}.client_cert_header.name"),
-                format!(
-                    "missing: the `{format}` format has no usual header name, so name the one your proxy sets"
-                ),
-            );
-            return None;
-        }
-    };
-    let header = match axum::http::HeaderName::from_bytes(name.trim().as_bytes()) {
-        Ok(h) => h,
-        Err(_) => {
-            problem(
-                format!("{key}.client_cert_header.name"),
-                format!("`{name}` is not a valid header name"),
-            );
-            return None;
-        }
-    };
-    if trusted.is_empty() && l.trusted_proxies.is_empty() {
-        problem(
-            format!("{key}.trusted_proxies"),
-            "missing: a forwarded certificate header is believed only from the proxies listed here (CIDR blocks); without them anyone could claim any certificate".into(),
-        );
-        return None;
-    }
-    let chain_header = (format == HeaderFormat::Rfc9440)
-        .then(|| axum::http::HeaderName::from_static("client-cert-chain"));
-    Some(crate::forwarded::ForwardedConfig {
-        header,
-        chain_header,
-        format,
-        trusted,
-    })
-}
-
-impl RawAdmin {
-    fn resolve(
-        &self,
-        base: &Path,
-        env: &Env<'_>,
-        problem: &mut impl FnMut(String, String),
-    ) -> Option<AdminConfig> {
-        let mut token = None;
-        if let Some(var) = &self.token_env {
-            match env(var) {
-                Some(v) if !v.trim().is_empty() => token = Some(v.trim().to_string()),
-                _ => problem(
-                    "admin.token_env".into(),
-                    format!("the environment variable {var} is not set"),
-                ),
-            }
-        }
-        if let Some(file) = &self.token_file {
-            let path = base.join(file);
-            match std::fs::read_to_string(&path) {
-                Ok(v) if !v.trim().is_empty() => token = Some(v.trim().to_string()),
-                Ok(_) => problem(
-                    "admin.token_file".into(),
-                    format!("{} is empty", path.display()),
-                ),
-                Err(e) => problem(
-                    "admin.token_file".into(),
-                    format!("cannot read {}: {e}", path.display()),
-                ),
-            }
-        }
-        if let Some(t) = &token {
-            if t.len() < MIN_ADMIN_TOKEN_LEN {
-                problem(
-                    "admin".into(),
-                    format!(
-                        "the admin token is shorter than {MIN_ADMIN_TOKEN_LEN} characters: use a long random one, e.g. `openssl rand -hex 32`"
-                    ),
-                );
-            }
-        }
-        let mut cert_thumbprints = Vec::new();
-        for (i, file) in self.client_certs.iter().enumerate() {
-            let path = base.join(file);
-            match std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| certbound_pki::parse_certificates(&b).map_err(|e| e.to_string()))
-            {
-                Ok(certs) => {
-                    cert_thumbprints.extend(certs.iter().map(|c| certbound_pki::x5t_s256(c)))
-                }
-                Err(e) => problem(
-                    format!("admin.client_certs[{i}]"),
-                    format!("{}: {e}", path.display()),
-                ),
-            }
-        }
-        (token.is_some() || !cert_thumbprints.is_empty()).then(|| AdminConfig {
-            token,
-            cert_thumbprints,
-            sign_in_links: std::sync::Arc::default(),
-        })
-    }
-}
-
 /// "there is no [tls.NAME] profile", with the profiles the file defines.
 pub fn no_profile<'a>(name: &str, defined: impl Iterator<Item = &'a String>) -> String {
     let defined: Vec<String> = defined.map(|d| format!("[tls.{d}]")).collect();
@@ -821,7 +537,7 @@ pub fn no_profile<'a>(name: &str, defined: impl Iterator<Item = &'a String>) -> 
     }
 }
 
-fn check_url(problem: &mut impl FnMut(String, String), key: String, url: &str) {
+pub(crate) fn check_url(problem: &mut impl FnMut(String, String), key: String, url: &str) {
     let ok =
         (url.starts_with("https://") || url.starts_with("http://")) && url.len() > "https://".len();
     if !ok {
@@ -829,6 +545,8 @@ fn check_url(problem: &mut impl FnMut(String, String), key: String, url: &str) {
     }
 }
 
+pub mod admin;
+pub mod listener;
 pub mod route;
 #[cfg(test)]
 mod tests;

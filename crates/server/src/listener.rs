@@ -30,6 +30,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::app;
+pub use crate::config::listener::Limits;
 use crate::forwarded::{Forwarded, ForwardedConfig};
 use crate::identity::{ClientIdentity, Connection};
 use crate::request_check;
@@ -44,78 +45,11 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// How long shutdown waits for open connections to finish.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default `header_read_timeout_secs`: time to send a whole request head.
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default `idle_timeout_secs`: a connection with no request in progress
-/// this long is closed.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default `max_connections` per listener: far below a typical file
-/// descriptor limit of 65536 for the whole process (each proxied request
-/// may hold an upstream connection too).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// How often an HTTP/2 connection is pinged to tell a dead peer from an idle one.
 pub const HTTP2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(20);
 /// How long an HTTP/2 ping may go unanswered before the connection is closed.
 pub const HTTP2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
-/// Largest accepted `header_read_timeout_secs` and `idle_timeout_secs`.
-pub const MAX_TIMEOUT_SECS: u64 = 3600;
-
-/// What one connection may hold, per listener.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub header_read_timeout: Duration,
-    pub idle_timeout: Duration,
-    pub max_connections: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-        }
-    }
-}
-
 impl Limits {
-    /// The limits of `[[listener]]` `key`; problems go to `problem`.
-    pub fn validate(
-        key: &str,
-        header_read_timeout_secs: Option<u64>,
-        idle_timeout_secs: Option<u64>,
-        max_connections: Option<u64>,
-        problem: &mut impl FnMut(String, String),
-    ) -> Limits {
-        let mut limits = Limits::default();
-        let mut secs = |name: &str, value: Option<u64>, default: Duration| match value {
-            None => default,
-            Some(s) if (1..=MAX_TIMEOUT_SECS).contains(&s) => Duration::from_secs(s),
-            Some(s) => {
-                problem(
-                    format!("{key}.{name}"),
-                    format!("{s} is out of range: write 1 to {MAX_TIMEOUT_SECS} seconds"),
-                );
-                default
-            }
-        };
-        limits.header_read_timeout = secs(
-            "header_read_timeout_secs",
-            header_read_timeout_secs,
-            DEFAULT_HEADER_READ_TIMEOUT,
-        );
-        limits.idle_timeout = secs("idle_timeout_secs", idle_timeout_secs, DEFAULT_IDLE_TIMEOUT);
-        match max_connections {
-            None => {}
-            Some(n) if (1..=1_000_000).contains(&n) => limits.max_connections = n as usize,
-            Some(n) => problem(
-                format!("{key}.max_connections"),
-                format!("{n} is out of range: write 1 to 1000000"),
-            ),
-        }
-        limits
-    }
-
     /// hyper's connection builder with these limits.
     pub(crate) fn builder(&self) -> hyper_util::server::conn::auto::Builder<TokioExecutor> {
         let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
