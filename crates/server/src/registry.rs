@@ -66,6 +66,16 @@ type Map = HashMap<String, Arc<Entry>>;
 /// A read of the store under way: the client, and whether it was cached.
 type Loading = OnceCell<(Option<Arc<CompiledClient>>, bool)>;
 
+/// The longest client id looked up: no registered id is longer (the admin
+/// API allows 64 bytes), and a longer one is not worth a read or the memory
+/// of remembering it.
+const MAX_ID_LEN: usize = 256;
+
+/// Reads of the store for ids not in the cache under way at once: anyone can
+/// send a `client_id`, so a flood of unknown ids waits here rather than
+/// taking every database connection from the audit trail and replay checks.
+const MAX_CONCURRENT_READS: usize = 16;
+
 /// Reads of one id a fetch makes before answering uncached.
 const FETCH_ATTEMPTS: u32 = 4;
 
@@ -129,6 +139,8 @@ pub struct Registry {
     fetched: AtomicU64,
     /// Writes to the cache, so a reader can tell it changed.
     writes: AtomicU64,
+    /// Bounds the store reads of [`Registry::fetch`].
+    reads: tokio::sync::Semaphore,
 }
 
 impl Registry {
@@ -157,6 +169,7 @@ impl Registry {
             compiled: AtomicU64::new(0),
             fetched: AtomicU64::new(0),
             writes: AtomicU64::new(0),
+            reads: tokio::sync::Semaphore::new(MAX_CONCURRENT_READS),
         });
         if registry.fits() {
             let warming = Arc::clone(&registry);
@@ -236,6 +249,9 @@ impl Registry {
     /// The client `id`, from memory or else the store; `None` when it is
     /// not registered (or its record does not validate).
     pub async fn get(&self, id: &str) -> Result<Option<Arc<CompiledClient>>, StoreError> {
+        if id.is_empty() || id.len() > MAX_ID_LEN {
+            return Ok(None);
+        }
         let shard = &self.shards[shard_of(id)];
         if let Some(entry) = shard.map.load().get(id) {
             entry.used.store(true, Ordering::Relaxed);
@@ -267,6 +283,8 @@ impl Registry {
                     if let Some(entry) = shard.map.load().get(id) {
                         return Ok((entry.client.clone(), true));
                     }
+                    // Never closed, so acquiring cannot fail.
+                    let _permit = self.reads.acquire().await.ok();
                     let epoch = shard.epoch.load(Ordering::Acquire);
                     self.fetched.fetch_add(1, Ordering::Relaxed);
                     let record = self.store.get_client(id).await?;

@@ -136,6 +136,12 @@ async fn clients_are_read_on_demand_once_and_unknown_ids_are_remembered() {
         assert!(registry.get("nobody").await.unwrap().is_none());
     }
     assert_eq!(registry.fetched() - fetched, 1);
+    // An id longer than any registered one costs neither a read nor memory.
+    let held = registry.cached().len();
+    let huge = "x".repeat(64 * 1024);
+    assert!(registry.get(&huge).await.unwrap().is_none());
+    assert_eq!(registry.fetched() - fetched, 1);
+    assert_eq!(registry.cached().len(), held);
     // Registered later (by another instance, say): the announcement drops
     // the remembered refusal, so the new client is honoured.
     let store = &h.running.state.store;
