@@ -23,59 +23,95 @@ use crate::identity::{ClientIdentity, Connection};
 use crate::reply::{OAuthReply, internal, json_response};
 use crate::state::AppState;
 
+/// What became of one token request: [`finish`] logs, audits and counts it,
+/// once.
+struct Outcome {
+    /// The `client_id` the request named in its body, when it could be read.
+    client_id: Option<String>,
+    /// The authentication method used, or the one attempted when refused.
+    method: &'static str,
+    result: Result<Issued, OAuthReply>,
+}
+
+/// A token issued.
+struct Issued {
+    response: Response,
+    /// The client that authenticated (the request may not name it in its body).
+    client_id: String,
+    jti: String,
+    bound: bool,
+}
+
 /// The token endpoint.
 pub async fn token(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
     let identity = request
         .extensions()
         .get::<Connection>()
         .map(|c| Arc::clone(&c.0));
+    let identity = identity.as_deref();
     let (parts, body) = request.into_parts();
-    let body = match read_form(&parts.headers, body).await {
-        Ok(b) => b,
-        Err(e) => {
-            refused(&state, &e, identity.as_deref(), None);
-            return e.into_response();
-        }
+    let refused = |request: Option<&TokenRequest>, reply: OAuthReply| Outcome {
+        client_id: request.and_then(|r| r.client_id.clone()),
+        method: attempted_method(&parts.headers, request, identity),
+        result: Err(reply),
     };
-    match issue(&state, &parts.headers, &body, identity.as_deref()).await {
-        Ok(resp) => resp,
+    let outcome = match read_form(&parts.headers, body).await {
+        Err(reply) => refused(None, reply),
+        Ok(body) => match TokenRequest::parse(&body) {
+            Err(e) => refused(None, OAuthReply(e.into())),
+            Ok(request) => match issue(&state, &parts.headers, &request, identity).await {
+                Ok((issued, method)) => Outcome {
+                    client_id: request.client_id.clone(),
+                    method,
+                    result: Ok(issued),
+                },
+                Err(reply) => refused(Some(&request), reply),
+            },
+        },
+    };
+    finish(&state, identity, outcome)
+}
+
+/// Log, audit and count `outcome`, and answer it. A refused client
+/// authentication was logged and audited where it was decided, with the
+/// precise check that failed; the rest (malformed requests, other grant
+/// types, scopes not allowed, the store down) is recorded here.
+fn finish(state: &AppState, identity: Option<&ClientIdentity>, outcome: Outcome) -> Response {
+    let Outcome {
+        client_id,
+        method,
+        result,
+    } = outcome;
+    match result {
+        Ok(issued) => {
+            let mut event = audit_event("token", identity, AuditResult::Success);
+            event.client_id = Some(issued.client_id.clone());
+            event.method = Some(method.into());
+            event.detail = Some(format!("jti={}", issued.jti));
+            state.audit.record(event);
+            state.metrics.token_request(method, "success");
+            tracing::debug!(client_id = %issued.client_id, method, bound = issued.bound, "token issued");
+            issued.response
+        }
         Err(reply) => {
-            let client_id = TokenRequest::parse(&body).ok().and_then(|r| r.client_id);
-            refused(&state, &reply, identity.as_deref(), client_id);
-            state.metrics.token_request(
-                attempted_method(&parts.headers, &body, identity.as_deref()),
-                reply.0.code.as_str(),
-            );
+            state.metrics.token_request(method, reply.0.code.as_str());
+            if reply.0.code != ErrorCode::InvalidClient {
+                let description = reply.0.description.as_deref().unwrap_or("");
+                tracing::info!(
+                    listener = identity.map(|i| &*i.listener),
+                    peer = identity.map(|i| i.peer.to_string()),
+                    error = reply.0.code.as_str(),
+                    description,
+                    "token request refused"
+                );
+                let mut event = audit_event("token", identity, AuditResult::Failure);
+                event.client_id = client_id;
+                event.reason = Some(format!("{}: {description}", reply.0.code.as_str()));
+                state.audit.record(event);
+            }
             reply.into_response()
         }
     }
-}
-
-/// Log and audit a refused token request. Authentication failures are
-/// logged and audited where they are decided, with the precise check that
-/// failed; this covers the rest: malformed requests, other grant types,
-/// scopes not allowed.
-fn refused(
-    state: &AppState,
-    reply: &OAuthReply,
-    identity: Option<&ClientIdentity>,
-    client_id: Option<String>,
-) {
-    if reply.0.code == ErrorCode::InvalidClient {
-        return;
-    }
-    let description = reply.0.description.as_deref().unwrap_or("");
-    tracing::info!(
-        listener = identity.map(|i| &*i.listener),
-        peer = identity.map(|i| i.peer.to_string()),
-        error = reply.0.code.as_str(),
-        description,
-        "token request refused"
-    );
-    let mut event = audit_event("token", identity, AuditResult::Failure);
-    event.client_id = client_id;
-    event.reason = Some(format!("{}: {description}", reply.0.code.as_str()));
-    state.audit.record(event);
 }
 
 /// Read a form body within the size limit.
@@ -99,13 +135,14 @@ pub async fn read_form(headers: &HeaderMap, body: Body) -> Result<axum::body::By
         })
 }
 
+/// Authenticate the client and sign its token; the token and the method
+/// the client authenticated by.
 async fn issue(
     state: &AppState,
     headers: &HeaderMap,
-    body: &[u8],
+    request: &TokenRequest,
     identity: Option<&ClientIdentity>,
-) -> Result<Response, OAuthReply> {
-    let request = TokenRequest::parse(body).map_err(|e| OAuthReply(e.into()))?;
+) -> Result<(Issued, &'static str), OAuthReply> {
     if let GrantType::Other(grant) = &request.grant_type {
         return Err(OAuthReply(OAuthError::unsupported_grant_type(grant)));
     }
@@ -155,14 +192,13 @@ async fn issue(
         .map_err(|e| internal("cannot sign the access token", &e))?;
     let body = serde_json::to_string(&issued.response())
         .map_err(|e| internal("cannot render the token response", &e))?;
-    let mut event = audit_event("token", identity, AuditResult::Success);
-    event.client_id = Some(client.id.clone());
-    event.method = Some(method.as_str().into());
-    event.detail = Some(format!("jti={}", issued.claims.jti));
-    state.audit.record(event);
-    state.metrics.token_request(method.as_str(), "success");
-    tracing::debug!(client_id = %client.id, %method, bound = thumbprint.is_some(), "token issued");
-    Ok(json_response(StatusCode::OK, body))
+    let issued = Issued {
+        response: json_response(StatusCode::OK, body),
+        client_id: client.id.clone(),
+        jti: issued.claims.jti,
+        bound: thumbprint.is_some(),
+    };
+    Ok((issued, method.as_str()))
 }
 
 /// The client's token lifetime; at most an hour for a UDAP client (HL7 FAST
@@ -193,17 +229,18 @@ fn grant_scope(client: &CompiledClient, requested: &[String]) -> Result<Vec<Stri
     }
 }
 
-/// The authentication method a failed request attempted, for the metrics.
+/// The authentication method a refused request attempted, for the metrics:
+/// from the request as parsed (`None` when it could not be).
 fn attempted_method(
     headers: &HeaderMap,
-    body: &[u8],
+    request: Option<&TokenRequest>,
     identity: Option<&ClientIdentity>,
 ) -> &'static str {
     if headers.contains_key(header::AUTHORIZATION) {
         "client_secret_basic"
-    } else if body.windows(17).any(|w| w == b"client_assertion=") {
+    } else if request.is_some_and(|r| r.assertion.is_present()) {
         "private_key_jwt"
-    } else if body.windows(14).any(|w| w == b"client_secret=") {
+    } else if request.is_some_and(|r| r.client_secret.is_some()) {
         "client_secret_post"
     } else if identity.is_some_and(|i| !i.chain.is_empty()) {
         "tls_client_auth"
