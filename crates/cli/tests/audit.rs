@@ -8,13 +8,12 @@
 mod util;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use certbound_pki::x5t_s256;
 use certbound_testkit::{LeafOptions, TestPki, self_signed, write_private};
 use serde_json::Value;
-use util::certbound;
 use util::process::Server;
+use util::{certbound, eventually_ok_sync};
 
 const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 const CONFIG: &str = r#"data_dir = "data"
@@ -136,15 +135,15 @@ fn reads_back_what_the_server_recorded() {
     )
     .code(0);
 
-    // The server writes the trail off the request path: wait for it, with a deadline.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let events = loop {
+    // The server writes the trail off the request path: wait for it.
+    let events = eventually_ok_sync("three events in the audit trail", || {
         let events = audit_json(d, &[]);
-        if events.len() >= 3 || Instant::now() > deadline {
-            break events;
+        if events.len() >= 3 {
+            Ok(events)
+        } else {
+            Err(format!("{events:#?}"))
         }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    });
     let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,

@@ -7,7 +7,6 @@ mod util;
 
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use certbound_testkit::{LeafOptions, TestPki, self_signed};
 use util::process::Server;
@@ -111,14 +110,9 @@ fn every_answered_registration_survives_sigkill() {
         }));
     }
     // Kill once registrations are flowing, while they still are.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while answered.lock().unwrap().len() < 40 {
-        assert!(
-            Instant::now() < deadline,
-            "registrations are not being answered"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    util::eventually_sync("40 registrations answered", || {
+        answered.lock().unwrap().len() >= 40
+    });
     server.kill();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for w in workers {

@@ -11,7 +11,7 @@ mod util;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use time::OffsetDateTime;
 use util::openssl_pki::{openssl_ca, openssl_issue};
@@ -297,15 +297,15 @@ fn s_server(d: &Path, cert: &str, key: &str, status: Option<&str>) -> Staple {
             cmd.args(["-status_file", s]);
         }
         let mut child = cmd.spawn().expect("openssl starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
+        // Listening, or exited (the port was taken meanwhile): try another port.
+        let listening = util::poll_until_sync(Duration::from_secs(10), || {
             if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
-                return Staple(child, port);
+                return Some(true);
             }
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+            matches!(child.try_wait(), Ok(Some(_))).then_some(false)
+        });
+        if listening == Some(true) {
+            return Staple(child, port);
         }
         let _ = child.kill();
         let _ = child.wait();
@@ -728,18 +728,14 @@ fn the_token_endpoint_fetches_the_crl_a_certificate_names() {
         r#"certbound_certificate_expiry_seconds{{source="revocation",crl="{}ca.crl",role="next_update""#,
         server_files.url()
     );
-    util::eventually(
-        "the fetched CRL in the expiry gauge",
-        Duration::from_secs(10),
-        || {
-            let metrics = certbound(d, &metrics_args).stdout;
-            if metrics.contains(&fetched) {
-                Ok(())
-            } else {
-                Err(metrics)
-            }
-        },
-    );
+    util::eventually_ok_sync("the fetched CRL in the expiry gauge", || {
+        let metrics = certbound(d, &metrics_args).stdout;
+        if metrics.contains(&fetched) {
+            Ok(())
+        } else {
+            Err(metrics)
+        }
+    });
     drop(server);
 
     // "allow" accepts what cannot be checked, never what is revoked.

@@ -11,7 +11,6 @@ mod util;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -447,23 +446,19 @@ fn smart_backend_services_clients_get_tokens_and_bad_assertions_are_refused() {
         "jwks.json",
         &[("rs.pem", "rs1", "RS384"), ("rs2.pem", "rs2", "PS256")],
     );
-    util::eventually(
-        "a token signed with the new key",
-        Duration::from_secs(30),
-        || {
-            let (status, body) = ask(
-                d,
-                &tls,
-                &token_form(&assertion(d, "ehr", "rs2.pem", "PS256", "rs2", &[])),
-                None,
-            );
-            if status == 200 {
-                Ok(())
-            } else {
-                Err(body.to_string())
-            }
-        },
-    );
+    util::eventually_ok_sync("a token signed with the new key", || {
+        let (status, body) = ask(
+            d,
+            &tls,
+            &token_form(&assertion(d, "ehr", "rs2.pem", "PS256", "rs2", &[])),
+            None,
+        );
+        if status == 200 {
+            Ok(())
+        } else {
+            Err(body.to_string())
+        }
+    });
     assert!(hits() > before, "the JWKS was fetched again");
 
     // On an mTLS connection the token is bound to the certificate, whatever the method.

@@ -180,19 +180,27 @@ fn the_seed_recipe_word_for_word_gets_a_bound_token() {
     // The server is still up and still serves the right certificate.
     let (status, body) = token(d, &server, &id, "client.crt", "client.key");
     assert_eq!(status, 200, "{body}");
-    // What the trail says about the refusal: the real cause.
-    let audit = util::certbound(
-        d,
-        &[
-            "audit",
-            "--config",
-            "certbound.toml",
-            "--client",
-            &id,
-            "--result",
-            "fail",
-        ],
-    );
+    // What the trail says about the refusal: the real cause. The trail is
+    // written off the request path: wait for the record.
+    let audit = util::eventually_ok_sync("the refusal in the audit trail", || {
+        let audit = util::certbound(
+            d,
+            &[
+                "audit",
+                "--config",
+                "certbound.toml",
+                "--client",
+                &id,
+                "--result",
+                "fail",
+            ],
+        );
+        if audit.stdout.contains("not_in_trust_store") {
+            Ok(audit)
+        } else {
+            Err(format!("{}\n{}", audit.stdout, audit.stderr))
+        }
+    });
     audit.code(0).stdout_has("not_in_trust_store");
 }
 

@@ -7,12 +7,13 @@
 mod util;
 
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use certbound_testkit::{Leaf, LeafOptions, TestPki};
 
 use util::process::Server;
-use util::{certbound, openssl};
+use util::{certbound, eventually_ok_sync, eventually_within_sync, openssl};
 
 fn shell_words(line: &str) -> Vec<String> {
     line.split_whitespace().map(str::to_string).collect()
@@ -174,6 +175,15 @@ struct Serve {
     stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
+/// A child's stdout and stderr lines, for failure messages.
+fn output(stdout: &Mutex<Vec<String>>, stderr: &Mutex<Vec<String>>) -> String {
+    format!(
+        "\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        stdout.lock().unwrap().join("\n"),
+        stderr.lock().unwrap().join("\n")
+    )
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -182,8 +192,8 @@ impl Drop for Serve {
 }
 
 impl Serve {
-    /// Start in `dir` and wait (30 s at most) for the `issuer:` line, printed
-    /// after every `listening:` line.
+    /// Start in `dir` and wait for the `issuer:` line, printed after every
+    /// `listening:` line.
     fn start(dir: &std::path::Path, args: &[&str]) -> Serve {
         use std::io::BufRead;
         use std::process::Stdio;
@@ -219,18 +229,21 @@ impl Serve {
             });
         }
         let mut serve = serve;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !serve.stdout().iter().any(|l| l.starts_with("issuer: ")) {
-            if let Some(status) = serve.child.try_wait().unwrap() {
-                panic!("serve exited early with {status}{}", serve.dump());
+        eventually_ok_sync("serve started", || {
+            let (stdout, stderr) = (&serve.stdout, &serve.stderr);
+            if stdout
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.starts_with("issuer: "))
+            {
+                return Ok(());
             }
-            assert!(
-                Instant::now() < deadline,
-                "serve did not start within 30 s{}",
-                serve.dump()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            if let Some(status) = serve.child.try_wait().unwrap() {
+                panic!("serve exited early with {status}{}", output(stdout, stderr));
+            }
+            Err(output(stdout, stderr))
+        });
         serve
     }
 
@@ -243,11 +256,7 @@ impl Serve {
     }
 
     fn dump(&self) -> String {
-        format!(
-            "\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.stdout().join("\n"),
-            self.stderr().join("\n")
-        )
+        output(&self.stdout, &self.stderr)
     }
 
     /// The address of listener `name`, from its `listening: NAME https://ADDR (KIND)` line.
@@ -272,30 +281,25 @@ impl Serve {
         assert!(status.success(), "kill -{signal} failed");
     }
 
-    /// Wait for a stderr line holding `needle`.
-    fn wait_stderr(&self, needle: &str, within: Duration) -> Option<String> {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(line) = self.stderr().into_iter().find(|l| l.contains(needle)) {
-                return Some(line);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    /// Wait for a stderr line holding `needle`, and return it; panics with
+    /// the output when none comes.
+    fn wait_stderr(&self, needle: &str) -> String {
+        eventually_ok_sync(&format!("a stderr line holding {needle:?}"), || {
+            self.stderr()
+                .into_iter()
+                .find(|l| l.contains(needle))
+                .ok_or_else(|| self.dump())
+        })
     }
 
     /// The exit code once the process has exited; panics after `within`.
     fn exit_code(&mut self, within: Duration) -> Option<i32> {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
+        eventually_within_sync("serve exiting", within, || {
+            match self.child.try_wait().unwrap() {
+                Some(status) => Ok(status.code()),
+                None => Err(output(&self.stdout, &self.stderr)),
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("serve still running {within:?} later{}", self.dump());
+        })
     }
 
     fn running(&mut self) -> bool {
@@ -412,11 +416,10 @@ fn sighup_reloads_the_server_certificate_and_keeps_running() {
     );
 
     serve.signal("HUP");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
+    eventually_ok_sync("the new certificate served after SIGHUP", || {
         let served = served_certificate(&addr, &pki.root.cert);
         if served.as_ref() == Ok(&new.cert) {
-            break;
+            return Ok(());
         }
         let served = served.map(|c| {
             if c == old {
@@ -425,23 +428,9 @@ fn sighup_reloads_the_server_certificate_and_keeps_running() {
                 "an unknown certificate"
             }
         });
-        assert!(
-            Instant::now() < deadline,
-            "5 s after SIGHUP the server still serves {served:?}{}",
-            serve.dump()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(
-        serve
-            .wait_stderr(
-                "SIGHUP: reloaded the certificates of listener api",
-                Duration::from_secs(2)
-            )
-            .is_some(),
-        "{}",
-        serve.dump()
-    );
+        Err(format!("the server serves {served:?}{}", serve.dump()))
+    });
+    serve.wait_stderr("SIGHUP: reloaded the certificates of listener api");
     assert!(serve.running(), "SIGHUP stopped the server{}", serve.dump());
     assert_eq!(served_certificate(&addr, &pki.root.cert).unwrap(), new.cert);
     serve.signal("TERM");
@@ -463,16 +452,7 @@ fn sigint_shuts_down_gracefully_with_exit_0() {
         "SIGINT is a clean shutdown, not death by signal{}",
         serve.dump()
     );
-    assert!(
-        serve
-            .wait_stderr(
-                "shutting down: draining connections",
-                Duration::from_secs(2)
-            )
-            .is_some(),
-        "{}",
-        serve.dump()
-    );
+    serve.wait_stderr("shutting down: draining connections");
     // Nothing listens any more.
     assert!(std::net::TcpStream::connect(&addr).is_err());
 }
@@ -502,13 +482,7 @@ fn log_format_json_makes_every_log_line_a_json_object() {
             .unwrap();
         let _ = tcp.read(&mut [0u8; 256]);
     }
-    assert!(
-        serve
-            .wait_stderr("TLS handshake failed", Duration::from_secs(5))
-            .is_some(),
-        "{}",
-        serve.dump()
-    );
+    serve.wait_stderr("TLS handshake failed");
     let lines = serve.stderr();
     let logs: Vec<serde_json::Value> = lines
         .iter()
@@ -579,13 +553,7 @@ fn a_connection_that_never_starts_the_handshake_is_closed_after_10_s() {
         elapsed >= Duration::from_secs(9) && elapsed < Duration::from_secs(15),
         "closed after {elapsed:?}, not at the 10 s handshake timeout"
     );
-    assert!(
-        serve
-            .wait_stderr("TLS handshake timed out after 10s", Duration::from_secs(2))
-            .is_some(),
-        "{}",
-        serve.dump()
-    );
+    serve.wait_stderr("TLS handshake timed out after 10s");
     // The listener still serves.
     served_certificate(&addr, &pki.root.cert).unwrap();
     assert!(serve.running());
@@ -620,9 +588,7 @@ fn serve_warns_when_mtls_clients_would_be_sent_to_a_listener_without_client_auth
     let d = dir.path();
     two_listener_config(d, "");
     let serve = Serve::start(d, &["serve", "--config", "certbound.toml"]);
-    let line = serve
-        .wait_stderr(NO_ALIAS_WARNING, Duration::from_secs(5))
-        .unwrap_or_else(|| panic!("no warning{}", serve.dump()));
+    let line = serve.wait_stderr(NO_ALIAS_WARNING);
     assert!(line.contains("WARN"), "{line}");
     assert!(
         line.contains("clients are sent to https://localhost/oauth2/token"),
@@ -647,13 +613,7 @@ fn serve_does_not_warn_when_the_mtls_listener_has_a_public_url() {
             .unwrap();
         let _ = tcp.read(&mut [0u8; 256]);
     }
-    assert!(
-        serve
-            .wait_stderr("TLS handshake failed", Duration::from_secs(5))
-            .is_some(),
-        "{}",
-        serve.dump()
-    );
+    serve.wait_stderr("TLS handshake failed");
     assert!(
         !serve.stderr().iter().any(|l| l.contains(NO_ALIAS_WARNING)),
         "{}",

@@ -12,11 +12,11 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use certbound_testkit::{LeafOptions, TestPki, self_signed};
-use util::certbound;
 use util::process::Server;
+use util::{certbound, eventually_ok_sync, eventually_within_sync};
 
 /// GET `path` over plain HTTP/1.1 from `addr` (host:port).
 fn get(addr: &str, path: &str) -> (u16, String) {
@@ -238,6 +238,15 @@ struct Proc {
     stderr: Arc<Mutex<Vec<String>>>,
 }
 
+/// A child's stdout and stderr lines, for failure messages.
+fn output(stdout: &Mutex<Vec<String>>, stderr: &Mutex<Vec<String>>) -> String {
+    format!(
+        "\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        stdout.lock().unwrap().join("\n"),
+        stderr.lock().unwrap().join("\n")
+    )
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -246,7 +255,7 @@ impl Drop for Proc {
 }
 
 impl Proc {
-    /// Start `certbound ARGS` in `dir`; wait (30 s at most) for a stdout line starting with `ready`.
+    /// Start `certbound ARGS` in `dir`; wait for a stdout line starting with `ready`.
     fn start(dir: &Path, args: &[&str], ready: &str) -> Proc {
         let mut child = Command::new(env!("CARGO_BIN_EXE_certbound"))
             .args(args)
@@ -278,23 +287,21 @@ impl Proc {
                 }
             });
         }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while proc.line(ready).is_none() {
+        let what = format!("a {ready:?} line from certbound {}", args.join(" "));
+        eventually_ok_sync(&what, || {
+            let (stdout, stderr) = (&proc.stdout, &proc.stderr);
+            if stdout.lock().unwrap().iter().any(|l| l.starts_with(ready)) {
+                return Ok(());
+            }
             if let Some(status) = proc.child.try_wait().unwrap() {
                 panic!(
                     "certbound {} exited early with {status}{}",
                     args.join(" "),
-                    proc.dump()
+                    output(stdout, stderr)
                 );
             }
-            assert!(
-                Instant::now() < deadline,
-                "certbound {} printed no {ready:?} line within 30 s{}",
-                args.join(" "),
-                proc.dump()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            Err(output(stdout, stderr))
+        });
         proc
     }
 
@@ -312,23 +319,19 @@ impl Proc {
     }
 
     fn dump(&self) -> String {
-        format!(
-            "\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.stdout.lock().unwrap().join("\n"),
-            self.stderr()
-        )
+        output(&self.stdout, &self.stderr)
     }
 
-    /// Wait (`within` at most) for a stderr line holding `needle`.
-    fn wait_stderr(&self, needle: &str, within: Duration) -> bool {
-        let deadline = Instant::now() + within;
-        while !self.stderr().contains(needle) {
-            if Instant::now() >= deadline {
-                return false;
+    /// Wait for a stderr line holding `needle`; panics with the output when
+    /// none comes.
+    fn wait_stderr(&self, needle: &str) {
+        eventually_ok_sync(&format!("{needle:?} on stderr"), || {
+            if self.stderr().contains(needle) {
+                Ok(())
+            } else {
+                Err(self.dump())
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        true
+        });
     }
 
     /// The address after `https://` or `http://` in the stdout line starting with `prefix`.
@@ -345,20 +348,21 @@ impl Proc {
             .to_string()
     }
 
-    /// SIGTERM, then the exit code (15 s at most).
+    /// SIGTERM, then the exit code: within 15 s (the 10 s drain timeout and
+    /// a margin).
     fn terminate(mut self) -> Option<i32> {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("still running 15 s after SIGTERM{}", self.dump());
+        eventually_within_sync(
+            "stopping after SIGTERM",
+            Duration::from_secs(15),
+            || match self.child.try_wait().unwrap() {
+                Some(status) => Ok(status.code()),
+                None => Err(output(&self.stdout, &self.stderr)),
+            },
+        )
     }
 }
 
@@ -584,11 +588,7 @@ ca = "root.crt"
         certbound_pki::x5t_s256(&partner.cert).as_str()
     );
     assert_eq!(echo.seen(), vec![echoed.clone()]);
-    assert!(
-        sidecar.wait_stderr("access token obtained", Duration::from_secs(5)),
-        "{}",
-        sidecar.dump()
-    );
+    sidecar.wait_stderr("access token obtained");
     assert_eq!(sidecar.terminate(), Some(0));
 
     // A profile whose certificate is not registered: the token endpoint
@@ -598,13 +598,8 @@ ca = "root.crt"
     let args = sidecar_args("intruder");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let intruder = Proc::start(d, &args, "sidecar: ");
-    assert!(
-        intruder.wait_stderr(
-            "cannot obtain the first access token; retrying in the background error=the token endpoint refused (401 Unauthorized): invalid_client",
-            Duration::from_secs(5)
-        ),
-        "{}",
-        intruder.dump()
+    intruder.wait_stderr(
+        "cannot obtain the first access token; retrying in the background error=the token endpoint refused (401 Unauthorized): invalid_client",
     );
     let addr = intruder.url_addr("sidecar: ");
     let r = call(

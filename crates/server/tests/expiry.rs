@@ -6,11 +6,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use certbound_pki::x5t_s256;
 use certbound_testkit::{LeafOptions, self_signed};
-use common::{Harness, client_doc, echo_upstream};
+use common::{Harness, client_doc, echo_upstream, eventually, eventually_ok};
 use time::OffsetDateTime;
 
 const GAUGE: &str = "certbound_certificate_expiry_seconds";
@@ -57,15 +55,15 @@ client_ca = "root.crt"
         r.body
     };
     let has = |label: String| async move {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        eventually_ok(&format!("{label} in the gauge"), || async {
             let text = gauge().await;
             if text.contains(&label) {
-                return text;
+                Ok(text)
+            } else {
+                Err(text)
             }
-            assert!(Instant::now() < deadline, "no {label} in:\n{text}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await
     };
     let text = has(format!("x5t_s256=\"{}\"", x5t_s256(&soon.cert))).await;
     assert!(text.contains(&format!("# TYPE {GAUGE} gauge")), "{text}");
@@ -161,9 +159,8 @@ client_ca = "root.crt"
     // A removed client's certificates leave the gauge.
     h.running.state.store.delete_client("lapsed").await.unwrap();
     h.running.state.registry.refresh("lapsed").await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while gauge().await.contains("client_id=\"lapsed\"") {
-        assert!(Instant::now() < deadline, "lapsed still in the gauge");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually("lapsed gone from the gauge", || async {
+        !gauge().await.contains("client_id=\"lapsed\"")
+    })
+    .await;
 }

@@ -10,11 +10,10 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use certbound_oauth::{Algorithm, IssueParams, SigningKey, VerifyingKeys};
 use certbound_testkit::{LeafOptions, TestPki};
-use common::{Client, Harness, echo_upstream, request};
+use common::{Client, Harness, echo_upstream, eventually_ok, request};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
@@ -127,22 +126,17 @@ async fn call(h: &Harness, path: &str, token: &str) -> common::Reply {
     .unwrap()
 }
 
-/// Call until the status is `want`, for at most `limit`.
-async fn until(h: &Harness, path: &str, token: &str, want: u16, limit: Duration) -> common::Reply {
-    let start = Instant::now();
-    loop {
+/// Call until the status is `want`.
+async fn until(h: &Harness, path: &str, token: &str, want: u16) -> common::Reply {
+    eventually_ok(&format!("{path}: status {want}"), || async {
         let r = call(h, path, token).await;
         if r.status == want {
-            return r;
+            Ok(r)
+        } else {
+            Err(format!("still {}: {}", r.status, r.body))
         }
-        assert!(
-            start.elapsed() < limit,
-            "{path}: still {} after {limit:?}: {}",
-            r.status,
-            r.body
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -184,7 +178,7 @@ audience = "api.example"
 
     // The keys arrive over HTTPS verified with jwks_ca: the issuer's token passes.
     let good = token(&first, "https://idp.example");
-    let r = until(&h, "/ext/items", &good, 200, Duration::from_secs(5)).await;
+    let r = until(&h, "/ext/items", &good, 200).await;
     assert_eq!(r.json()["path"], "/ext/items");
     assert_eq!(r.json()["headers"]["x-client-id"], "partner");
     // Another issuer's name with the same key, and a key nobody published: refused.
@@ -216,7 +210,7 @@ audience = "api.example"
     assert!(r.body.contains("no verification key has kid"), "{}", r.body);
     let fetched_before = jwks.fetched.load(Ordering::SeqCst);
     *jwks.document.lock().unwrap() = jwks_of(&[&first, &second]);
-    let r = until(&h, "/ext/items", &rotated, 200, Duration::from_secs(15)).await;
+    let r = until(&h, "/ext/items", &rotated, 200).await;
     assert_eq!(r.json()["headers"]["x-client-id"], "partner");
     assert!(jwks.fetched.load(Ordering::SeqCst) > fetched_before);
     // The old key still works while the issuer publishes it.

@@ -87,11 +87,8 @@ async fn an_rsa_1024_client_key_is_named_in_the_log() {
         .unwrap();
     let text = String::from_utf8_lossy(&weak.stdout);
     assert!(!text.contains("\"status\":\"ok\""), "{text}");
-    // The reason is in the log; wait for it (bounded).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !h.logs.text().contains("1024 bits") && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    // The reason is in the log; wait for it.
+    h.logs.wait_for("1024 bits").await;
     h.logs
         .assert_has("the client's RSA key has 1024 bits; at least 2048 are accepted");
     assert!(!h.logs.text().contains("BadSignature"), "{}", h.logs.text());
@@ -135,11 +132,7 @@ async fn tls_1_0_and_1_1_get_the_protocol_version_alert() {
         );
         assert!(text.contains("alert number 70"), "{flag}: {text}");
         let want = format!("the client offers only {name}");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while !h.logs.text().contains(&want) && std::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        h.logs.assert_has(&want);
+        h.logs.wait_for(&want).await;
     }
     let out = tokio::task::spawn_blocking(hello("-tls1_2")).await.unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

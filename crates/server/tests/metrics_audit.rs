@@ -5,7 +5,7 @@ mod common;
 
 use certbound_store::{AuditFilter, AuditResult};
 use certbound_testkit::{Eku, LeafOptions, self_signed};
-use common::{Client, Harness, client_doc};
+use common::{Client, Harness, client_doc, eventually_ok};
 
 #[tokio::test]
 async fn each_rejection_kind_is_counted_and_audited_with_its_reason() {
@@ -129,24 +129,16 @@ async fn each_rejection_kind_is_counted_and_audited_with_its_reason() {
     assert!(text.contains("certbound_registry_clients 1"), "{text}");
 
     // The audit trail holds each reason, newest first, filterable.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let events = loop {
-        let events = h
-            .running
-            .state
-            .store
-            .query_audit(&AuditFilter {
+    let events = h
+        .audit_until(
+            AuditFilter {
                 client_id: Some("partner".into()),
                 result: Some(AuditResult::Failure),
                 ..Default::default()
-            })
-            .await
-            .unwrap();
-        if events.len() >= 6 || std::time::Instant::now() > deadline {
-            break events;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+            },
+            |events| events.len() >= 6,
+        )
+        .await;
     assert_eq!(events.len(), 6, "{events:#?}");
     for (_, code) in &cases {
         assert!(
@@ -181,23 +173,15 @@ async fn each_rejection_kind_is_counted_and_audited_with_its_reason() {
     );
 
     // The forged handshake is an authentication attempt too, audited with its reason.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let handshakes = loop {
-        let events = h
-            .running
-            .state
-            .store
-            .query_audit(&AuditFilter {
+    let handshakes = h
+        .audit_until(
+            AuditFilter {
                 kind: Some("handshake".into()),
                 ..Default::default()
-            })
-            .await
-            .unwrap();
-        if !events.is_empty() || std::time::Instant::now() > deadline {
-            break events;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+            },
+            |events| !events.is_empty(),
+        )
+        .await;
     assert_eq!(handshakes.len(), 1, "{handshakes:#?}");
     let forged = &handshakes[0];
     assert_eq!(forged.result, AuditResult::Failure);
@@ -246,14 +230,15 @@ async fn audit_events_older_than_the_retention_are_deleted() {
         std::time::Duration::from_secs(2 * 86_400),
         stopped,
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let left = loop {
+    let left = eventually_ok("the old event purged", || async {
         let left = store.query_audit(&AuditFilter::default()).await.unwrap();
-        if left.len() == 1 || std::time::Instant::now() > deadline {
-            break left;
+        if left.len() == 1 {
+            Ok(left)
+        } else {
+            Err(format!("{left:#?}"))
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    })
+    .await;
     assert_eq!(left.len(), 1, "{left:#?}");
     assert_eq!(left[0].client_id.as_deref(), Some("recent"));
     stop.send(true).unwrap();

@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use certbound_testkit::{LeafOptions, TestPki, self_signed};
-use common::{ADMIN_TOKEN, Client, Reply, client_doc, request};
+use common::{ADMIN_TOKEN, Client, Reply, client_doc, eventually_within, request};
 
 async fn instance(dir: &std::path::Path, name: &str, db: &str) -> certbound_server::Running {
     instance_with(dir, name, db, "").await
@@ -89,19 +89,19 @@ where
     Fut: std::future::Future<Output = Result<Reply, String>>,
 {
     let start = Instant::now();
-    loop {
-        let r = f().await.unwrap();
-        if r.status == want {
-            return start.elapsed();
+    eventually_within(&format!("status {want}"), limit, || {
+        let reply = f();
+        async move {
+            let r = reply.await.unwrap();
+            if r.status == want {
+                Ok(())
+            } else {
+                Err(format!("still {}: {}", r.status, r.body))
+            }
         }
-        assert!(
-            start.elapsed() < limit,
-            "still {} after {limit:?}: {}",
-            r.status,
-            r.body
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
+    start.elapsed()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,20 +165,21 @@ async fn two_instances_share_clients_and_revocations() {
         .await
         .unwrap();
     assert_eq!(revoked.status, 200, "{}", revoked.body);
-    let start = Instant::now();
-    loop {
-        let r = post_form(addr_a, &pki, &client, "/oauth2/introspect", &introspect)
-            .await
-            .unwrap();
-        if r.json()["active"] == false {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "still active at A after 1 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_within(
+        "the token inactive at A",
+        Duration::from_secs(1),
+        || async {
+            let r = post_form(addr_a, &pki, &client, "/oauth2/introspect", &introspect)
+                .await
+                .unwrap();
+            if r.json()["active"] == false {
+                Ok(())
+            } else {
+                Err("still active")
+            }
+        },
+    )
+    .await;
 
     // Change it through A (a new certificate in its trust store): within a
     // second B issues to the new certificate and refuses the old one.

@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 
 use certbound_server::sidecar::{Credentials, REFRESH_AT, SidecarConfig, TokenSettings};
 use certbound_testkit::{LeafOptions, self_signed};
-use common::{Client, Harness, claims, client_doc, echo_upstream, plain_request, request};
+use common::{
+    Client, Harness, claims, client_doc, echo_upstream, eventually_ok, eventually_within,
+    plain_request, request,
+};
 
 async fn via_sidecar(addr: std::net::SocketAddr, path: &str) -> common::Reply {
     plain_request(
@@ -132,23 +135,18 @@ async fn legacy_app_to_partner_through_the_sidecar() {
         .unwrap();
     h.running.state.registry.refresh("partner").await.unwrap();
     rotated.write(d, "partner", &[]);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    eventually_ok("the sidecar switching to the new certificate", || async {
         let r = via_sidecar(sidecar.addr, "/api/rotated").await;
         if r.status == 200
             && r.json()["headers"]["x-client-cert-thumbprint"]
                 == certbound_pki::x5t_s256(&rotated.cert)
         {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{} {}", r.status, r.body))
         }
-        assert!(
-            Instant::now() < deadline,
-            "the sidecar did not switch to the new certificate: {} {}",
-            r.status,
-            r.body
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await;
     h.logs.assert_has("client certificate reloaded");
     sidecar.shutdown();
     sidecar.wait().await;
@@ -382,9 +380,22 @@ async fn the_token_is_renewed_at_80_percent_of_its_lifetime_without_a_401() {
     assert_eq!(bearer_seen(&r), first, "renewed before 80% of the lifetime");
     assert_eq!(issued.load(Ordering::SeqCst), 1);
 
-    // Just past 80% and before 100%: a new token, fetched by the renewal task.
-    tokio::time::sleep_until((started + renew_due + Duration::from_millis(600)).into()).await;
-    let r = via_sidecar(sidecar.addr, "/api/renewed").await;
+    // Past 80% and before 100%: a new token, fetched by the renewal task.
+    // Nothing to see before 80%; from there, wait for it until the
+    // advertised lifetime runs out.
+    tokio::time::sleep_until((started + renew_due).into()).await;
+    let lifetime_left =
+        (started + Duration::from_secs(ADVERTISED)).saturating_duration_since(Instant::now());
+    let r = eventually_within("the renewed token upstream", lifetime_left, || async {
+        let r = via_sidecar(sidecar.addr, "/api/renewed").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        if bearer_seen(&r) == first {
+            Err("the first token still")
+        } else {
+            Ok(r)
+        }
+    })
+    .await;
     let elapsed = started.elapsed();
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["headers"]["x-client-id"], "partner");

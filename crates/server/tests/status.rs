@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use certbound_store::{AuditFilter, AuditResult};
 use certbound_testkit::{LeafOptions, TestPki, self_signed};
-use common::{ADMIN_TOKEN, Client, Harness, Reply, client_doc, echo_upstream, request};
+use common::{
+    ADMIN_TOKEN, Client, Harness, Reply, client_doc, echo_upstream, eventually_within, request,
+};
 use serde_json::Value;
 
 const TOKEN_FORM: &str = "grant_type=client_credentials&client_id=partner";
@@ -39,19 +41,19 @@ where
     Fut: std::future::Future<Output = Reply>,
 {
     let start = Instant::now();
-    loop {
-        let r = f().await;
-        if r.status == want {
-            return start.elapsed();
+    eventually_within(&format!("status {want}"), limit, || {
+        let reply = f();
+        async move {
+            let r = reply.await;
+            if r.status == want {
+                Ok(())
+            } else {
+                Err(format!("still {}: {}", r.status, r.body))
+            }
         }
-        assert!(
-            start.elapsed() < limit,
-            "still {} after {limit:?}: {}",
-            r.status,
-            r.body
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await;
+    start.elapsed()
 }
 
 /// Set the status of the client `id` through the admin API of `addr`, as
@@ -217,24 +219,16 @@ async fn an_off_client_is_refused_everywhere_until_it_is_active_again() {
         200
     );
     // The audit record names the status.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let events = loop {
-        let events =
-            s.h.running
-                .state
-                .store
-                .query_audit(&AuditFilter {
-                    client_id: Some("partner".into()),
-                    result: Some(AuditResult::Failure),
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
-        if events.len() >= 3 || Instant::now() > deadline {
-            break events;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let events =
+        s.h.audit_until(
+            AuditFilter {
+                client_id: Some("partner".into()),
+                result: Some(AuditResult::Failure),
+                ..Default::default()
+            },
+            |events| events.len() >= 3,
+        )
+        .await;
     assert_eq!(events.len(), 3, "{events:#?}");
     for e in &events {
         let reason = e.reason.as_deref().unwrap_or_default();

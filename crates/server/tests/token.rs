@@ -371,24 +371,16 @@ async fn malformed_requests_are_invalid_request() {
         );
     }
     // ...and each is in the audit trail, with the certificate that came with it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let events = loop {
-        let events = h
-            .running
-            .state
-            .store
-            .query_audit(&certbound_store::AuditFilter {
+    let events = h
+        .audit_until(
+            certbound_store::AuditFilter {
                 kind: Some("token".into()),
                 result: Some(certbound_store::AuditResult::Failure),
                 ..Default::default()
-            })
-            .await
-            .unwrap();
-        if events.len() >= seen || std::time::Instant::now() > deadline {
-            break events;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+            },
+            |events| events.len() >= seen,
+        )
+        .await;
     assert_eq!(events.len(), seen, "{events:#?}");
     let unsupported = events
         .iter()

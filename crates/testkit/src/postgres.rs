@@ -18,8 +18,8 @@
 //! up to seconds on a busy disk). So the number of test databases stays bounded
 //! by the most that one run needed.
 //!
-//! This module is synchronous on purpose (it runs `psql` as a child process), so
-//! the testkit does not depend on an async runtime.
+//! This module is synchronous on purpose (it runs `psql` as a child process): a
+//! test on any runtime, or none, can call it.
 
 use std::fs::{File, OpenOptions};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};

@@ -2,18 +2,19 @@
 //! port the OS chose: `openssl s_server` as an independent implementation,
 //! and rustls servers built in-process (a bare TLS server that records each
 //! handshake, and an HTTPS server with a handler). Every server stops when
-//! its guard drops, also when a test panics. Readiness is polled with a
-//! deadline; nothing sleeps a fixed time.
+//! its guard drops, also when a test panics. Readiness is polled with the
+//! testkit's `eventually`; nothing sleeps a fixed time.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use certbound_pki::CertInfo;
+use certbound_testkit::wait::eventually_ok_sync;
 use certbound_testkit::{Ca, Eku, LeafOptions, TestPki, pem};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -22,9 +23,6 @@ use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use time::OffsetDateTime;
 use tokio::io::AsyncReadExt;
-
-/// How long a server may take to come up.
-const READY_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A port that was free a moment ago (bind to port 0, read it, release it).
 pub fn free_port() -> u16 {
@@ -38,21 +36,22 @@ pub fn free_port() -> u16 {
 /// connects. `Ok(false)` when it exited first, e.g. because another process
 /// took the port between `free_port` and its bind.
 fn wait_ready(port: u16, child: &mut Child, log: &Path) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < READY_DEADLINE {
-        if let Ok(Some(_)) = child.try_wait() {
-            return false;
-        }
-        let accepting = std::fs::read_to_string(log).is_ok_and(|l| l.contains("ACCEPT"));
-        if accepting && TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!(
-        "openssl s_server did not listen on 127.0.0.1:{port} within {READY_DEADLINE:?}:\n{}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
+    eventually_ok_sync(
+        &format!("openssl s_server listening on 127.0.0.1:{port}"),
+        || {
+            if let Ok(Some(_)) = child.try_wait() {
+                return Ok(false);
+            }
+            let accepting = std::fs::read_to_string(log).is_ok_and(|l| l.contains("ACCEPT"));
+            if accepting && TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(true);
+            }
+            Err(format!(
+                "its output:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            ))
+        },
+    )
 }
 
 /// Validity for network tests: from yesterday to a month from now.
@@ -412,16 +411,16 @@ impl RustlsServer {
         self.addr.to_string()
     }
 
-    /// Wait (bounded) until the server recorded `n` connections; return them.
+    /// Wait until the server recorded `n` connections; return them.
     pub fn wait_events(&self, n: usize) -> Vec<String> {
-        let start = Instant::now();
-        loop {
+        eventually_ok_sync(&format!("{n} connections recorded"), || {
             let events = self.events.lock().unwrap().clone();
-            if events.len() >= n || start.elapsed() > READY_DEADLINE {
-                return events;
+            if events.len() >= n {
+                Ok(events)
+            } else {
+                Err(format!("{events:?}"))
             }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        })
     }
 }
 

@@ -9,6 +9,13 @@ pub mod python;
 use std::path::Path;
 use std::process::{Command, Output};
 
+// The one way tests wait for the background; each test binary uses a few.
+#[allow(unused_imports)]
+pub use certbound_testkit::wait::{
+    eventually_ok_sync, eventually_some_sync, eventually_sync, eventually_within_sync,
+    poll_until_sync,
+};
+
 /// The outcome of one command.
 pub struct Run {
     pub cmdline: String,
@@ -120,26 +127,6 @@ pub fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
-/// Poll `check` every 100 ms until it returns `Ok`, for at most `within`;
-/// then panic with `what` and the last `Err` it gave.
-#[track_caller]
-pub fn eventually<T>(
-    what: &str,
-    within: std::time::Duration,
-    mut check: impl FnMut() -> Result<T, String>,
-) -> T {
-    let deadline = std::time::Instant::now() + within;
-    loop {
-        match check() {
-            Ok(t) => return t,
-            Err(last) if std::time::Instant::now() >= deadline => {
-                panic!("{what}: not within {within:?}; last: {last}")
-            }
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
-        }
-    }
-}
-
 /// The subject of the platform guide's self-signed client certificate.
 pub const SEED_SUBJECT: &str = "/CN=My Integration Client/O=My Organization";
 
@@ -167,13 +154,12 @@ pub fn seed_certificate(dir: &Path, name: &str, extra: &[&str]) {
     openssl(dir, &args).code(0);
 }
 
-/// Waits (10 s at most) until the refusals of `client` in the audit trail of
-/// the server configured by `config` include each of `reasons`.
+/// Waits until the refusals of `client` in the audit trail of the server
+/// configured by `config` include each of `reasons`.
 pub fn audit_has(d: &Path, config: &str, client: &str, reasons: &[&str]) {
     for reason in reasons {
-        eventually(
+        eventually_ok_sync(
             &format!("an audit record of {client} with {reason}"),
-            std::time::Duration::from_secs(10),
             || {
                 let args = [
                     "audit", "--client", client, "--result", "fail", "--json", "--config", config,

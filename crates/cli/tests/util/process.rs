@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use certbound_testkit::wait::eventually_within_sync;
+
 /// A `serve` child process, killed when dropped.
 pub struct Server {
     pub lines: Vec<String>,
@@ -88,17 +90,19 @@ impl Server {
             .to_string()
     }
 
+    /// SIGTERM, then the exit code: within 15 s (the 10 s drain timeout and
+    /// a margin).
     pub fn terminate(mut self) -> i32 {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("serve did not stop within 15 s of SIGTERM");
+        eventually_within_sync(
+            "serve stopping after SIGTERM",
+            Duration::from_secs(15),
+            || match self.child.try_wait().unwrap() {
+                Some(status) => Ok(status.code().unwrap_or(-1)),
+                None => Err("still running"),
+            },
+        )
     }
 }
 

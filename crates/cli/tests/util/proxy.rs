@@ -12,8 +12,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use certbound_testkit::wait::poll_until_sync;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::sign::CertifiedKey;
@@ -91,32 +92,27 @@ impl Proxy {
         panic!("{last}");
     }
 
-    /// Poll 127.0.0.1:port until it accepts, the child exits, or the deadline passes.
+    /// Poll 127.0.0.1:port until it accepts, the child exits, or [`START_TIMEOUT`] passes.
     fn wait_listening(&mut self) -> Result<(), String> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
+        let port = self.port;
+        poll_until_sync(START_TIMEOUT, || {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return Err(format!(
-                    "exited with {status} before listening on 127.0.0.1:{}",
-                    self.port
-                ));
+                return Some(Err(format!(
+                    "exited with {status} before listening on 127.0.0.1:{port}"
+                )));
             }
-            if TcpStream::connect_timeout(
-                &(Ipv4Addr::LOCALHOST, self.port).into(),
+            TcpStream::connect_timeout(
+                &(Ipv4Addr::LOCALHOST, port).into(),
                 Duration::from_millis(200),
             )
             .is_ok()
-            {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "not listening on 127.0.0.1:{} within {START_TIMEOUT:?}",
-                    self.port
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            .then_some(Ok(()))
+        })
+        .unwrap_or_else(|| {
+            Err(format!(
+                "not listening on 127.0.0.1:{port} within {START_TIMEOUT:?}"
+            ))
+        })
     }
 
     /// What the proxy printed so far (its error log goes there too), for failure messages.
@@ -143,13 +139,9 @@ impl Drop for Proxy {
                 .status();
         };
         signal("-TERM");
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        poll_until_sync(STOP_TIMEOUT, || {
+            matches!(self.child.try_wait(), Ok(Some(_))).then_some(())
+        });
         // Whatever is left of the group (a worker that outlived its master).
         signal("-KILL");
         let _ = self.child.kill();

@@ -8,6 +8,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use certbound_server::{Config, Running};
+// The one way tests wait for the background; each test binary uses a few.
+#[allow(unused_imports)]
+pub use certbound_testkit::wait::{eventually, eventually_ok, eventually_some, eventually_within};
 use certbound_testkit::{LeafOptions, TestPki, pem};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -41,6 +44,20 @@ impl Logs {
             text.contains(needle),
             "the server log lacks {needle:?}:\n{text}"
         );
+    }
+
+    /// Wait until the log holds `needle`: some lines are written by a task
+    /// of the server's, after the client has its answer.
+    pub async fn wait_for(&self, needle: &str) {
+        eventually_ok(&format!("{needle:?} in the server log"), || async {
+            let text = self.text();
+            if text.contains(needle) {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        })
+        .await;
     }
 }
 
@@ -113,12 +130,16 @@ impl Harness {
         filter: certbound_store::AuditFilter,
         ready: impl Fn(&[certbound_store::AuditEvent]) -> bool,
     ) -> Vec<certbound_store::AuditEvent> {
-        let query = || async { self.running.state.store.query_audit(&filter).await.unwrap() };
-        eventually("the audit events awaited", || async {
-            ready(&query().await)
+        let (filter, ready) = (&filter, &ready);
+        eventually_ok("the audit events awaited", || async move {
+            let events = self.running.state.store.query_audit(filter).await.unwrap();
+            if ready(&events) {
+                Ok(events)
+            } else {
+                Err(format!("{events:#?}"))
+            }
         })
-        .await;
-        query().await
+        .await
     }
 
     /// Start a server with the base config plus `extra` TOML.
@@ -512,21 +533,4 @@ pub async fn silent_upstream() -> SocketAddr {
         }
     });
     addr
-}
-
-/// Wait until `check` holds: the audit trail is written off the request path.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    // Generous: a loaded CI machine may take seconds to flush the audit queue.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    panic!("{what} did not happen within 30 s");
 }
