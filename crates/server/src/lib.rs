@@ -40,6 +40,8 @@ pub mod revocations;
 pub mod sidecar;
 pub mod signin_link;
 pub mod state;
+#[cfg(test)]
+mod test_store;
 pub mod tls_server;
 pub mod token;
 pub mod token_cache;

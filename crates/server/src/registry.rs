@@ -653,3 +653,61 @@ pub fn compile(
         .map(|v| v.client)
         .map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::test_store::Flaky;
+
+    fn document(id: &str, ca_pem: &str) -> serde_json::Value {
+        serde_json::json!({
+            "resourceType": "ClientApplication",
+            "name": id,
+            "certificateTrustStore": ca_pem,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_client_that_cannot_be_read_is_refused_and_one_held_still_answers() {
+        let inner = certbound_store::open("sqlite::memory:").await.unwrap();
+        let leaf = certbound_testkit::self_signed(
+            &certbound_testkit::LeafOptions::client("held").around_now(),
+        );
+        // More clients than the cache holds: read on demand, none read in.
+        let clients: Vec<certbound_store::NewClient> = (0..300)
+            .map(|i| {
+                let id = format!("c{i}");
+                certbound_store::NewClient {
+                    document: document(&id, &leaf.cert_pem()),
+                    name: id.clone(),
+                    id,
+                }
+            })
+            .collect();
+        inner.create_clients(&clients).await.unwrap();
+        let store = Arc::new(Flaky::new(inner));
+        let registry = Registry::load(store.clone(), Policy::default(), 256)
+            .await
+            .unwrap();
+        assert!(registry.get("c1").await.unwrap().is_some());
+
+        store.reads_down.store(true, Ordering::Relaxed);
+        assert!(
+            registry.get("c1").await.unwrap().is_some(),
+            "held: answered"
+        );
+        assert!(
+            registry.get("c2").await.is_err(),
+            "not held: an error, not a refusal remembered"
+        );
+        assert!(registry.get("c2").await.is_err());
+
+        store.reads_down.store(false, Ordering::Relaxed);
+        assert!(
+            registry.get("c2").await.unwrap().is_some(),
+            "read once the store is back"
+        );
+    }
+}

@@ -278,3 +278,42 @@ fn the_audit_retention_is_checked_at_start() {
     let err = load("[audit]\nretention = 7\n").unwrap_err().to_string();
     assert!(err.contains("retention"), "{err}");
 }
+
+/// Every refused token request is counted once, with the method it
+/// attempted as read from its form: an unreadable body and another grant
+/// type included.
+#[tokio::test]
+async fn every_refused_token_request_is_counted_once() {
+    let h = Harness::start("").await;
+    let addr = h.addr("mtls-opt");
+    let plain = common::request(
+        addr,
+        &h.pki,
+        &Client::None,
+        "POST",
+        "/oauth2/token",
+        "text/plain",
+        "grant_type=client_credentials",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(plain.status, 400, "{}", plain.body);
+    let password = h
+        .token(
+            "mtls-opt",
+            &Client::None,
+            "grant_type=password&client_id=someone&client_secret=long-enough-secret",
+        )
+        .await
+        .unwrap();
+    assert_eq!(password.status, 400, "{}", password.body);
+    assert_eq!(password.json()["error"], "unsupported_grant_type");
+    let text = h.get("tls", "/metrics").await.unwrap().body;
+    for line in [
+        "certbound_token_requests_total{method=\"none\",result=\"invalid_request\"} 1",
+        "certbound_token_requests_total{method=\"client_secret_post\",result=\"unsupported_grant_type\"} 1",
+    ] {
+        assert!(text.contains(line), "{line}:\n{text}");
+    }
+}
