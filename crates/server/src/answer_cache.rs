@@ -174,20 +174,8 @@ impl<V: Clone + Send + Sync + 'static> AnswerCache<V> {
     }
 
     /// How many entries are kept.
-    /// Drops the answer for `key`, so the next [`AnswerCache::get`] fetches.
-    pub fn forget(&self, key: &str) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
-    }
-
     pub fn len(&self) -> usize {
         self.entries.lock().map(|c| c.len()).unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Every kept answer (for the expiry gauge).

@@ -21,14 +21,12 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-pub use self::error::{FetchError, NameNotAllowed, RouteError};
+pub use self::error::RouteError;
 use crate::identity::Connection;
 use crate::reply::json_response;
 use crate::state::AppState;
 
-pub use crate::config::route::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ExternalJwks, Require, RouteConfig, TokenSource,
-};
+pub use crate::config::route::{ExternalJwks, Require, RouteConfig, TokenSource};
 
 /// The routes at run time, longest prefix first.
 #[derive(Debug)]
