@@ -18,13 +18,13 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 /// How long a failure to get an answer is remembered.
-pub const FAILURE_MEMORY: Duration = Duration::from_secs(10);
+pub(crate) const FAILURE_MEMORY: Duration = Duration::from_secs(10);
 /// A cached answer is refreshed in the background once less than this is
 /// left of it (or less than half its life, for short-lived answers).
-pub const REFRESH_BEFORE: Duration = Duration::from_secs(300);
+pub(crate) const REFRESH_BEFORE: Duration = Duration::from_secs(300);
 
 /// An answer, or why there is none.
-pub type Fetched<V> = Result<V, String>;
+pub(crate) type Fetched<V> = Result<V, String>;
 
 struct Entry<V> {
     fetched: Fetched<V>,
@@ -36,7 +36,7 @@ struct Entry<V> {
 }
 
 /// Answers by key, each valid until `valid_until` says.
-pub struct AnswerCache<V> {
+pub(crate) struct AnswerCache<V> {
     entries: Mutex<HashMap<String, Entry<V>>>,
     /// One lock per key being fetched, so that a miss is fetched once.
     fetching: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -61,7 +61,7 @@ fn span(d: Duration) -> time::Duration {
 }
 
 impl<V: Clone + Send + Sync + 'static> AnswerCache<V> {
-    pub fn new(valid_until: fn(&V) -> OffsetDateTime, max_entries: usize) -> Arc<Self> {
+    pub(crate) fn new(valid_until: fn(&V) -> OffsetDateTime, max_entries: usize) -> Arc<Self> {
         Arc::new(Self {
             entries: Mutex::default(),
             fetching: Mutex::default(),
@@ -72,7 +72,7 @@ impl<V: Clone + Send + Sync + 'static> AnswerCache<V> {
 
     /// The cached answer for `key` (starting a background refresh when one
     /// is due), or the one `fetch` gets.
-    pub async fn get<F, Fut>(self: &Arc<Self>, key: String, fetch: F) -> Fetched<V>
+    pub(crate) async fn get<F, Fut>(self: &Arc<Self>, key: String, fetch: F) -> Fetched<V>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Fetched<V>> + Send + 'static,
@@ -125,7 +125,7 @@ impl<V: Clone + Send + Sync + 'static> AnswerCache<V> {
     }
 
     /// Remember `fetched` for `key`.
-    pub fn store(&self, key: String, fetched: Fetched<V>) {
+    pub(crate) fn store(&self, key: String, fetched: Fetched<V>) {
         let now = OffsetDateTime::now_utc();
         let memory = now + span(FAILURE_MEMORY);
         let (until, refresh_at) = match &fetched {
@@ -174,12 +174,12 @@ impl<V: Clone + Send + Sync + 'static> AnswerCache<V> {
     }
 
     /// How many entries are kept.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.lock().map(|c| c.len()).unwrap_or(0)
     }
 
     /// Every kept answer (for the expiry gauge).
-    pub fn answers(&self) -> Vec<V> {
+    pub(crate) fn answers(&self) -> Vec<V> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
             .values()
@@ -189,7 +189,7 @@ impl<V: Clone + Send + Sync + 'static> AnswerCache<V> {
 
     /// Make every entry due for a refresh (tests).
     #[cfg(test)]
-    pub fn make_due(&self) {
+    pub(crate) fn make_due(&self) {
         let past = OffsetDateTime::now_utc() - time::Duration::seconds(1);
         for e in self.entries.lock().unwrap().values_mut() {
             e.refresh_at = past;

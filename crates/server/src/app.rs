@@ -22,7 +22,7 @@ use crate::token;
 /// else reaches the router's fallback, the gateway. A new endpoint outside
 /// them must be added here, or requests for it on a path a route covers
 /// would go to the route.
-pub const OWN_PREFIXES: [&str; 6] = [
+pub(crate) const OWN_PREFIXES: [&str; 6] = [
     "/oauth2/",
     "/.well-known/",
     "/metrics",
@@ -36,7 +36,7 @@ const CONSOLE_PREFIX: &str = "/console";
 /// Whether `path` can only be a gateway route's: it is outside every
 /// endpoint of certbound's own and a route serves it. Such requests skip the
 /// router (and its per-request boxing) and go to [`gateway_request`].
-pub fn route_only(gateway: &crate::gateway::Gateway, path: &str) -> bool {
+pub(crate) fn route_only(gateway: &crate::gateway::Gateway, path: &str) -> bool {
     !path.starts_with(CONSOLE_PREFIX)
         && !OWN_PREFIXES.iter().any(|p| path.starts_with(p))
         && gateway.serves(path)
@@ -45,7 +45,7 @@ pub fn route_only(gateway: &crate::gateway::Gateway, path: &str) -> bool {
 /// A request for a path only a gateway route serves: what the router's
 /// fallback would do, with the latency recorded as the router's `timed`
 /// layer records it.
-pub async fn gateway_request(
+pub(crate) async fn gateway_request(
     state: &AppState,
     request: axum::extract::Request,
     identity: Option<&crate::identity::ClientIdentity>,
@@ -57,7 +57,7 @@ pub async fn gateway_request(
 }
 
 /// The router for every listener.
-pub fn router(state: Arc<AppState>) -> Router {
+pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route(TOKEN_PATH, post(token::token).fallback(method_not_allowed))
         .route(

@@ -16,15 +16,15 @@ use certbound_store::{AuditEvent, Store};
 use tokio::io::{AsyncBufReadExt, AsyncSeekExt, AsyncWriteExt, BufReader};
 
 /// The file's name in the data directory.
-pub const SPILL_FILE: &str = "audit-spill.jsonl";
+pub(crate) const SPILL_FILE: &str = "audit-spill.jsonl";
 /// The largest the file grows; events beyond are dropped and counted.
-pub const MAX_SPILL_BYTES: u64 = 256 << 20;
+pub(crate) const MAX_SPILL_BYTES: u64 = 256 << 20;
 /// Events written back to the store in one transaction.
 const REPLAY_BATCH: usize = 512;
 
 /// Why an event could not be spilled.
 #[derive(Debug, thiserror::Error)]
-pub enum SpillError {
+pub(crate) enum SpillError {
     #[error("the audit spill file {path} is full ({MAX_SPILL_BYTES} bytes)")]
     Full { path: String },
     #[error("cannot write the audit spill file {path}: {source}")]
@@ -36,7 +36,7 @@ pub enum SpillError {
 
 /// The spill file and how much of it the store already has.
 #[derive(Debug)]
-pub struct Spill {
+pub(crate) struct Spill {
     path: PathBuf,
     /// Its length; 0 when it holds nothing to write back.
     len: u64,
@@ -46,7 +46,7 @@ pub struct Spill {
 
 impl Spill {
     /// The spill file at `path`, holding what a previous server left.
-    pub fn open(path: PathBuf) -> Self {
+    pub(crate) fn open(path: PathBuf) -> Self {
         let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         if len > 0 {
             tracing::warn!(path = %path.display(), bytes = len, "audit events left by a previous run wait to be written to the store");
@@ -59,7 +59,7 @@ impl Spill {
     }
 
     /// Whether events wait in the file.
-    pub fn pending(&self) -> bool {
+    pub(crate) fn pending(&self) -> bool {
         self.len > self.written_back
     }
 
@@ -68,7 +68,7 @@ impl Spill {
     }
 
     /// Append `events`.
-    pub async fn append(&mut self, events: &[AuditEvent]) -> Result<(), SpillError> {
+    pub(crate) async fn append(&mut self, events: &[AuditEvent]) -> Result<(), SpillError> {
         let mut text = String::new();
         for e in events {
             // An event is plain data: serializing it cannot fail.
@@ -100,7 +100,7 @@ impl Spill {
     /// Write what waits to `store`, in order, in batches; on success the file
     /// is removed. A failure keeps the rest for the next try.
     /// Each batch may take `timeout`.
-    pub async fn write_back(
+    pub(crate) async fn write_back(
         &mut self,
         store: &dyn Store,
         timeout: std::time::Duration,

@@ -31,21 +31,21 @@ use tokio::sync::Semaphore;
 use crate::identity::ClientIdentity;
 
 /// Entries kept before the cache starts over.
-pub const CAPACITY: usize = 4096;
+pub(crate) const CAPACITY: usize = 4096;
 /// Longest an entry is trusted, whatever the certificates' dates: a trust
 /// anchor can expire (webpki does not check anchor dates; certbound does on a
 /// full verification) without the registry changing.
-pub const MAX_AGE: time::Duration = time::Duration::minutes(5);
+pub(crate) const MAX_AGE: time::Duration = time::Duration::minutes(5);
 /// How long a failed authentication is remembered for the same chain.
-pub const FAILURE_AGE: time::Duration = time::Duration::seconds(10);
+pub(crate) const FAILURE_AGE: time::Duration = time::Duration::seconds(10);
 /// Verifications running at once, per core.
-pub const VERIFY_SLOTS: usize = 1;
+pub(crate) const VERIFY_SLOTS: usize = 1;
 
 /// What a cached authentication depends on besides the chain: the
 /// compilation of the client it was checked against (its `serial`, which a
 /// change of that client, and of no other, replaces), and the generation of
 /// the CRL set it was checked against (0 without `[revocation]`).
-pub type Generation = (u64, u64);
+pub(crate) type Generation = (u64, u64);
 
 /// What an authentication depended on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

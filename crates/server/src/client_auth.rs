@@ -25,7 +25,7 @@ use crate::state::AppState;
 
 /// Who is calling an endpoint, as the request tells it.
 #[derive(Debug)]
-pub struct Caller<'a> {
+pub(crate) struct Caller<'a> {
     /// The audit record kind: "token", "introspect", "revoke".
     pub kind: &'static str,
     pub authorization: Option<&'a str>,
@@ -38,7 +38,7 @@ pub struct Caller<'a> {
 
 /// A caller that authenticated.
 #[derive(Debug)]
-pub struct Authenticated {
+pub(crate) struct Authenticated {
     pub client: Arc<CompiledClient>,
     pub method: Method,
     /// The authorization extensions a UDAP client asserted (`hl7-b2b`),
@@ -47,7 +47,7 @@ pub struct Authenticated {
 }
 
 /// Authenticate the caller; `invalid_client` (or `invalid_request`) otherwise.
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     caller: &Caller<'_>,
     now: OffsetDateTime,
@@ -350,7 +350,7 @@ fn reject(
 }
 
 /// An audit event with the connection's facts filled in.
-pub fn audit_event(
+pub(crate) fn audit_event(
     kind: &str,
     identity: Option<&ClientIdentity>,
     result: AuditResult,

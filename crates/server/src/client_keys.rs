@@ -22,16 +22,16 @@ use time::OffsetDateTime;
 use crate::answer_cache::AnswerCache;
 
 /// How long a fetched JWKS is used before it is fetched again.
-pub const KEEP: Duration = Duration::from_secs(300);
+pub(crate) const KEEP: Duration = Duration::from_secs(300);
 /// The least time between two fetches of one `jwks_uri` asked for by
 /// assertions naming an unknown key.
-pub const REFETCH_MIN: Duration = Duration::from_secs(10);
+pub(crate) const REFETCH_MIN: Duration = Duration::from_secs(10);
 /// Most `jwks_uri` sets kept.
 const MAX_SETS: usize = 10_000;
 
 /// A JWKS fetched from a client's `jwks_uri`.
 #[derive(Debug)]
-pub struct FetchedKeys {
+pub(crate) struct FetchedKeys {
     pub keys: VerifyingKeys,
     pub fetched_at: OffsetDateTime,
 }

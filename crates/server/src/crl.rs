@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 /// How often the CRL files are checked for changes (and the set for staleness).
-pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// `[revocation]` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -102,7 +102,10 @@ fn read_file(path: &Path) -> Result<Vec<certbound_pki::revocation::Crl>, String>
 }
 
 /// Read every file and check each CRL's signature against `known` CA certificates.
-pub fn load_set(config: &RevocationConfig, known: &[CertDer]) -> Result<CrlSet, Vec<String>> {
+pub(crate) fn load_set(
+    config: &RevocationConfig,
+    known: &[CertDer],
+) -> Result<CrlSet, Vec<String>> {
     let mut crls = Vec::new();
     let mut errors = Vec::new();
     for file in &config.crl_files {
@@ -143,7 +146,7 @@ pub struct Loaded {
 }
 
 /// Where the CA certificates a CRL may be signed by come from, at each reload.
-pub type KnownIssuers = Arc<dyn Fn() -> Vec<CertDer> + Send + Sync>;
+pub(crate) type KnownIssuers = Arc<dyn Fn() -> Vec<CertDer> + Send + Sync>;
 /// Called after each swap (the `client_ca` listeners rebuild their TLS config).
 type Listener = Box<dyn Fn() + Send + Sync>;
 
@@ -304,7 +307,7 @@ fn any_stale(set: &CrlSet, now: OffsetDateTime) -> bool {
 
 /// The outcome of a certificate authentication, for the revocation metric:
 /// `None` when it failed before revocation mattered.
-pub fn metric_result(
+pub(crate) fn metric_result(
     outcome: &Result<impl Sized, &certbound_pki::chain::ChainError>,
 ) -> Option<&'static str> {
     use certbound_pki::chain::ChainError;

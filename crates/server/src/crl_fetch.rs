@@ -29,11 +29,11 @@ use crate::online_revocation::{Refusal, Verdict};
 
 /// The most CRLs kept in memory (each at most
 /// [`MAX_CRL_BYTES`](certbound_tls::fetch::MAX_CRL_BYTES)).
-pub const MAX_CRLS: usize = 32;
+pub(crate) const MAX_CRLS: usize = 32;
 
 type GetFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send>>;
 /// Gets the bytes at a URL (the network, or a test's stand-in).
-pub type Get = Arc<dyn Fn(String) -> GetFuture + Send + Sync>;
+pub(crate) type Get = Arc<dyn Fn(String) -> GetFuture + Send + Sync>;
 
 /// The CRL-fetching side of `[revocation]`, shared by every request.
 pub struct CrlFetcher {

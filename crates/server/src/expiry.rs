@@ -29,11 +29,11 @@ use crate::metrics::CertExpiry;
 use crate::state::AppState;
 
 /// Days before `notAfter` at which the log warns, once each.
-pub const WARN_DAYS: [i64; 2] = [30, 7];
+pub(crate) const WARN_DAYS: [i64; 2] = [30, 7];
 /// Longest time between two rebuilds of the list (and checks of the thresholds).
-pub const RECHECK: Duration = Duration::from_secs(3600);
+pub(crate) const RECHECK: Duration = Duration::from_secs(3600);
 /// How often the registry generation and the listeners' files are looked at.
-pub const TICK: Duration = Duration::from_secs(2);
+pub(crate) const TICK: Duration = Duration::from_secs(2);
 
 /// Registry generation, listener file stamps (modification time, size), and
 /// the CRLs in use (source, nextUpdate).
@@ -45,7 +45,7 @@ type Seen = (
 
 /// What is watched besides the registry: fixed at start.
 #[derive(Debug)]
-pub struct Watch {
+pub(crate) struct Watch {
     listeners: Vec<ListenerConfig>,
     routes: Vec<RouteConfig>,
     /// Warnings given: (x5t#S256, threshold in days).
@@ -56,7 +56,7 @@ pub struct Watch {
 }
 
 impl Watch {
-    pub fn new(listeners: Vec<ListenerConfig>, routes: Vec<RouteConfig>) -> Self {
+    pub(crate) fn new(listeners: Vec<ListenerConfig>, routes: Vec<RouteConfig>) -> Self {
         Self {
             listeners,
             routes,
@@ -81,7 +81,7 @@ impl Watch {
     }
 
     /// Rebuild the gauge and warn, when something changed or [`RECHECK`] passed.
-    pub fn refresh(&mut self, state: &AppState, now: OffsetDateTime) {
+    pub(crate) fn refresh(&mut self, state: &AppState, now: OffsetDateTime) {
         let crls = crls_in_use(state);
         let seen = (
             state.registry.writes(),
@@ -309,7 +309,7 @@ fn entry(
 }
 
 /// Keep the watch current until shutdown.
-pub fn spawn(
+pub(crate) fn spawn(
     state: Arc<AppState>,
     mut watch: Watch,
     mut shutdown: watch::Receiver<bool>,

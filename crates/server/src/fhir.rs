@@ -20,14 +20,14 @@ use serde_json::{Value, json};
 use crate::state::AppState;
 
 /// Where the endpoint is mounted.
-pub const BASE: &str = "/fhir/R4";
+pub(crate) const BASE: &str = "/fhir/R4";
 /// The FHIR JSON media type.
-pub const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
+pub(crate) const FHIR_JSON: &str = "application/fhir+json; charset=utf-8";
 /// Largest error body rewritten (admin errors are a few hundred bytes).
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// The FHIR routes: the admin routes with FHIR responses.
-pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
+pub(crate) fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     crate::admin::router(state).layer(axum::middleware::map_response(to_fhir))
 }
 

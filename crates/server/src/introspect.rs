@@ -28,14 +28,17 @@ use crate::state::AppState;
 use crate::token::read_form;
 
 /// `POST /oauth2/introspect`.
-pub async fn introspect(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
+pub(crate) async fn introspect(
+    State(state): State<Arc<AppState>>,
+    request: Request<Body>,
+) -> Response {
     handle(&state, request, "introspect")
         .await
         .unwrap_or_else(IntoResponse::into_response)
 }
 
 /// `POST /oauth2/revoke`.
-pub async fn revoke(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
+pub(crate) async fn revoke(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
     handle(&state, request, "revoke")
         .await
         .unwrap_or_else(IntoResponse::into_response)

@@ -6,6 +6,8 @@
 //! proof of key possession verified) → HTTP → client identity → token endpoint
 //! → store (off the request path for the audit trail).
 
+#![warn(unreachable_pub)]
+
 pub mod admin;
 pub(crate) mod answer_cache;
 pub(crate) mod app;

@@ -30,7 +30,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::app;
-pub use crate::config::listener::Limits;
+pub(crate) use crate::config::listener::Limits;
 use crate::forwarded::{Forwarded, ForwardedConfig};
 use crate::identity::{ClientIdentity, Connection};
 use crate::request_check;
@@ -38,17 +38,17 @@ use crate::state::AppState;
 use certbound_store::{AuditEvent, AuditResult};
 
 /// A handshake that has not finished by then is dropped.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest request head (request line and headers) accepted: room for a
 /// forwarded certificate chain, far below what would let a peer hog memory.
 /// Larger heads get 431.
-pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// How long shutdown waits for open connections to finish.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often an HTTP/2 connection is pinged to tell a dead peer from an idle one.
-pub const HTTP2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(20);
+pub(crate) const HTTP2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(20);
 /// How long an HTTP/2 ping may go unanswered before the connection is closed.
-pub const HTTP2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const HTTP2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 impl Limits {
     /// hyper's connection builder with these limits.
     pub(crate) fn builder(&self) -> hyper_util::server::conn::auto::Builder<TokioExecutor> {
@@ -69,7 +69,7 @@ impl Limits {
 }
 
 /// A bound listener, ready to serve.
-pub struct BoundListener {
+pub(crate) struct BoundListener {
     pub name: Arc<str>,
     pub tcp: TcpListener,
     /// The live TLS config, swapped by certificate reloads.
@@ -94,7 +94,7 @@ impl std::fmt::Debug for BoundListener {
 }
 
 /// Accept and serve until `shutdown` turns true, then drain.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: BoundListener,
     router: Router,
     state: Arc<AppState>,

@@ -25,13 +25,13 @@ use crate::answer_cache::AnswerCache;
 use crate::online_revocation::{Refusal, Verdict};
 
 /// The most answers kept in memory.
-pub const MAX_ENTRIES: usize = 10_000;
+pub(crate) const MAX_ENTRIES: usize = 10_000;
 
 /// What asking gives: an answer from a URL, or why there is none.
 type Asked = Result<(String, OcspAnswer), String>;
 type AskFuture = Pin<Box<dyn Future<Output = Asked> + Send>>;
 /// Asks one certificate's responders (the network, or a test's stand-in).
-pub type Ask = Arc<dyn Fn(CertDer, CertDer) -> AskFuture + Send + Sync>;
+pub(crate) type Ask = Arc<dyn Fn(CertDer, CertDer) -> AskFuture + Send + Sync>;
 
 /// The OCSP side of `[revocation]`, shared by every request.
 pub struct OcspChecker {

@@ -257,7 +257,7 @@ fn judge(
 /// refusal into the chain error that CRL files give, so that the log, the
 /// audit record and the client's `invalid_client` are the same whatever the
 /// source.
-pub async fn check(
+pub(crate) async fn check(
     state: &crate::state::AppState,
     chain: &[CertDer],
     anchors: &[CertDer],

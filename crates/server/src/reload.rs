@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use crate::tls_server::server_config;
 
 /// How often watched files are checked for changes.
-pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+pub(crate) const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Where a listener's TLS profile comes from, to load it again.
 #[derive(Debug, Clone)]
@@ -76,7 +76,7 @@ pub(crate) fn stamps(files: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
 
 /// Every reloadable listener.
 #[derive(Debug, Default)]
-pub struct Reloader {
+pub(crate) struct Reloader {
     entries: Vec<Entry>,
     /// `[revocation]`: the CRLs `client_ca` listeners check.
     crls: Option<Arc<crate::crl::CrlStore>>,
@@ -91,7 +91,12 @@ pub struct ReloadOutcome {
 
 impl Reloader {
     /// Watch `current`, which serves `listener`, reloading it from `source`.
-    pub fn add(&mut self, listener: &str, source: TlsSource, current: Arc<ArcSwap<ServerConfig>>) {
+    pub(crate) fn add(
+        &mut self,
+        listener: &str,
+        source: TlsSource,
+        current: Arc<ArcSwap<ServerConfig>>,
+    ) {
         let files = source.files();
         self.entries.push(Entry {
             listener: listener.to_string(),
@@ -102,7 +107,7 @@ impl Reloader {
     }
 
     /// Build `client_ca` listeners' configs with the CRLs of `crls`.
-    pub fn set_crls(&mut self, crls: Arc<crate::crl::CrlStore>) {
+    pub(crate) fn set_crls(&mut self, crls: Arc<crate::crl::CrlStore>) {
         self.crls = Some(crls);
     }
 
@@ -111,7 +116,7 @@ impl Reloader {
     }
 
     /// Reload every listener now (SIGHUP).
-    pub fn reload_all(&self) -> Vec<ReloadOutcome> {
+    pub(crate) fn reload_all(&self) -> Vec<ReloadOutcome> {
         let revocation = self.revocation();
         self.entries
             .iter()
@@ -120,7 +125,7 @@ impl Reloader {
     }
 
     /// Rebuild the listeners with a `client_ca` (the CRLs changed).
-    pub fn reload_client_ca(&self) {
+    pub(crate) fn reload_client_ca(&self) {
         let revocation = self.revocation();
         for entry in self
             .entries
@@ -132,7 +137,7 @@ impl Reloader {
     }
 
     /// Reload listeners whose files changed, every [`WATCH_INTERVAL`], until shutdown.
-    pub fn spawn_watch(
+    pub(crate) fn spawn_watch(
         self: &Arc<Self>,
         mut shutdown: watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {

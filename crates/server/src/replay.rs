@@ -14,7 +14,7 @@ use certbound_store::{AssertionUse, Store};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most uses recorded in one transaction.
-pub const MAX_BATCH: usize = 256;
+pub(crate) const MAX_BATCH: usize = 256;
 /// Uses waiting for the writer before senders wait too.
 const QUEUE: usize = 4096;
 

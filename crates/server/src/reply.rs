@@ -9,11 +9,11 @@ use certbound_oauth::error::{Challenge, NO_STORE_HEADERS};
 use certbound_oauth::{ErrorCode, OAuthError};
 
 /// Realm named in `WWW-Authenticate: Basic` challenges.
-pub const REALM: &str = "certbound";
+pub(crate) const REALM: &str = "certbound";
 
 /// An OAuth error on its way to the client.
 #[derive(Debug)]
-pub struct OAuthReply(pub OAuthError);
+pub(crate) struct OAuthReply(pub OAuthError);
 
 impl From<OAuthError> for OAuthReply {
     fn from(e: OAuthError) -> Self {
@@ -42,7 +42,7 @@ impl IntoResponse for OAuthReply {
 }
 
 /// A JSON body with the no-store headers every OAuth response carries.
-pub fn json_response(status: StatusCode, body: String) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
     let mut resp = (status, body).into_response();
     let headers = resp.headers_mut();
     headers.insert(
@@ -56,7 +56,7 @@ pub fn json_response(status: StatusCode, body: String) -> Response {
 }
 
 /// `server_error` to the client, the cause to the log.
-pub fn internal(context: &str, error: &dyn std::fmt::Display) -> OAuthReply {
+pub(crate) fn internal(context: &str, error: &dyn std::fmt::Display) -> OAuthReply {
     tracing::error!(%error, "{context}");
     OAuthReply(OAuthError::server_error())
 }

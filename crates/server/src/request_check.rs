@@ -32,7 +32,7 @@ use crate::reply::json_response;
 
 /// Why a request is refused before routing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     #[error(
         "the path holds a `.` or `..` segment (perhaps percent-encoded): send the path with dot segments resolved"
     )]
@@ -55,7 +55,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// A short name for logs.
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Refusal::DotSegment => "dot_segment",
             Refusal::EncodedSlash => "encoded_slash",
@@ -68,7 +68,7 @@ impl Refusal {
     }
 
     /// The 400 the client gets.
-    pub fn response(self) -> Response {
+    pub(crate) fn response(self) -> Response {
         json_response(
             StatusCode::BAD_REQUEST,
             serde_json::json!({"error": "invalid_request", "error_description": self.to_string()})
@@ -78,7 +78,7 @@ impl Refusal {
 }
 
 /// Check `request` and give it its normalized path; the refusal otherwise.
-pub fn check<B>(request: &mut Request<B>) -> Result<(), Refusal> {
+pub(crate) fn check<B>(request: &mut Request<B>) -> Result<(), Refusal> {
     check_transfer_encoding(request.headers())?;
     let path = request.uri().path();
     if let Cow::Owned(normalized) = normalize(path)? {
@@ -108,7 +108,7 @@ fn check_transfer_encoding(headers: &axum::http::HeaderMap) -> Result<(), Refusa
 
 /// Whether a message's `Transfer-Encoding` is absent or one `chunked`: the
 /// only framing hyper decodes whole.
-pub fn single_chunked(headers: &axum::http::HeaderMap) -> bool {
+pub(crate) fn single_chunked(headers: &axum::http::HeaderMap) -> bool {
     let mut values = headers.get_all(header::TRANSFER_ENCODING).iter();
     match (values.next(), values.next()) {
         (None, _) => true,
@@ -124,7 +124,7 @@ fn unreserved(b: u8) -> bool {
 
 /// The path in normal form (borrowed when it already is), or why it has none.
 /// A path that is not absolute (`*`) is left as it is.
-pub fn normalize(path: &str) -> Result<Cow<'_, str>, Refusal> {
+pub(crate) fn normalize(path: &str) -> Result<Cow<'_, str>, Refusal> {
     if !path.starts_with('/') {
         return Ok(Cow::Borrowed(path));
     }

@@ -17,7 +17,7 @@ use rustls::server::{ServerSessionMemoryCache, WebPkiClientVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
 
 /// Sessions remembered for resumption.
-pub const SESSION_CACHE: usize = 8192;
+pub(crate) const SESSION_CACHE: usize = 8192;
 
 /// Why a listener's TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -30,13 +30,13 @@ pub enum TlsSetupError {
 
 /// The crypto provider: aws-lc-rs with its default key-exchange groups
 /// (the post-quantum hybrid X25519MLKEM768 first).
-pub fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// Build the server config of a listener. With `revocation`, a `client_ca`
 /// listener refuses a client chain that its CRLs revoke (leaf and intermediates).
-pub fn server_config(
+pub(crate) fn server_config(
     profile: &TlsProfile,
     revocation: Option<&certbound_pki::revocation::RevocationCheck>,
 ) -> Result<Arc<ServerConfig>, TlsSetupError> {
@@ -234,7 +234,7 @@ fn log_revocation_refusal(
 /// endpoint's per-client trust stores, and verifies the handshake signature so
 /// that only the holder of the private key gets through.
 #[derive(Debug)]
-pub struct DeferredTrustVerifier {
+pub(crate) struct DeferredTrustVerifier {
     mandatory: bool,
     provider: Arc<CryptoProvider>,
 }

@@ -43,7 +43,7 @@ struct Issued {
 }
 
 /// The token endpoint.
-pub async fn token(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
+pub(crate) async fn token(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
     let identity = request
         .extensions()
         .get::<Connection>()
@@ -115,7 +115,10 @@ fn finish(state: &AppState, identity: Option<&ClientIdentity>, outcome: Outcome)
 }
 
 /// Read a form body within the size limit.
-pub async fn read_form(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, OAuthReply> {
+pub(crate) async fn read_form(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, OAuthReply> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

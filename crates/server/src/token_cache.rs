@@ -12,12 +12,12 @@ use axum::http::HeaderValue;
 use certbound_oauth::AccessTokenClaims;
 
 /// Most verified tokens remembered per route; the cache is emptied when full.
-pub const TOKEN_CACHE_SIZE: usize = 100_000;
+pub(crate) const TOKEN_CACHE_SIZE: usize = 100_000;
 
 /// A token that passed the route's signature, `iss` and `aud` checks, with the
 /// `X-Client-Id` value for the upstream encoded once.
 #[derive(Debug)]
-pub struct Verified {
+pub(crate) struct Verified {
     pub claims: AccessTokenClaims,
     /// `X-Client-Id` for the upstream.
     pub(crate) client_id: Option<HeaderValue>,
@@ -25,7 +25,7 @@ pub struct Verified {
 
 /// Verified tokens by the SHA-256 of their text.
 #[derive(Debug, Default)]
-pub struct TokenCache {
+pub(crate) struct TokenCache {
     map: RwLock<HashMap<[u8; 32], Arc<Verified>, BuildHasherDefault<DigestHasher>>>,
 }
 

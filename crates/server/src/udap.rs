@@ -6,8 +6,8 @@
 //! are `certbound_oauth::udap`'s; this module adds the communities, the
 //! revocation sources, the store and the HTTP.
 
-pub mod discovery;
-pub mod register;
+pub(crate) mod discovery;
+pub(crate) mod register;
 
 use std::sync::Mutex;
 
@@ -160,7 +160,7 @@ impl Community {
 /// the anchors of the community it registered in, from the certificate of
 /// the URI it registered as, with the `hl7-b2b` extension when the
 /// community requires it. The caller records the `jti`.
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     client: &CompiledClient,
     registration: &UdapRegistration,

@@ -26,15 +26,15 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
     format!("{hash:016x}")
 });
 
-pub fn css_url() -> String {
+pub(super) fn css_url() -> String {
     format!("{BASE}/assets/console.css?v={}", *VERSION)
 }
 
-pub fn icon_url() -> String {
+pub(super) fn icon_url() -> String {
     format!("{BASE}/assets/favicon.svg?v={}", *VERSION)
 }
 
-pub fn js_url() -> String {
+pub(super) fn js_url() -> String {
     format!("{BASE}/assets/console.js?v={}", *VERSION)
 }
 

@@ -20,7 +20,7 @@ use super::session::SessionInfo;
 use super::{BASE, Console};
 
 /// Most events shown.
-pub const AUDIT_PAGE_LIMIT: u32 = 200;
+pub(super) const AUDIT_PAGE_LIMIT: u32 = 200;
 /// The kinds of event the store records.
 const KINDS: [&str; 5] = ["token", "introspect", "revoke", "admin", "handshake"];
 

@@ -22,7 +22,7 @@ use super::{BASE, Console, panel};
 use crate::admin;
 
 /// Certificates expiring within this many days are flagged.
-pub const EXPIRY_WARN_DAYS: i64 = certbound_pki::check::DEFAULT_WARN_DAYS as i64;
+pub(super) const EXPIRY_WARN_DAYS: i64 = certbound_pki::check::DEFAULT_WARN_DAYS as i64;
 
 /// One row of the table.
 #[derive(Debug)]
@@ -140,7 +140,7 @@ fn summarize(r: &ClientRecord, policy: Policy, now: OffsetDateTime) -> Row {
 }
 
 /// A warning cut to a few words for the table; the client's page has it whole.
-pub fn short_warning(w: &str) -> String {
+pub(super) fn short_warning(w: &str) -> String {
     const MAX: usize = 60;
     let short = if w.starts_with("the trust store holds a CA certificate and no") {
         "a CA and no subject constraint: any certificate it issues can act as this client"

@@ -4,13 +4,13 @@
 
 /// A decoded form: name/value pairs in order.
 #[derive(Debug, Clone, Default)]
-pub struct Form {
+pub(super) struct Form {
     pairs: Vec<(String, String)>,
 }
 
 impl Form {
     /// Decode a body: `&`-separated pairs, `+` is a space, `%XX` a byte, UTF-8.
-    pub fn parse(body: &[u8]) -> Result<Self, String> {
+    pub(super) fn parse(body: &[u8]) -> Result<Self, String> {
         let mut pairs = Vec::new();
         for segment in body.split(|&b| b == b'&').filter(|s| !s.is_empty()) {
             let (name, value) = match segment.iter().position(|&b| b == b'=') {
@@ -23,7 +23,7 @@ impl Form {
     }
 
     /// The first value of `name`, or "" when absent.
-    pub fn get(&self, name: &str) -> &str {
+    pub(super) fn get(&self, name: &str) -> &str {
         self.pairs
             .iter()
             .find(|(n, _)| n == name)

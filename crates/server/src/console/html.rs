@@ -17,7 +17,7 @@ use super::session::SessionInfo;
 
 /// Percent-encode `s` for a URL query value or path segment (the template
 /// then escapes the URL for its attribute).
-pub fn url_encode(s: &str) -> String {
+pub(super) fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -31,7 +31,7 @@ pub fn url_encode(s: &str) -> String {
 
 /// The sections of the console, for the navigation bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Section {
+pub(super) enum Section {
     Clients,
     Listeners,
     Audit,
@@ -40,7 +40,12 @@ pub enum Section {
 }
 
 /// A whole page: the layout around `body`. `session` is `None` on the sign-in page.
-pub fn page(title: &str, section: Section, session: Option<&SessionInfo>, body: Markup) -> Markup {
+pub(super) fn page(
+    title: &str,
+    section: Section,
+    session: Option<&SessionInfo>,
+    body: Markup,
+) -> Markup {
     let nav = [
         (Section::Clients, "Clients", "/clients"),
         (Section::Listeners, "Listeners", "/listeners"),
@@ -86,7 +91,7 @@ pub fn page(title: &str, section: Section, session: Option<&SessionInfo>, body: 
 }
 
 /// An HTML response.
-pub fn html(status: StatusCode, body: Markup) -> Response {
+pub(super) fn html(status: StatusCode, body: Markup) -> Response {
     let mut resp = (status, body.into_string()).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -96,7 +101,7 @@ pub fn html(status: StatusCode, body: Markup) -> Response {
 }
 
 /// `303 See Other` to a console path (after a POST, or to the sign-in page).
-pub fn redirect(location: &str) -> Response {
+pub(super) fn redirect(location: &str) -> Response {
     let mut resp = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(location) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -105,7 +110,7 @@ pub fn redirect(location: &str) -> Response {
 }
 
 /// A page that says what went wrong and what to do.
-pub fn error_page(
+pub(super) fn error_page(
     status: StatusCode,
     title: &str,
     message: &str,
@@ -120,7 +125,7 @@ pub fn error_page(
 }
 
 /// `s` in `"` quotes when it would not read as one word in a shell.
-pub fn shell_word(s: &str) -> String {
+pub(super) fn shell_word(s: &str) -> String {
     if !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._/:=@%+,".contains(&b))

@@ -7,7 +7,7 @@ use maud::{Markup, html};
 use super::diagnose::{CertReport, Diagnosis, Kind, Problem, Severity, field_label};
 
 /// "365 days left", "expired 41 days ago".
-pub fn days_left(days: i64) -> String {
+pub(super) fn days_left(days: i64) -> String {
     match days {
         d if d < -1 => format!("expired {} days ago", -d),
         -1 => "expired 1 day ago".to_string(),
@@ -18,7 +18,7 @@ pub fn days_left(days: i64) -> String {
 }
 
 /// The class of a days-left figure: error once expired, warning within `warn`.
-pub fn days_class(days: i64, warn: i64) -> &'static str {
+pub(super) fn days_class(days: i64, warn: i64) -> &'static str {
     if days < 0 {
         "error"
     } else if days < warn {
@@ -29,7 +29,7 @@ pub fn days_class(days: i64, warn: i64) -> &'static str {
 }
 
 /// The date part of an RFC 3339 time, in a `<time>` element.
-pub fn date(rfc3339: &str) -> Markup {
+pub(super) fn date(rfc3339: &str) -> Markup {
     let day = rfc3339.get(..10).unwrap_or(rfc3339);
     html! { time datetime=(rfc3339) { (day) } }
 }
@@ -37,7 +37,7 @@ pub fn date(rfc3339: &str) -> Markup {
 /// The id of the element a field's problems link to: the constraint fields
 /// share the chooser's value input; a field's other name (`jwksUri`,
 /// `accessTokenLifetime`) leads to the input that sets it.
-pub fn field_anchor(field: &str) -> String {
+pub(super) fn field_anchor(field: &str) -> String {
     match field {
         f if f.starts_with("tls_client_auth_") || f == "constraint_type" => {
             "#f-constraint_value".to_string()
@@ -49,7 +49,7 @@ pub fn field_anchor(field: &str) -> String {
 }
 
 /// Where a problem's link leads, and its label: its certificate, or its field.
-pub fn problem_target(p: &Problem) -> (String, String) {
+pub(super) fn problem_target(p: &Problem) -> (String, String) {
     match p.certificate {
         Some(i) => (format!("#cert-{i}"), format!("Certificate {i}")),
         None => (field_anchor(p.field), field_label(p.field).to_string()),
@@ -57,7 +57,7 @@ pub fn problem_target(p: &Problem) -> (String, String) {
 }
 
 /// A list of problems, each linking to what it is about.
-pub fn problem_list<'a>(problems: impl IntoIterator<Item = &'a Problem>) -> Markup {
+pub(super) fn problem_list<'a>(problems: impl IntoIterator<Item = &'a Problem>) -> Markup {
     html! {
         ul {
             @for p in problems {
@@ -69,7 +69,7 @@ pub fn problem_list<'a>(problems: impl IntoIterator<Item = &'a Problem>) -> Mark
 }
 
 /// The panel's content below its heading and status line.
-pub fn body(d: &Diagnosis) -> Markup {
+pub(super) fn body(d: &Diagnosis) -> Markup {
     html! {
         @if !d.errors.is_empty() {
             div.summary.error { h3 { "Saving is blocked" } (problem_list(&d.errors)) }

@@ -17,21 +17,21 @@ use base64::Engine;
 use super::BASE;
 
 /// Name of the session cookie (`__Secure-`: browsers accept it only with `Secure`).
-pub const SESSION_COOKIE: &str = "__Secure-certbound-console";
+pub(super) const SESSION_COOKIE: &str = "__Secure-certbound-console";
 /// Name of the cookie that protects the sign-in form (double-submit token).
-pub const SIGNIN_COOKIE: &str = "__Secure-certbound-signin";
+pub(super) const SIGNIN_COOKIE: &str = "__Secure-certbound-signin";
 /// A session unused this long ends.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// A session ends this long after sign-in, used or not.
-pub const MAX_SESSION_AGE: Duration = Duration::from_secs(8 * 60 * 60);
+pub(super) const MAX_SESSION_AGE: Duration = Duration::from_secs(8 * 60 * 60);
 /// Most sessions kept at once; the least recently used goes first.
-pub const MAX_SESSIONS: usize = 1024;
+pub(super) const MAX_SESSIONS: usize = 1024;
 /// How long the sign-in form stays valid, in seconds.
-pub const SIGNIN_FORM_SECONDS: u32 = 600;
+pub(super) const SIGNIN_FORM_SECONDS: u32 = 600;
 
 /// How a session was opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Auth {
+pub(super) enum Auth {
     /// With the admin token on the sign-in form.
     Token,
     /// Automatically, by an admin client certificate in the TLS handshake.
@@ -48,7 +48,7 @@ struct Session {
 
 /// What a page needs to know about the signed-in admin.
 #[derive(Debug, Clone)]
-pub struct SessionInfo {
+pub(super) struct SessionInfo {
     /// The CSRF token every form of this session carries.
     pub csrf: String,
     /// "Signed in with the admin token", for the header.
@@ -57,12 +57,12 @@ pub struct SessionInfo {
 
 /// The sessions of this instance.
 #[derive(Debug, Default)]
-pub struct Sessions {
+pub(super) struct Sessions {
     map: Mutex<HashMap<String, Session>>,
 }
 
 /// 256 random bits, base64url; `None` if the system's random source fails.
-pub fn random_token() -> Option<String> {
+pub(super) fn random_token() -> Option<String> {
     let mut bytes = [0u8; 32];
     rustls::crypto::aws_lc_rs::default_provider()
         .secure_random
@@ -89,7 +89,7 @@ fn info(s: &Session) -> SessionInfo {
 
 impl Sessions {
     /// Open a session; returns its id (for the cookie) and what pages need.
-    pub fn create(&self, auth: Auth) -> Option<(String, SessionInfo)> {
+    pub(super) fn create(&self, auth: Auth) -> Option<(String, SessionInfo)> {
         let id = random_token()?;
         let now = Instant::now();
         let session = Session {
@@ -115,7 +115,7 @@ impl Sessions {
     }
 
     /// The live session `id`, if the connection may use it; marks it used.
-    pub fn get(&self, id: &str, tls_thumbprint: Option<&str>) -> Option<SessionInfo> {
+    pub(super) fn get(&self, id: &str, tls_thumbprint: Option<&str>) -> Option<SessionInfo> {
         let now = Instant::now();
         let mut map = self.map.lock().ok()?;
         let k = key(id);
@@ -134,7 +134,7 @@ impl Sessions {
     }
 
     /// End session `id`.
-    pub fn remove(&self, id: &str) {
+    pub(super) fn remove(&self, id: &str) {
         if let Ok(mut map) = self.map.lock() {
             map.remove(&key(id));
         }
@@ -147,7 +147,7 @@ fn alive(s: &Session, now: Instant) -> bool {
 }
 
 /// The value of cookie `name` in the request, if sent once or more (first wins).
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -159,7 +159,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// `Set-Cookie` for the session: no `Max-Age` (the server expires it), the console path only.
-pub fn session_cookie(id: &str) -> Option<HeaderValue> {
+pub(super) fn session_cookie(id: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={id}; Path={BASE}; Secure; HttpOnly; SameSite=Strict"
     ))
@@ -167,7 +167,7 @@ pub fn session_cookie(id: &str) -> Option<HeaderValue> {
 }
 
 /// `Set-Cookie` for the sign-in form's token.
-pub fn signin_cookie(token: &str) -> Option<HeaderValue> {
+pub(super) fn signin_cookie(token: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!(
         "{SIGNIN_COOKIE}={token}; Path={BASE}/signin; Max-Age={SIGNIN_FORM_SECONDS}; Secure; HttpOnly; SameSite=Strict"
     ))
@@ -175,7 +175,7 @@ pub fn signin_cookie(token: &str) -> Option<HeaderValue> {
 }
 
 /// `Set-Cookie` that deletes cookie `name` on `path`.
-pub fn clear_cookie(name: &str, path: &str) -> Option<HeaderValue> {
+pub(super) fn clear_cookie(name: &str, path: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!(
         "{name}=; Path={path}; Max-Age=0; Secure; HttpOnly; SameSite=Strict"
     ))
@@ -183,7 +183,7 @@ pub fn clear_cookie(name: &str, path: &str) -> Option<HeaderValue> {
 }
 
 /// Constant-time comparison of two tokens.
-pub fn tokens_match(given: &str, expected: &str) -> bool {
+pub(super) fn tokens_match(given: &str, expected: &str) -> bool {
     crate::admin::constant_time_eq(given.as_bytes(), expected.as_bytes())
 }
 

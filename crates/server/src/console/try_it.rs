@@ -14,21 +14,21 @@ use crate::meta::TOKEN_PATH;
 use crate::state::AppState;
 
 /// Placeholders the operator replaces with their files.
-pub const CLIENT_CERT: &str = "CLIENT.crt";
-pub const CLIENT_KEY: &str = "CLIENT.key";
-pub const SERVER_CA: &str = "SERVER-CA.crt";
-pub const SECRET_FILE: &str = "SECRET-FILE";
+pub(super) const CLIENT_CERT: &str = "CLIENT.crt";
+pub(super) const CLIENT_KEY: &str = "CLIENT.key";
+pub(super) const SERVER_CA: &str = "SERVER-CA.crt";
+pub(super) const SECRET_FILE: &str = "SECRET-FILE";
 
 /// Where clients ask for tokens, and how the URL was found when the
 /// metadata does not say it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenUrl {
+pub(super) struct TokenUrl {
     pub url: String,
     pub note: Option<String>,
 }
 
 /// The token endpoint for clients that authenticate by certificate.
-pub fn mtls_token_url(state: &AppState) -> TokenUrl {
+pub(super) fn mtls_token_url(state: &AppState) -> TokenUrl {
     let meta: Value = serde_json::from_str(&state.documents.metadata).unwrap_or(Value::Null);
     if let Some(alias) = meta["mtls_endpoint_aliases"]["token_endpoint"].as_str() {
         return TokenUrl {
@@ -68,7 +68,7 @@ fn plain_token_url(meta: &Value, issuer: &str) -> String {
 }
 
 /// The `curl` line for a client that authenticates by certificate.
-pub fn curl_line(url: &str, id: &str) -> String {
+pub(super) fn curl_line(url: &str, id: &str) -> String {
     format!(
         "curl --cert {CLIENT_CERT} --key {CLIENT_KEY} --cacert {SERVER_CA} -d grant_type=client_credentials -d client_id={} {}",
         shell_word(id),
@@ -77,7 +77,7 @@ pub fn curl_line(url: &str, id: &str) -> String {
 }
 
 /// The `certbound token` line for a client that authenticates by certificate.
-pub fn token_line(url: &str, id: &str) -> String {
+pub(super) fn token_line(url: &str, id: &str) -> String {
     format!(
         "certbound token --token-url {} --client-id {} --cert {CLIENT_CERT} --key {CLIENT_KEY} --ca {SERVER_CA} --claims",
         shell_word(url),
@@ -86,7 +86,7 @@ pub fn token_line(url: &str, id: &str) -> String {
 }
 
 /// The block. `secret`: the client authenticates with a secret, not a certificate.
-pub fn block(state: &AppState, id: &str, secret: bool, open: bool) -> Markup {
+pub(super) fn block(state: &AppState, id: &str, secret: bool, open: bool) -> Markup {
     let body = if secret {
         let url = plain_token_url(
             &serde_json::from_str(&state.documents.metadata).unwrap_or(Value::Null),

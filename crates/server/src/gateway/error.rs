@@ -16,7 +16,7 @@ pub enum RouteError {
 
 /// A document (a JWKS) that could not be fetched.
 #[derive(Debug, thiserror::Error)]
-pub enum FetchError {
+pub(crate) enum FetchError {
     #[error("TLS: {0}")]
     Tls(#[from] Box<certbound_tls::Error>),
     #[error("not a URL: {0}")]

@@ -36,17 +36,17 @@ use crate::state::AppState;
 use crate::token_cache::{TokenCache, Verified};
 
 /// How often an external issuer's JWKS is fetched again.
-pub const JWKS_REFRESH: Duration = Duration::from_secs(300);
+pub(super) const JWKS_REFRESH: Duration = Duration::from_secs(300);
 /// How soon a JWKS that could not be fetched (and so gives no keys yet) is
 /// tried again.
-pub const JWKS_RETRY: Duration = Duration::from_secs(5);
+pub(super) const JWKS_RETRY: Duration = Duration::from_secs(5);
 /// A token naming a `kid` the fetched JWKS lacks (the issuer rotated its
 /// keys) fetches it again, but never sooner than this after the last fetch.
-pub const JWKS_REFETCH_MIN: Duration = Duration::from_secs(10);
+pub(super) const JWKS_REFETCH_MIN: Duration = Duration::from_secs(10);
 
 /// A route ready to serve.
 #[derive(Debug)]
-pub struct Route {
+pub(crate) struct Route {
     /// Its place in the gateway's list, which names it in per-connection memory.
     pub(super) index: usize,
     pub config: RouteConfig,
@@ -61,13 +61,13 @@ pub struct Route {
 
 /// Who the route let through: the `X-Client-Id` value for the upstream.
 #[derive(Debug, Default)]
-pub struct Admitted {
+pub(crate) struct Admitted {
     pub client_id: Option<HeaderValue>,
 }
 
 /// A refusal: status, challenge and a JSON body.
 #[derive(Debug)]
-pub struct Rejection {
+pub(crate) struct Rejection {
     status: StatusCode,
     challenge: Option<String>,
     error: &'static str,
@@ -160,7 +160,11 @@ impl IntoResponse for Rejection {
 }
 
 impl Route {
-    pub fn new(config: RouteConfig, issuer: &str, audience: &[String]) -> Result<Self, RouteError> {
+    pub(crate) fn new(
+        config: RouteConfig,
+        issuer: &str,
+        audience: &[String],
+    ) -> Result<Self, RouteError> {
         let (issuer, keys) = match &config.tokens {
             TokenSource::Local => (issuer.to_string(), None),
             TokenSource::External { issuer, jwks } => (
@@ -190,7 +194,7 @@ impl Route {
     }
 
     /// Check the request against the route's requirements.
-    pub async fn admit(
+    pub(crate) async fn admit(
         &self,
         state: &AppState,
         token: Option<&str>,
@@ -472,7 +476,7 @@ impl Route {
     /// `[revocation] fetch_crl` / `ocsp`: the chain of an admitted request
     /// asked about (client-cert and bound-token routes), up to the route's
     /// `client_ca` and the admitted client's trust store.
-    pub async fn check_online_revocation(
+    pub(crate) async fn check_online_revocation(
         &self,
         state: &AppState,
         identity: Option<&ClientIdentity>,

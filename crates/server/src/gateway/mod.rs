@@ -21,12 +21,12 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-pub use self::error::RouteError;
+pub(crate) use self::error::RouteError;
 use crate::identity::Connection;
 use crate::reply::json_response;
 use crate::state::AppState;
 
-pub use crate::config::route::{ExternalJwks, Require, RouteConfig, TokenSource};
+pub(crate) use crate::config::route::{ExternalJwks, Require, RouteConfig, TokenSource};
 
 /// The routes at run time, longest prefix first.
 #[derive(Debug)]
@@ -88,7 +88,10 @@ fn covers(prefix: &str, path: &str) -> bool {
 }
 
 /// The router's fallback: a route, or 404.
-pub async fn dispatch(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
+pub(crate) async fn dispatch(
+    State(state): State<Arc<AppState>>,
+    request: Request<Body>,
+) -> Response {
     let identity = request
         .extensions()
         .get::<Connection>()
@@ -98,7 +101,7 @@ pub async fn dispatch(State(state): State<Arc<AppState>>, request: Request<Body>
 
 /// Admit and forward `request` on the route that serves its path, or answer 404.
 /// The listener calls this directly for paths that only a route serves.
-pub async fn serve(
+pub(crate) async fn serve(
     state: &AppState,
     request: Request<Body>,
     identity: Option<&crate::identity::ClientIdentity>,

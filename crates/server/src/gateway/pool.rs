@@ -34,7 +34,7 @@ use super::proxy::POOL_IDLE;
 /// A failure to reach the upstream or to exchange a request with it, shown
 /// the way hyper-util's client error shows it (`client error (Connect)`).
 #[derive(Debug)]
-pub struct UpstreamError {
+pub(super) struct UpstreamError {
     kind: &'static str,
     source: Box<dyn std::error::Error + Send + Sync>,
 }
@@ -69,7 +69,7 @@ impl std::error::Error for UpstreamError {
 
 /// The idle connections to one upstream.
 #[derive(Debug)]
-pub struct Http1Pool {
+pub(super) struct Http1Pool {
     connector: HttpConnector,
     /// Scheme and authority, what the connector connects to.
     upstream: Uri,
@@ -115,7 +115,7 @@ struct Idle {
 }
 
 impl Http1Pool {
-    pub fn new(upstream: Uri, connect_timeout: Duration) -> Self {
+    pub(super) fn new(upstream: Uri, connect_timeout: Duration) -> Self {
         let mut connector = HttpConnector::new();
         connector.enforce_http(false);
         connector.set_nodelay(true);
@@ -130,7 +130,7 @@ impl Http1Pool {
 
     /// Send `request` (origin-form URI, `Host` set) and return the response
     /// head with its body streaming.
-    pub async fn send(
+    pub(super) async fn send(
         self: &Arc<Self>,
         mut request: Request<Body>,
     ) -> Result<Response<Body>, UpstreamError> {

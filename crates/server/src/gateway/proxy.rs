@@ -43,7 +43,7 @@ use crate::identity::{ClientIdentity, Source};
 use crate::reply::json_response;
 
 /// Idle upstream connections are closed after this long.
-pub const POOL_IDLE: Duration = Duration::from_secs(90);
+pub(crate) const POOL_IDLE: Duration = Duration::from_secs(90);
 
 const X_CLIENT_ID: HeaderName = HeaderName::from_static("x-client-id");
 const X_CLIENT_CERT_SUBJECT: HeaderName = HeaderName::from_static("x-client-cert-subject");
@@ -102,7 +102,7 @@ fn reads_as(name: &str, reserved: &str) -> bool {
 /// A pooled HTTP(S) client for one route's upstream, with the parts of the
 /// upstream URL every request reuses.
 #[derive(Debug, Clone)]
-pub struct UpstreamClient {
+pub(crate) struct UpstreamClient {
     transport: Transport,
     scheme: Scheme,
     authority: Option<Authority>,
@@ -122,7 +122,7 @@ enum Transport {
 }
 
 impl UpstreamClient {
-    pub fn new(config: &RouteConfig) -> Result<Self, RouteError> {
+    pub(crate) fn new(config: &RouteConfig) -> Result<Self, RouteError> {
         let tls = match &config.upstream_tls {
             Some(profile) => ClientTls {
                 identity: profile.identity.as_ref().map(|i| i.duplicate()),
@@ -212,7 +212,7 @@ pub(crate) fn build_client(
 }
 
 /// Proxy `request` to the route's upstream.
-pub async fn forward(
+pub(crate) async fn forward(
     route: &Route,
     request: Request<Body>,
     identity: Option<&ClientIdentity>,
@@ -400,7 +400,7 @@ fn set_identity(headers: &mut HeaderMap, identity: Option<&ClientIdentity>, admi
 }
 
 /// GET a JWKS over HTTPS, verified with `ca` (the system roots when `None`).
-pub async fn fetch_jwks(
+pub(crate) async fn fetch_jwks(
     uri: &str,
     ca: Option<&[certbound_pki::CertDer]>,
 ) -> Result<VerifyingKeys, FetchError> {

@@ -21,13 +21,13 @@ use crate::state::AppState;
 
 /// The query of a discovery request.
 #[derive(Debug, Deserialize)]
-pub struct DiscoveryQuery {
+pub(crate) struct DiscoveryQuery {
     community: Option<String>,
 }
 
 /// The algorithms UDAP JWTs may be signed with here: the guide's table
 /// (RS256 required, ES256 recommended, RS384 and ES384 allowed).
-pub const ALGORITHMS: [Algorithm; 4] = [
+pub(crate) const ALGORITHMS: [Algorithm; 4] = [
     Algorithm::Rs256,
     Algorithm::Rs384,
     Algorithm::Es256,
@@ -35,7 +35,7 @@ pub const ALGORITHMS: [Algorithm; 4] = [
 ];
 
 /// `GET /.well-known/udap`.
-pub async fn udap(
+pub(crate) async fn udap(
     State(state): State<Arc<AppState>>,
     query: Result<Query<DiscoveryQuery>, QueryRejection>,
 ) -> Response {
@@ -72,7 +72,7 @@ pub async fn udap(
 }
 
 /// The discovery document of `community`.
-pub fn document(udap: &Udap, community: &Community, now: i64) -> Result<Value, String> {
+pub(crate) fn document(udap: &Udap, community: &Community, now: i64) -> Result<Value, String> {
     let config = &community.config;
     let algorithms: Vec<&str> = ALGORITHMS.iter().map(|a| a.jws_name()).collect();
     let required: Vec<&str> = if config.b2b_required {

@@ -29,7 +29,7 @@ use crate::state::AppState;
 
 /// Largest registration request read: a statement with a chain of a few
 /// RSA certificates, and certifications, fit well within it.
-pub const MAX_BODY: usize = 256 * 1024;
+pub(crate) const MAX_BODY: usize = 256 * 1024;
 
 /// A refused registration: the RFC 7591 error and its description.
 #[derive(Debug)]
@@ -72,7 +72,7 @@ enum Outcome {
 }
 
 /// `POST /oauth2/register`.
-pub async fn register(State(state): State<Arc<AppState>>, request: Request) -> Response {
+pub(crate) async fn register(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let Some(udap) = &state.udap else {
         return json_response(
             StatusCode::NOT_FOUND,
