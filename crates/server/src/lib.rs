@@ -41,7 +41,7 @@ pub(crate) mod request_check;
 pub(crate) mod revocations;
 pub mod sidecar;
 pub mod signin_link;
-pub mod state;
+pub(crate) mod state;
 #[cfg(test)]
 mod test_store;
 pub(crate) mod tls_server;
@@ -139,7 +139,7 @@ pub struct Running {
     pub listeners: Vec<Bound>,
     /// The issuer URL in effect (derived from the first listener in dev mode).
     pub issuer: String,
-    pub state: Arc<AppState>,
+    pub(crate) state: Arc<AppState>,
     reloader: Arc<reload::Reloader>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -147,6 +147,36 @@ pub struct Running {
 }
 
 impl Running {
+    /// The store behind the server: for tests and tools that look past the API.
+    pub fn store(&self) -> &Arc<dyn certbound_store::Store> {
+        &self.state.store
+    }
+
+    /// The client registry in memory.
+    pub fn registry(&self) -> &Arc<registry::Registry> {
+        &self.state.registry
+    }
+
+    /// The key the server signs tokens with.
+    pub fn signing_key(&self) -> &certbound_oauth::SigningKey {
+        &self.state.signing_key
+    }
+
+    /// Who may use the admin API and the console; `None` without `[admin]`.
+    pub fn admin(&self) -> Option<&config::AdminConfig> {
+        self.state.admin.as_ref()
+    }
+
+    /// The `aud` of the tokens the server issues.
+    pub fn audience(&self) -> &[String] {
+        &self.state.audience
+    }
+
+    /// The server's counters, as `/metrics` renders them.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.state.metrics
+    }
+
     /// The address of the listener named `name`.
     pub fn addr(&self, name: &str) -> Option<SocketAddr> {
         self.listeners

@@ -409,7 +409,7 @@ async fn every_post_needs_the_csrf_token() {
         .await;
     assert_eq!(cross.status, 403);
     assert_eq!(
-        h.running.state.store.count_clients().await.unwrap(),
+        h.running.store().count_clients().await.unwrap(),
         0,
         "nothing was created"
     );
@@ -438,15 +438,7 @@ async fn every_post_needs_the_csrf_token() {
     // Delete, sign-out and the JSON endpoint check it as well.
     let del = format!("/console/clients/{id}/delete");
     assert_eq!(b.send("POST", &del, "", &[]).await.status, 403);
-    assert!(
-        h.running
-            .state
-            .store
-            .get_client(&id)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(h.running.store().get_client(&id).await.unwrap().is_some());
     assert_eq!(
         b.send("POST", "/console/signout", "", &[]).await.status,
         403
@@ -472,15 +464,7 @@ async fn every_post_needs_the_csrf_token() {
         .await;
     assert_eq!(via_header.status, 200);
     assert_eq!(b.post(&del, &[]).await.status, 303);
-    assert!(
-        h.running
-            .state
-            .store
-            .get_client(&id)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(h.running.store().get_client(&id).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -598,7 +582,7 @@ async fn create_check_rotate_and_delete_a_client() {
                 .sha256_fingerprint
         )
     );
-    assert_eq!(h.running.state.store.count_clients().await.unwrap(), 0);
+    assert_eq!(h.running.store().count_clients().await.unwrap(), 0);
 
     // An expired certificate blocks saving, with the reason.
     let expired_pem = expired.cert_pem();
@@ -616,7 +600,7 @@ async fn create_check_rotate_and_delete_a_client() {
     assert!(refused.body.contains("Not saved"));
     assert!(refused.body.contains("expired on"), "{}", refused.body);
     assert!(refused.body.contains("41 days ago"));
-    assert_eq!(h.running.state.store.count_clients().await.unwrap(), 0);
+    assert_eq!(h.running.store().count_clients().await.unwrap(), 0);
 
     // A CA without a subject constraint: a warning, saving allowed.
     let ca_pem = h.pki.root.cert_pem();
@@ -782,8 +766,7 @@ async fn create_check_rotate_and_delete_a_client() {
     );
     assert!(
         h.running
-            .state
-            .store
+            .store()
             .get_client("partner-1")
             .await
             .unwrap()
@@ -811,7 +794,7 @@ async fn create_check_rotate_and_delete_a_client() {
         "deleted client partner-1",
     ] {
         eventually(want, || async {
-            let events = h.running.state.store.query_audit(&filter).await.unwrap();
+            let events = h.running.store().query_audit(&filter).await.unwrap();
             events.iter().any(|e| e.detail.as_deref() == Some(want))
         })
         .await;
@@ -1052,13 +1035,7 @@ impl Blocked<'_> {
             "{id}"
         );
         assert!(
-            b.h.running
-                .state
-                .store
-                .get_client(id)
-                .await
-                .unwrap()
-                .is_none(),
+            b.h.running.store().get_client(id).await.unwrap().is_none(),
             "{id} was stored"
         );
         let list = b.get("/console/clients").await;
@@ -1170,7 +1147,7 @@ async fn pasted_pem_findings_block_saving() {
     .await;
 
     // Only the good client was stored.
-    assert_eq!(h.running.state.store.count_clients().await.unwrap(), 1);
+    assert_eq!(h.running.store().count_clients().await.unwrap(), 1);
     let list = b.get("/console/clients").await.body;
     assert!(list.contains("good-partner"), "{list}");
 }
@@ -1469,8 +1446,7 @@ async fn pem_quoted_from_an_email_is_accepted() {
     );
     assert!(
         h.running
-            .state
-            .store
+            .store()
             .get_client("broken")
             .await
             .unwrap()
@@ -1520,8 +1496,7 @@ async fn one_constraint_chooser_and_the_try_it_lines() {
     assert_eq!(saved.status, 303, "{}", saved.body);
     let stored = h
         .running
-        .state
-        .store
+        .store()
         .get_client("ca-client")
         .await
         .unwrap()
@@ -1581,8 +1556,7 @@ async fn one_constraint_chooser_and_the_try_it_lines() {
     assert_eq!(moved.status, 303, "{}", moved.body);
     let stored = h
         .running
-        .state
-        .store
+        .store()
         .get_client("ca-client")
         .await
         .unwrap()
@@ -1679,8 +1653,7 @@ async fn a_private_key_jwt_client_is_registered_with_its_keys() {
     assert_eq!(saved.status, 303, "{}", saved.body);
     let stored = h
         .running
-        .state
-        .store
+        .store()
         .get_client("smart-url")
         .await
         .unwrap()
@@ -1753,15 +1726,7 @@ async fn a_private_key_jwt_client_is_registered_with_its_keys() {
         http.body
     );
     for id in ["broken-keys", "plain-http"] {
-        assert!(
-            h.running
-                .state
-                .store
-                .get_client(id)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(h.running.store().get_client(id).await.unwrap().is_none());
     }
 
     // The JWKS itself: saved, and an assertion signed with the key gets a token.
@@ -1813,8 +1778,7 @@ async fn a_private_key_jwt_client_is_registered_with_its_keys() {
     assert_eq!(bound.status, 303, "{}", bound.body);
     let stored = h
         .running
-        .state
-        .store
+        .store()
         .get_client("smart-inline")
         .await
         .unwrap()
@@ -1866,8 +1830,7 @@ async fn the_console_keeps_a_secret_as_the_admin_api_does() {
         let h = &h;
         async move {
             h.running
-                .state
-                .store
+                .store()
                 .get_client(id)
                 .await
                 .unwrap()

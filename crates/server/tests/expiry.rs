@@ -157,8 +157,8 @@ client_ca = "root.crt"
         1
     );
     // A removed client's certificates leave the gauge.
-    h.running.state.store.delete_client("lapsed").await.unwrap();
-    h.running.state.registry.refresh("lapsed").await.unwrap();
+    h.running.store().delete_client("lapsed").await.unwrap();
+    h.running.registry().refresh("lapsed").await.unwrap();
     eventually("lapsed gone from the gauge", || async {
         !gauge().await.contains("client_id=\"lapsed\"")
     })

@@ -548,7 +548,7 @@ async fn beyond_max_connections_a_connection_waits_until_one_closes() {
     let mut byte = [0u8; 1];
     let early = tokio::time::timeout(Duration::from_millis(500), third.read(&mut byte)).await;
     assert!(early.is_err(), "served beyond the cap: {early:?}");
-    let metrics = s.h.running.state.metrics.render(0, 0);
+    let metrics = s.h.running.metrics().render(0, 0);
     assert!(
         metrics.contains("certbound_connection_limit_reached_total{listener=\"plain\"}"),
         "{metrics}"

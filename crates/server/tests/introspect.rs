@@ -348,17 +348,17 @@ async fn expired_tokens_are_inactive() {
     let a = self_signed(&LeafOptions::client("a").around_now());
     h.register("a", client_doc("a", &a.cert_pem())).await;
     let ca = Client::Cert(vec![a.cert.clone()], a.key_pem.clone());
-    let state = &h.running.state;
+    let running = &h.running;
     let thumb = certbound_pki::x5t_s256(&a.cert);
     let scope = vec!["read".to_string()];
     let sign = |now: i64| {
         certbound_oauth::issue(
-            &state.signing_key,
+            running.signing_key(),
             &certbound_oauth::IssueParams {
-                issuer: &state.issuer,
+                issuer: &running.issuer,
                 client_id: "a",
                 subject: None,
-                audience: &state.audience,
+                audience: running.audience(),
                 scope: &scope,
                 lifetime_secs: 60,
                 certificate_thumbprint: Some(&thumb),
@@ -666,8 +666,7 @@ async fn another_clients_token_cannot_be_revoked_and_the_refusal_reveals_nothing
     eventually_ok("the refusals audited", || async {
         let events = h
             .running
-            .state
-            .store
+            .store()
             .query_audit(&certbound_store::AuditFilter {
                 kind: Some("revoke".into()),
                 result: Some(certbound_store::AuditResult::Failure),

@@ -489,10 +489,7 @@ async fn instances_larger_than_their_cache_follow_changes_and_heal_a_lost_notifi
 
     let a = instance(d, "a", &db).await;
     let b = instance_from(d, "b", &db, "client_cache = 256", "").await;
-    assert!(
-        !b.state.registry.is_whole(),
-        "300 clients do not fit in 256"
-    );
+    assert!(!b.registry().is_whole(), "300 clients do not fit in 256");
     let (addr_a, addr_b) = (a.addr("tls").unwrap(), b.addr("tls").unwrap());
     let client = Client::Cert(vec![leaf.cert.clone()], leaf.key_pem.clone());
     let token = |addr, id: &'static str| {
@@ -503,16 +500,12 @@ async fn instances_larger_than_their_cache_follow_changes_and_heal_a_lost_notifi
             post_form(addr, pki, client, "/oauth2/token", &form).await
         }
     };
-    let fetched = b.state.registry.fetched();
+    let fetched = b.registry().fetched();
     for id in ["l1", "l2", "l1"] {
         let r = token(addr_b, id).await.unwrap();
         assert_eq!(r.status, 200, "{id}: {}", r.body);
     }
-    assert_eq!(
-        b.state.registry.fetched() - fetched,
-        2,
-        "l1 and l2, once each"
-    );
+    assert_eq!(b.registry().fetched() - fetched, 2, "l1 and l2, once each");
 
     // Removed through A: B, which holds it, refuses it within a second.
     let auth = format!("Bearer {ADMIN_TOKEN}");

@@ -15,23 +15,23 @@ use serde_json::json;
 
 /// Waits until the registry has every change the store has made.
 async fn settled(h: &Harness) {
-    let state = &h.running.state;
+    let running = &h.running;
     eventually("the registry reaches the store's generation", || async {
-        let store = state.store.registry_generation().await.unwrap();
-        state.registry.generation() == store
+        let store = running.store().registry_generation().await.unwrap();
+        running.registry().generation() == store
     })
     .await;
 }
 
 async fn cached(h: &Harness, id: &str) -> Arc<certbound_oauth::client::CompiledClient> {
-    h.running.state.registry.get(id).await.unwrap().unwrap()
+    h.running.registry().get(id).await.unwrap().unwrap()
 }
 
 #[tokio::test]
 async fn a_change_recompiles_only_the_client_changed() {
     let h = Harness::start("").await;
     let leaf = self_signed(&LeafOptions::client("many").around_now());
-    let store = &h.running.state.store;
+    let store = &h.running.store();
     for i in 0..40 {
         let id = format!("c{i}");
         store
@@ -40,7 +40,7 @@ async fn a_change_recompiles_only_the_client_changed() {
             .unwrap();
     }
     settled(&h).await;
-    let registry = &h.running.state.registry;
+    let registry = &h.running.registry();
     let mut before = Vec::new();
     for i in 0..40 {
         before.push(cached(&h, &format!("c{i}")).await);
@@ -92,10 +92,10 @@ async fn a_change_recompiles_only_the_client_changed() {
 /// does not fit its cache of 256, so clients are read on demand.
 async fn larger_than_its_cache(count: usize) -> (Harness, certbound_testkit::Leaf) {
     let h = Harness::start("[store]\nclient_cache = 256\n").await;
-    let registry = &h.running.state.registry;
+    let registry = &h.running.registry();
     assert_eq!(registry.capacity(), 256);
     let leaf = self_signed(&LeafOptions::client("bounded").around_now());
-    let store = &h.running.state.store;
+    let store = &h.running.store();
     for i in 0..count {
         let id = format!("b{i}");
         store
@@ -114,7 +114,7 @@ async fn larger_than_its_cache(count: usize) -> (Harness, certbound_testkit::Lea
 #[tokio::test]
 async fn clients_are_read_on_demand_once_and_unknown_ids_are_remembered() {
     let (h, leaf) = larger_than_its_cache(300).await;
-    let registry = Arc::clone(&h.running.state.registry);
+    let registry = Arc::clone(h.running.registry());
     let fetched = registry.fetched();
     // Fifty askers at once for a client not in memory: one read of the store.
     let askers: Vec<_> = (0..50)
@@ -144,7 +144,7 @@ async fn clients_are_read_on_demand_once_and_unknown_ids_are_remembered() {
     assert_eq!(registry.cached().len(), held);
     // Registered later (by another instance, say): the announcement drops
     // the remembered refusal, so the new client is honoured.
-    let store = &h.running.state.store;
+    let store = &h.running.store();
     store
         .create_client("nobody", "nobody", &client_doc("nobody", &leaf.cert_pem()))
         .await
@@ -170,7 +170,7 @@ async fn clients_are_read_on_demand_once_and_unknown_ids_are_remembered() {
 #[tokio::test]
 async fn the_cache_holds_at_most_its_capacity_and_still_answers_every_client() {
     let (h, leaf) = larger_than_its_cache(600).await;
-    let registry = &h.running.state.registry;
+    let registry = &h.running.registry();
     for round in 0..2 {
         for i in 0..600 {
             let id = format!("b{i}");
@@ -205,7 +205,7 @@ async fn a_change_made_by_another_process_is_picked_up_by_polling() {
         )
         .await
         .unwrap();
-    let registry = &h.running.state.registry;
+    let registry = &h.running.registry();
     eventually("the client written by another process is seen", || async {
         registry.get("elsewhere").await.unwrap().is_some()
     })
@@ -222,7 +222,7 @@ async fn a_change_made_by_another_process_is_picked_up_by_polling() {
 async fn a_registry_that_fits_is_read_in_on_every_core_skipping_what_does_not_validate() {
     let h = Harness::start("").await;
     let leaf = self_signed(&LeafOptions::client("large").around_now());
-    let store = &h.running.state.store;
+    let store = &h.running.store();
     // More than the registry compiles on one thread, and one that fails.
     for i in 0..1100 {
         let id = format!("l{i}");
@@ -237,7 +237,7 @@ async fn a_registry_that_fits_is_read_in_on_every_core_skipping_what_does_not_va
         .unwrap();
     // A shard that hears a change while the store is read is not read in.
     settled(&h).await;
-    let registry = &h.running.state.registry;
+    let registry = &h.running.registry();
     assert_eq!(registry.warm().await.unwrap(), 1100);
     let held = registry.cached();
     assert_eq!(held.len(), 1100);

@@ -128,12 +128,11 @@ async fn legacy_app_to_partner_through_the_sidecar() {
     let rotated = self_signed(&LeafOptions::client("partner").around_now());
     doc["certificateTrustStore"] = rotated.cert_pem().into();
     h.running
-        .state
-        .store
+        .store()
         .update_client("partner", "partner", &doc, None)
         .await
         .unwrap();
-    h.running.state.registry.refresh("partner").await.unwrap();
+    h.running.registry().refresh("partner").await.unwrap();
     rotated.write(d, "partner", &[]);
     eventually_ok("the sidecar switching to the new certificate", || async {
         let r = via_sidecar(sidecar.addr, "/api/rotated").await;

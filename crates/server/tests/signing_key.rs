@@ -62,9 +62,9 @@ async fn a_lost_signing_key_is_never_replaced_silently() {
         std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    let kid = running.state.signing_key.kid().to_string();
+    let kid = running.signing_key().kid().to_string();
     assert_eq!(
-        running.state.store.signing_keys().await.unwrap(),
+        running.store().signing_keys().await.unwrap(),
         [kid.as_str()]
     );
     let kept = std::fs::read(&key_file).unwrap();
@@ -98,7 +98,7 @@ async fn a_lost_signing_key_is_never_replaced_silently() {
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let running = certbound_server::bind(&config).await.unwrap();
     assert_eq!(std::fs::read(&key_file).unwrap(), kept);
-    assert_eq!(running.state.signing_key.kid(), kid);
+    assert_eq!(running.signing_key().kid(), kid);
     running.shutdown();
     running.wait().await;
 }

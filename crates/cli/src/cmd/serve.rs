@@ -99,7 +99,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
 /// one-time sign-in link and the admin token's file.
 fn print_console(running: &certbound_server::Running, dev: Option<&dev::DevFiles>) {
     use certbound_server::signin_link::{LINK_VALIDITY, SignInLinks};
-    let Some(admin) = &running.state.admin else {
+    let Some(admin) = running.admin() else {
         return;
     };
     let issuer = running.issuer.trim_end_matches('/');

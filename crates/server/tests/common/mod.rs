@@ -132,7 +132,7 @@ impl Harness {
     ) -> Vec<certbound_store::AuditEvent> {
         let (filter, ready) = (&filter, &ready);
         eventually_ok("the audit events awaited", || async move {
-            let events = self.running.state.store.query_audit(filter).await.unwrap();
+            let events = self.running.store().query_audit(filter).await.unwrap();
             if ready(&events) {
                 Ok(events)
             } else {
@@ -188,10 +188,10 @@ impl Harness {
 
     /// Register a client straight in the store, as the admin API would.
     pub async fn register(&self, id: &str, doc: serde_json::Value) {
-        let state = &self.running.state;
         let name = doc["name"].as_str().unwrap_or(id).to_string();
-        state.store.create_client(id, &name, &doc).await.unwrap();
-        state.registry.refresh(id).await.unwrap();
+        let store = self.running.store();
+        store.create_client(id, &name, &doc).await.unwrap();
+        self.running.registry().refresh(id).await.unwrap();
     }
 
     /// POST a form to the token endpoint of `listener` with `client` as the TLS identity.
