@@ -37,20 +37,20 @@ pub enum KeysError {
 /// Whether a missing signing key may be created: only on a first start, when
 /// the store has no history. `history` says what the store holds, if anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FirstStart {
+pub(crate) enum FirstStart {
     Yes,
     No { history: String },
 }
 
 /// The current key and every key published in the JWKS.
 #[derive(Debug)]
-pub struct Keys {
+pub(crate) struct Keys {
     pub current: SigningKey,
     pub verifying: VerifyingKeys,
 }
 
 /// Load the signing key (creating it if absent on a first start) and the previous keys.
-pub fn load(
+pub(crate) fn load(
     path: &Path,
     algorithm: Algorithm,
     previous: &[PathBuf],

@@ -27,7 +27,7 @@ pub(crate) mod forwarded;
 pub(crate) mod gateway;
 pub(crate) mod identity;
 pub(crate) mod introspect;
-pub mod keys;
+pub(crate) mod keys;
 pub(crate) mod listener;
 pub mod meta;
 pub mod metrics;
