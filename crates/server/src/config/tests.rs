@@ -30,6 +30,7 @@ fn minimal_config_gets_defaults() {
     );
     assert_eq!(c.listeners[0].name, "listener-0");
     assert!(c.listeners[0].tls.is_none());
+    assert_eq!(c.client_cache, crate::registry::DEFAULT_CACHE);
 }
 
 #[test]
@@ -38,6 +39,7 @@ fn every_problem_is_reported_with_its_key() {
         r#"
         [store]
         url = "mysql://x"
+        client_cache = 0
         [issuer]
         token_lifetime = 5
         algorithm = "RS256"
@@ -54,6 +56,7 @@ fn every_problem_is_reported_with_its_key() {
     let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
     for want in [
         "store.url",
+        "store.client_cache",
         "issuer.url",
         "issuer.token_lifetime",
         "issuer.algorithm",
