@@ -10,6 +10,19 @@ use std::time::{Duration, Instant};
 use certbound_testkit::{LeafOptions, TestPki, self_signed};
 use common::{ADMIN_TOKEN, Client, Reply, client_doc, eventually_within, request};
 
+/// A fresh database, and a directory holding the server certificate and
+/// the admin token that [`instance`] configs name.
+fn prepared(name: &str) -> (String, tempfile::TempDir, TestPki) {
+    let db = certbound_testkit::postgres::database(name);
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::new();
+    pki.root
+        .issue(&LeafOptions::server("localhost").around_now())
+        .write(dir.path(), "server", &[]);
+    certbound_testkit::write_private(&dir.path().join("admin-token"), ADMIN_TOKEN);
+    (db, dir, pki)
+}
+
 async fn instance(dir: &std::path::Path, name: &str, db: &str) -> certbound_server::Running {
     instance_with(dir, name, db, "").await
 }
@@ -106,14 +119,8 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_clients_and_revocations() {
-    let db = certbound_testkit::postgres::database("serve");
-    let dir = tempfile::tempdir().unwrap();
+    let (db, dir, pki) = prepared("serve");
     let d = dir.path();
-    let pki = TestPki::new();
-    pki.root
-        .issue(&LeafOptions::server("localhost").around_now())
-        .write(d, "server", &[]);
-    certbound_testkit::write_private(&d.join("admin-token"), ADMIN_TOKEN);
     let a = instance(d, "a", &db).await;
     let b = instance(d, "b", &db).await;
     let (addr_a, addr_b) = (a.addr("tls").unwrap(), b.addr("tls").unwrap());
@@ -287,14 +294,8 @@ async fn two_instances_share_clients_and_revocations() {
 /// recorded in the shared store, not in one instance's memory.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_assertion_replayed_to_another_instance_is_refused() {
-    let db = certbound_testkit::postgres::database("replay");
-    let dir = tempfile::tempdir().unwrap();
+    let (db, dir, pki) = prepared("replay");
     let d = dir.path();
-    let pki = TestPki::new();
-    pki.root
-        .issue(&LeafOptions::server("localhost").around_now())
-        .write(d, "server", &[]);
-    certbound_testkit::write_private(&d.join("admin-token"), ADMIN_TOKEN);
     let a = instance(d, "a", &db).await;
     let b = instance(d, "b", &db).await;
     let (addr_a, addr_b) = (a.addr("tls").unwrap(), b.addr("tls").unwrap());
@@ -351,14 +352,8 @@ async fn a_udap_partner_registered_at_one_instance_is_served_by_the_other() {
     use serde_json::json;
 
     const PARTNER: &str = "https://partner.example.org/app";
-    let db = certbound_testkit::postgres::database("udap");
-    let dir = tempfile::tempdir().unwrap();
+    let (db, dir, pki) = prepared("udap");
     let d = dir.path();
-    let pki = TestPki::new();
-    pki.root
-        .issue(&LeafOptions::server("localhost").around_now())
-        .write(d, "server", &[]);
-    certbound_testkit::write_private(&d.join("admin-token"), ADMIN_TOKEN);
     // The community: root -> intermediate -> this server's and the partner's.
     let root = Ca::root("Community Root", "Community");
     let inter = root.intermediate("Community CA", "Community");
@@ -464,14 +459,8 @@ key = "as-udap.key"
 /// notification) is honoured once the generation poll finds it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_larger_than_their_cache_follow_changes_and_heal_a_lost_notification() {
-    let db = certbound_testkit::postgres::database("lazy");
-    let dir = tempfile::tempdir().unwrap();
+    let (db, dir, pki) = prepared("lazy");
     let d = dir.path();
-    let pki = TestPki::new();
-    pki.root
-        .issue(&LeafOptions::server("localhost").around_now())
-        .write(d, "server", &[]);
-    certbound_testkit::write_private(&d.join("admin-token"), ADMIN_TOKEN);
     let leaf = self_signed(&LeafOptions::client("lazy").around_now());
     let store = certbound_store::open(&db).await.unwrap();
     let clients: Vec<certbound_store::NewClient> = (0..300)
