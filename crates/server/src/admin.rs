@@ -49,10 +49,11 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
 /// An admin API error: a status and an RFC 6749-style JSON body.
 #[derive(Debug)]
 pub struct AdminError {
-    pub(crate) status: StatusCode,
+    pub status: StatusCode,
     error: &'static str,
-    pub(crate) description: String,
-    pub(crate) fields: Vec<FieldError>,
+    pub description: String,
+    /// The fields at fault, when the document's are.
+    pub fields: Vec<FieldError>,
 }
 
 impl AdminError {
@@ -161,7 +162,8 @@ async fn require_admin(
     }
 }
 
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -555,10 +557,7 @@ pub(crate) async fn prepare(
 /// The stored secret hash a change that sends no secret keeps: a PUT of what
 /// GET returned keeps it, except when a trust store replaces it (a switch
 /// from secret to mTLS: the stored client had no trust store, the new one has).
-pub(crate) fn kept_secret(
-    has_trust_store: bool,
-    existing: Option<&ClientRecord>,
-) -> Option<String> {
+pub fn kept_secret(has_trust_store: bool, existing: Option<&ClientRecord>) -> Option<String> {
     existing
         .filter(|r| !has_trust_store || r.document.get("certificateTrustStore").is_some())
         .and_then(|r| r.document.get("client_secret_hash"))

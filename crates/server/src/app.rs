@@ -14,6 +14,7 @@ use crate::meta::{
     self, HEALTH_PATH, INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, METRICS_PATH, OPENID_PATH,
     REGISTER_PATH, REVOKE_PATH, SMART_PATH, TOKEN_PATH, UDAP_PATH,
 };
+use crate::mount::{Context, Mount};
 use crate::reply::json_response;
 use crate::state::AppState;
 use crate::token;
@@ -30,15 +31,15 @@ pub(crate) const OWN_PREFIXES: [&str; 6] = [
     "/admin",
     crate::fhir::BASE,
 ];
-/// The console's prefix, one of certbound's own too.
-const CONSOLE_PREFIX: &str = "/console";
-
 /// Whether `path` can only be a gateway route's: it is outside every
-/// endpoint of certbound's own and a route serves it. Such requests skip the
-/// router (and its per-request boxing) and go to [`gateway_request`].
-pub(crate) fn route_only(gateway: &crate::gateway::Gateway, path: &str) -> bool {
-    !path.starts_with(CONSOLE_PREFIX)
-        && !OWN_PREFIXES.iter().any(|p| path.starts_with(p))
+/// endpoint of certbound's own and of what is mounted beside them (the
+/// console), and a route serves it. Such requests skip the router (and its
+/// per-request boxing) and go to [`gateway_request`].
+pub(crate) fn route_only(gateway: &crate::gateway::Gateway, mounted: &[&str], path: &str) -> bool {
+    !OWN_PREFIXES
+        .iter()
+        .chain(mounted)
+        .any(|p| path.starts_with(p))
         && gateway.serves(path)
 }
 
@@ -56,9 +57,9 @@ pub(crate) async fn gateway_request(
     response
 }
 
-/// The router for every listener.
-pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+/// The router for every listener: the server's endpoints and `mounts`.
+pub(crate) fn router(state: Arc<AppState>, mounts: &[Mount]) -> Router {
+    let mut router = Router::new()
         .route(TOKEN_PATH, post(token::token).fallback(method_not_allowed))
         .route(
             INTROSPECT_PATH,
@@ -82,13 +83,12 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         // Unless a `[[route]]` serves `/` (then `route_only` sends it there first).
         .route("/", get(meta::home))
         .nest("/admin", crate::admin::router(Arc::clone(&state)))
-        .nest(crate::fhir::BASE, crate::fhir::router(Arc::clone(&state)))
-        .nest("/console", crate::console::router(Arc::clone(&state)))
-        // `/console/` is where people type it; the nested router only matches `/console`.
-        .route(
-            "/console/",
-            get(|| async { axum::response::Redirect::permanent("/console") }),
-        )
+        .nest(crate::fhir::BASE, crate::fhir::router(Arc::clone(&state)));
+    for mount in mounts {
+        let routes = (mount.router)(Context(Arc::clone(&state)));
+        router = router.merge(routes.with_state(()));
+    }
+    router
         .fallback(crate::gateway::dispatch)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -155,6 +155,7 @@ mod tests {
         let issuer = "https://localhost";
         let audience = [issuer.to_string()];
         let everything = Gateway::new(&[route("/")], issuer, &audience).unwrap();
+        let mounted = ["/console"];
         for own in [
             TOKEN_PATH,
             METADATA_PATH,
@@ -164,15 +165,20 @@ mod tests {
             "/console",
             "/console/",
         ] {
-            assert!(!route_only(&everything, own), "{own} must reach the router");
+            assert!(
+                !route_only(&everything, &mounted, own),
+                "{own} must reach the router"
+            );
         }
-        assert!(route_only(&everything, "/api/items"));
-        assert!(route_only(&everything, "/"));
+        assert!(route_only(&everything, &mounted, "/api/items"));
+        assert!(route_only(&everything, &mounted, "/"));
+        // Nothing mounted there: a route serving `/` serves it.
+        assert!(route_only(&everything, &[], "/console"));
         let api = Gateway::new(&[route("/api/")], issuer, &audience).unwrap();
-        assert!(route_only(&api, "/api/items"));
+        assert!(route_only(&api, &mounted, "/api/items"));
         // Not a route's: the router answers (404 from its fallback).
-        assert!(!route_only(&api, "/other"));
-        assert!(!route_only(&api, "/api"));
+        assert!(!route_only(&api, &mounted, "/other"));
+        assert!(!route_only(&api, &mounted, "/api"));
     }
 
     #[test]
@@ -188,14 +194,10 @@ mod tests {
             HEALTH_PATH,
             "/admin",
             "/admin/ClientApplication",
-            "/console",
-            "/console/",
-            "/console/assets/app.css",
         ];
         for path in own {
             assert!(
-                path.starts_with(CONSOLE_PREFIX)
-                    || OWN_PREFIXES.iter().any(|p| path.starts_with(p)),
+                OWN_PREFIXES.iter().any(|p| path.starts_with(p)),
                 "{path} is not covered by OWN_PREFIXES"
             );
         }

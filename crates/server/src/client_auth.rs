@@ -5,8 +5,9 @@
 //! (`private_key_jwt`, RFC 7523 §2.2; its `jti` recorded in the store so a
 //! replay is refused on every instance), or by secret (Basic or in the body).
 //! A `private_key_jwt` client with a trust store that presents a certificate
-//! must pass both checks. Failures answer `invalid_client` and log and audit
-//! the precise reason.
+//! must pass both checks. A failure is a [`Refusal`] carrying the precise
+//! reason, which the endpoint logs and audits with the rest of its outcome;
+//! the caller is answered `invalid_client`.
 
 use std::sync::Arc;
 
@@ -51,7 +52,7 @@ pub(crate) async fn authenticate(
     state: &AppState,
     caller: &Caller<'_>,
     now: OffsetDateTime,
-) -> Result<Authenticated, OAuthReply> {
+) -> Result<Authenticated, Refusal> {
     let (client, method, extensions) = if caller.assertion.is_present() {
         by_assertion(state, caller, now).await?
     } else {
@@ -61,9 +62,7 @@ pub(crate) async fn authenticate(
     // RFC 8705 §3.4 (or the HRex policy): no certificate, no token.
     let certificate = caller.identity.is_some_and(|i| i.thumbprint.is_some());
     if caller.kind == "token" && client.require_binding && !certificate {
-        return Err(reject(
-            state,
-            caller,
+        return Err(refuse(
             &client.id,
             Some(method.as_str()),
             AuthFailure::BindingRequired,
@@ -80,10 +79,10 @@ async fn by_certificate_or_secret(
     state: &AppState,
     caller: &Caller<'_>,
     now: OffsetDateTime,
-) -> Result<(Arc<CompiledClient>, Method), OAuthReply> {
+) -> Result<(Arc<CompiledClient>, Method), Refusal> {
     let auth =
         ClientAuthentication::resolve(caller.authorization, caller.client_id, caller.client_secret)
-            .map_err(|e| OAuthReply(e.into()))?;
+            .map_err(|e| Refusal::Reply(OAuthReply(e.into())))?;
     let identity = caller.identity;
     let (client_id, secret) = match &auth {
         ClientAuthentication::Basic {
@@ -102,12 +101,12 @@ async fn by_certificate_or_secret(
         ),
         ClientAuthentication::ClientId { client_id } => (client_id, None),
         ClientAuthentication::None => {
-            return Err(OAuthReply(OAuthError::invalid_request(
+            return Err(Refusal::Reply(OAuthReply(OAuthError::invalid_request(
                 "client_id is required (RFC 8705 §2: the certificate authenticates the client_id sent with it)",
-            )));
+            ))));
         }
     };
-    let client = registered(state, caller, client_id).await?;
+    let client = registered(state, client_id).await?;
     let result = match secret {
         // PBKDF2 takes milliseconds: keep it off the async workers.
         Some((secret, method)) => {
@@ -116,7 +115,7 @@ async fn by_certificate_or_secret(
                 .await
                 .unwrap_or(Err(AuthFailure::WrongSecret))
         }
-        None => by_certificate(state, &client, identity, now).await,
+        None => certificate(state, &client, identity, now).await,
     };
     match result {
         Ok(method) => Ok((client, method)),
@@ -126,17 +125,13 @@ async fn by_certificate_or_secret(
             } else {
                 "tls_client_auth"
             };
-            Err(reject(state, caller, client_id, Some(method), failure))
+            Err(refuse(client_id, Some(method), failure))
         }
     }
 }
 
 /// The registered, active client `client_id`; refusals are logged and audited.
-async fn registered(
-    state: &AppState,
-    caller: &Caller<'_>,
-    client_id: &str,
-) -> Result<Arc<CompiledClient>, OAuthReply> {
+async fn registered(state: &AppState, client_id: &str) -> Result<Arc<CompiledClient>, Refusal> {
     let found = state.registry.get(client_id).await.map_err(|e| {
         tracing::warn!(%client_id, error = %e, "cannot read the client from the store; refused");
         OAuthReply(OAuthError::with_description(
@@ -148,18 +143,20 @@ async fn registered(
         let failure = AuthFailure::UnknownClient {
             client_id: client_id.to_owned(),
         };
-        return Err(reject(state, caller, client_id, None, failure));
+        return Err(refuse(client_id, None, failure));
     };
     // Before any cache: an `off` client is refused however it authenticated before.
     if let Err(failure) = check_status(&client) {
-        return Err(reject(state, caller, client_id, None, failure));
+        return Err(refuse(client_id, None, failure));
     }
     Ok(client)
 }
 
 /// The certificate of the connection against the client's trust store, with
-/// the caches and the online revocation sources.
-async fn by_certificate(
+/// the caches and the online revocation sources: how the token,
+/// introspection and revocation endpoints and the `client-cert` routes
+/// authenticate a certificate as a client.
+pub(crate) async fn certificate(
     state: &AppState,
     client: &Arc<CompiledClient>,
     identity: Option<&ClientIdentity>,
@@ -217,17 +214,16 @@ async fn by_assertion(
     state: &AppState,
     caller: &Caller<'_>,
     now: OffsetDateTime,
-) -> Result<(Arc<CompiledClient>, Method, Option<serde_json::Value>), OAuthReply> {
+) -> Result<(Arc<CompiledClient>, Method, Option<serde_json::Value>), Refusal> {
     if caller.authorization.is_some() || caller.client_secret.is_some() {
-        return Err(OAuthReply(OAuthError::invalid_request(
+        return Err(Refusal::Reply(OAuthReply(OAuthError::invalid_request(
             "the request authenticates the client twice (client_assertion and a secret); use one method (RFC 6749 §2.3)",
-        )));
+        ))));
     }
     const METHOD: Option<&str> = Some("private_key_jwt");
     let sent_id = caller.client_id.unwrap_or("(none)");
-    let fail = |client_id: &str, e: AssertionError| {
-        reject(state, caller, client_id, METHOD, AuthFailure::Assertion(e))
-    };
+    let fail =
+        |client_id: &str, e: AssertionError| refuse(client_id, METHOD, AuthFailure::Assertion(e));
     let text = match (&caller.assertion.kind, &caller.assertion.assertion) {
         (Some(kind), Some(text)) if kind == ASSERTION_TYPE => text,
         (kind, text) => {
@@ -251,12 +247,12 @@ async fn by_assertion(
         };
         return Err(fail(sent, e));
     }
-    let client = registered(state, caller, &claimed).await?;
+    let client = registered(state, &claimed).await?;
     let (jti, exp, extensions, shown) = match &client.udap {
         Some(registration) => {
             let token = crate::udap::authenticate(state, &client, registration, text, now)
                 .await
-                .map_err(|failure| reject(state, caller, &client.id, METHOD, failure))?;
+                .map_err(|failure| refuse(&client.id, METHOD, failure))?;
             let shown = format!("UDAP authentication token jti={}", token.jti);
             (token.jti, token.exp, token.extensions, shown)
         }
@@ -274,7 +270,7 @@ async fn by_assertion(
                 .client_jwks
                 .verify(&client, text, &expected)
                 .await
-                .map_err(|failure| reject(state, caller, &client.id, METHOD, failure))?;
+                .map_err(|failure| refuse(&client.id, METHOD, failure))?;
             let shown = verified.to_string();
             (verified.jti, verified.exp, None, shown)
         }
@@ -289,23 +285,24 @@ async fn by_assertion(
         Ok(true) => {}
         Ok(false) => {
             let failure = AuthFailure::AssertionReplayed { jti };
-            return Err(reject(state, caller, &client.id, METHOD, failure));
+            return Err(refuse(&client.id, METHOD, failure));
         }
         Err(e) => {
             tracing::warn!(client_id = %client.id, error = %e, "cannot record the client assertion's jti; refused");
             return Err(OAuthReply(OAuthError::with_description(
                 certbound_oauth::ErrorCode::TemporarilyUnavailable,
                 "the server cannot check the client assertion for replay now; try again shortly",
-            )));
+            ))
+            .into());
         }
     }
     let presented = caller
         .identity
         .is_some_and(|i| !i.chain.is_empty() || i.header_error.is_some());
     if client.trust_store.is_some() && presented {
-        by_certificate(state, &client, caller.identity, now)
+        certificate(state, &client, caller.identity, now)
             .await
-            .map_err(|failure| reject(state, caller, &client.id, METHOD, failure))?;
+            .map_err(|failure| refuse(&client.id, METHOD, failure))?;
     }
     tracing::debug!(client_id = %client.id, assertion = %shown, "client assertion verified");
     Ok((client, Method::PrivateKeyJwt, extensions))
@@ -322,31 +319,76 @@ fn count_revocation_check(state: &AppState, result: &Result<Method, AuthFailure>
     }
 }
 
-/// Log and audit a failed authentication; answer `invalid_client`.
-fn reject(
-    state: &AppState,
-    caller: &Caller<'_>,
-    client_id: &str,
-    method: Option<&str>,
+/// Why a caller was not authenticated.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// The client failed authentication; answered `invalid_client`.
+    Client(ClientRefused),
+    /// The request cannot be authenticated as sent, or the server cannot
+    /// decide now: answered as it is.
+    Reply(OAuthReply),
+}
+
+/// A client that failed authentication, with the precise failure for the
+/// log and the audit trail (never for the caller).
+#[derive(Debug)]
+pub(crate) struct ClientRefused {
+    client_id: String,
+    /// The method attempted, when known.
+    method: Option<&'static str>,
     failure: AuthFailure,
-) -> OAuthReply {
-    let identity = caller.identity;
-    tracing::warn!(
-        endpoint = caller.kind,
-        client_id,
-        reason = %failure,
-        code = failure.code(),
-        peer = ?identity.map(|i| i.peer),
-        listener = ?identity.map(|i| i.listener.as_ref()),
-        "client authentication failed"
-    );
-    state.metrics.auth_failure(failure.code());
-    let mut event = audit_event(caller.kind, identity, AuditResult::Failure);
-    event.client_id = Some(client_id.to_string());
-    event.method = method.map(str::to_string);
-    event.reason = Some(format!("{}: {failure}", failure.code()));
-    state.audit.record(event);
-    OAuthReply(OAuthError::invalid_client())
+}
+
+impl From<OAuthReply> for Refusal {
+    fn from(reply: OAuthReply) -> Self {
+        Self::Reply(reply)
+    }
+}
+
+impl Refusal {
+    /// The answer to the caller.
+    pub(crate) fn into_reply(self) -> OAuthReply {
+        match self {
+            Self::Client(_) => OAuthReply(OAuthError::invalid_client()),
+            Self::Reply(reply) => reply,
+        }
+    }
+}
+
+impl ClientRefused {
+    /// Log and count the failure; its audit record as an endpoint of `kind`.
+    pub(crate) fn event(
+        &self,
+        state: &AppState,
+        kind: &str,
+        identity: Option<&ClientIdentity>,
+    ) -> AuditEvent {
+        let failure = &self.failure;
+        tracing::warn!(
+            endpoint = kind,
+            client_id = self.client_id.as_str(),
+            reason = %failure,
+            code = failure.code(),
+            peer = ?identity.map(|i| i.peer),
+            listener = ?identity.map(|i| i.listener.as_ref()),
+            "client authentication failed"
+        );
+        state.metrics.auth_failure(failure.code());
+        let mut event = audit_event(kind, identity, AuditResult::Failure);
+        event.client_id = Some(self.client_id.clone());
+        event.method = self.method.map(str::to_string);
+        event.reason = Some(format!("{}: {failure}", failure.code()));
+        event
+    }
+}
+
+/// A failed client authentication.
+fn refuse(client_id: &str, method: Option<&'static str>, failure: AuthFailure) -> Refusal {
+    Refusal::Client(ClientRefused {
+        client_id: client_id.to_owned(),
+        method,
+        failure,
+    })
 }
 
 /// An audit event with the connection's facts filled in.

@@ -85,7 +85,7 @@ struct CachedAuth {
 
 /// Shared handle put in request extensions.
 #[derive(Debug, Clone)]
-pub(crate) struct Connection(pub Arc<ClientIdentity>);
+pub struct Connection(pub Arc<ClientIdentity>);
 
 impl ClientIdentity {
     pub fn new(chain: Vec<CertDer>, peer: SocketAddr, listener: Arc<str>) -> Self {

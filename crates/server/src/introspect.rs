@@ -21,7 +21,7 @@ use certbound_oauth::{AccessTokenClaims, ErrorCode, OAuthError, Validation};
 use certbound_store::AuditResult;
 use time::OffsetDateTime;
 
-use crate::client_auth::{Caller, audit_event, authenticate};
+use crate::client_auth::{Caller, Refusal, audit_event, authenticate};
 use crate::identity::Connection;
 use crate::reply::{OAuthReply, internal, json_response};
 use crate::state::AppState;
@@ -69,7 +69,17 @@ async fn handle(
     };
     let now = OffsetDateTime::now_utc();
     let crate::client_auth::Authenticated { client, method, .. } =
-        authenticate(state, &caller, now).await?;
+        match authenticate(state, &caller, now).await {
+            Ok(authenticated) => authenticated,
+            Err(refusal) => {
+                if let Refusal::Client(refused) = &refusal {
+                    state
+                        .audit
+                        .record(refused.event(state, kind, identity.as_deref()));
+                }
+                return Err(refusal.into_reply());
+            }
+        };
     let claims = verify(state, &req.token, now);
     let mut event = audit_event(kind, identity.as_deref(), AuditResult::Success);
     event.client_id = Some(client.id.clone());

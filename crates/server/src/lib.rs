@@ -17,7 +17,6 @@ pub(crate) mod chain_cache;
 pub(crate) mod client_auth;
 pub(crate) mod client_keys;
 pub mod config;
-pub mod console;
 pub(crate) mod crl;
 pub(crate) mod crl_fetch;
 pub mod dev;
@@ -30,7 +29,8 @@ pub(crate) mod introspect;
 pub(crate) mod keys;
 pub(crate) mod listener;
 pub mod meta;
-pub mod metrics;
+pub(crate) mod metrics;
+pub mod mount;
 pub(crate) mod ocsp;
 pub(crate) mod online_revocation;
 pub mod registry;
@@ -60,6 +60,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::Config;
+pub use identity::{ClientIdentity, Connection, Source};
+pub use metrics::Metrics;
+pub use reply::json_response;
 
 use crate::listener::BoundListener;
 use crate::state::{AppState, Documents};
@@ -300,8 +303,14 @@ fn assertion_audiences(
     out
 }
 
-/// Start the server described by `config`.
+/// Start the server described by `config`, with only its own endpoints.
 pub async fn bind(config: &Config) -> Result<Running, ServerError> {
+    bind_with(config, &[]).await
+}
+
+/// Start the server described by `config`, its listeners serving `mounts`
+/// (the console) beside its own endpoints.
+pub async fn bind_with(config: &Config, mounts: &[mount::Mount]) -> Result<Running, ServerError> {
     ensure_data_dir(&config.data_dir)?;
     let store = certbound_store::open(&config.store_url).await?;
     let policy = Policy {
@@ -453,6 +462,7 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
         client_jwks: client_keys::ClientJwks::new(config.issuer.jwks_ca.clone()),
         udap: udap::Udap::new(&config.udap, &issuer, &audiences).map_err(ServerError::Udap)?,
         assertion_audiences: audiences,
+        mounted: mounts.iter().map(|m| m.prefix).collect(),
         documents,
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -490,7 +500,7 @@ pub async fn bind(config: &Config) -> Result<Running, ServerError> {
             shutdown_rx.clone(),
         ));
     }
-    let router = app::router(Arc::clone(&state));
+    let router = app::router(Arc::clone(&state), mounts);
     for l in listeners {
         tracing::info!(listener = %l.name, addr = ?l.tcp.local_addr().ok(), tls = l.tls.is_some(), "listening");
         tasks.push(tokio::spawn(listener::serve(

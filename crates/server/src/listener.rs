@@ -166,8 +166,8 @@ pub(crate) async fn serve(
                     // From here on the path is the normalized one: routing,
                     // the routes' rules and the upstream all see it.
                     let refused = request_check::check(&mut req).err();
-                    let route_only =
-                        refused.is_none() && app::route_only(&state.gateway, req.uri().path());
+                    let route_only = refused.is_none()
+                        && app::route_only(&state.gateway, &state.mounted, req.uri().path());
                     let (router, state) = (router.clone(), Arc::clone(&state));
                     async move {
                         let response = if let Some(refusal) = refused {

@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds.
-pub const BUCKETS: [f64; 12] = [
+pub(crate) const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
 /// Endpoints with their own latency histogram.
-pub const ENDPOINTS: [&str; 7] = [
+pub(crate) const ENDPOINTS: [&str; 7] = [
     "token",
     "introspect",
     "revoke",
@@ -334,7 +334,7 @@ fn escape(v: &str) -> String {
 }
 
 /// A short reason for a failed handshake, from the error rustls reported.
-pub fn handshake_reason(error: &std::io::Error) -> &'static str {
+pub(crate) fn handshake_reason(error: &std::io::Error) -> &'static str {
     let text = error.to_string();
     let has = |s: &str| text.contains(s);
     if has("peer sent no certificates") || has("NoCertificatesPresented") {

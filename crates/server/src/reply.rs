@@ -42,7 +42,7 @@ impl IntoResponse for OAuthReply {
 }
 
 /// A JSON body with the no-store headers every OAuth response carries.
-pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
+pub fn json_response(status: StatusCode, body: String) -> Response {
     let mut resp = (status, body).into_response();
     let headers = resp.headers_mut();
     headers.insert(

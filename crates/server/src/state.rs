@@ -50,6 +50,8 @@ pub struct AppState {
     pub assertion_audiences: Vec<String>,
     /// `[[udap.community]]`; `None` when UDAP is off.
     pub udap: Option<crate::udap::Udap>,
+    /// The prefixes of what is mounted beside the server's endpoints (the console).
+    pub mounted: Vec<&'static str>,
     /// Documents that never change while running.
     pub documents: Documents,
 }

@@ -14,11 +14,11 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use certbound_oauth::client::CompiledClient;
 use certbound_oauth::request::{GrantType, MAX_FORM_BODY_LEN};
-use certbound_oauth::{ErrorCode, IssueParams, OAuthError, TokenRequest};
+use certbound_oauth::{IssueParams, OAuthError, TokenRequest};
 use certbound_store::AuditResult;
 use time::OffsetDateTime;
 
-use crate::client_auth::{Caller, audit_event, authenticate};
+use crate::client_auth::{Caller, Refusal, audit_event, authenticate};
 use crate::identity::{ClientIdentity, Connection};
 use crate::reply::{OAuthReply, internal, json_response};
 use crate::state::AppState;
@@ -30,7 +30,7 @@ struct Outcome {
     client_id: Option<String>,
     /// The authentication method used, or the one attempted when refused.
     method: &'static str,
-    result: Result<Issued, OAuthReply>,
+    result: Result<Issued, Refusal>,
 }
 
 /// A token issued.
@@ -50,15 +50,15 @@ pub(crate) async fn token(State(state): State<Arc<AppState>>, request: Request<B
         .map(|c| Arc::clone(&c.0));
     let identity = identity.as_deref();
     let (parts, body) = request.into_parts();
-    let refused = |request: Option<&TokenRequest>, reply: OAuthReply| Outcome {
+    let refused = |request: Option<&TokenRequest>, refusal: Refusal| Outcome {
         client_id: request.and_then(|r| r.client_id.clone()),
         method: attempted_method(&parts.headers, request, identity),
-        result: Err(reply),
+        result: Err(refusal),
     };
     let outcome = match read_form(&parts.headers, body).await {
-        Err(reply) => refused(None, reply),
+        Err(reply) => refused(None, reply.into()),
         Ok(body) => match TokenRequest::parse(&body) {
-            Err(e) => refused(None, OAuthReply(e.into())),
+            Err(e) => refused(None, OAuthReply(e.into()).into()),
             Ok(request) => match issue(&state, &parts.headers, &request, identity).await {
                 Ok((issued, method)) => Outcome {
                     client_id: request.client_id.clone(),
@@ -72,10 +72,10 @@ pub(crate) async fn token(State(state): State<Arc<AppState>>, request: Request<B
     finish(&state, identity, outcome)
 }
 
-/// Log, audit and count `outcome`, and answer it. A refused client
-/// authentication was logged and audited where it was decided, with the
-/// precise check that failed; the rest (malformed requests, other grant
-/// types, scopes not allowed, the store down) is recorded here.
+/// Log, audit and count `outcome`, and answer it: a token issued, a client
+/// that failed authentication (with the precise check that failed), or a
+/// request refused otherwise (malformed, another grant type, a scope not
+/// allowed, the store down).
 fn finish(state: &AppState, identity: Option<&ClientIdentity>, outcome: Outcome) -> Response {
     let Outcome {
         client_id,
@@ -93,22 +93,27 @@ fn finish(state: &AppState, identity: Option<&ClientIdentity>, outcome: Outcome)
             tracing::debug!(client_id = %issued.client_id, method, bound = issued.bound, "token issued");
             issued.response
         }
-        Err(reply) => {
+        Err(refusal) => {
+            let event = match &refusal {
+                Refusal::Client(refused) => refused.event(state, "token", identity),
+                Refusal::Reply(reply) => {
+                    let description = reply.0.description.as_deref().unwrap_or("");
+                    tracing::info!(
+                        listener = identity.map(|i| &*i.listener),
+                        peer = identity.map(|i| i.peer.to_string()),
+                        error = reply.0.code.as_str(),
+                        description,
+                        "token request refused"
+                    );
+                    let mut event = audit_event("token", identity, AuditResult::Failure);
+                    event.client_id = client_id;
+                    event.reason = Some(format!("{}: {description}", reply.0.code.as_str()));
+                    event
+                }
+            };
+            state.audit.record(event);
+            let reply = refusal.into_reply();
             state.metrics.token_request(method, reply.0.code.as_str());
-            if reply.0.code != ErrorCode::InvalidClient {
-                let description = reply.0.description.as_deref().unwrap_or("");
-                tracing::info!(
-                    listener = identity.map(|i| &*i.listener),
-                    peer = identity.map(|i| i.peer.to_string()),
-                    error = reply.0.code.as_str(),
-                    description,
-                    "token request refused"
-                );
-                let mut event = audit_event("token", identity, AuditResult::Failure);
-                event.client_id = client_id;
-                event.reason = Some(format!("{}: {description}", reply.0.code.as_str()));
-                state.audit.record(event);
-            }
             reply.into_response()
         }
     }
@@ -145,9 +150,9 @@ async fn issue(
     headers: &HeaderMap,
     request: &TokenRequest,
     identity: Option<&ClientIdentity>,
-) -> Result<(Issued, &'static str), OAuthReply> {
+) -> Result<(Issued, &'static str), Refusal> {
     if let GrantType::Other(grant) = &request.grant_type {
-        return Err(OAuthReply(OAuthError::unsupported_grant_type(grant)));
+        return Err(OAuthReply(OAuthError::unsupported_grant_type(grant)).into());
     }
     let authorization = headers
         .get(header::AUTHORIZATION)
@@ -176,7 +181,8 @@ async fn issue(
         return Err(OAuthReply(OAuthError::with_description(
             certbound_oauth::ErrorCode::TemporarilyUnavailable,
             "the server cannot record the issuance now; try again shortly",
-        )));
+        ))
+        .into());
     }
 
     let scope = grant_scope(&client, &request.scope)?;

@@ -18,7 +18,7 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use certbound_oauth::auth::{AuthFailure, authenticate_certificate};
+use certbound_oauth::auth::AuthFailure;
 use certbound_oauth::claims::thumbprints_match;
 use certbound_oauth::client::ClientStatus;
 use certbound_oauth::{JwtError, Validation, VerifyingKeys};
@@ -289,26 +289,23 @@ impl Route {
         }
         let mut client_id = None;
         let mut trusted = false;
-        let revocation = state.crls.as_ref().map(|c| c.check());
         // A refusal by the CRLs, named rather than "not trusted".
         let mut revoked: Option<ChainError> = None;
-        let mut note = |result: Result<(), &ChainError>| {
+        if let Some(ca) = &self.config.client_ca {
+            let revocation = state.crls.as_ref().map(|c| c.check());
+            let result = ca.verify_checked(chain, Usage::Client, now, revocation.as_ref());
             if revocation.is_some()
-                && let Some(r) = crate::crl::metric_result(&result)
+                && let Some(r) = crate::crl::metric_result(&result.as_ref().map(|_| ()))
             {
                 state.metrics.revocation_check("crl", r);
             }
-            if let Err(
-                e @ (ChainError::Revoked { .. } | ChainError::RevocationUnavailable { .. }),
-            ) = result
-            {
-                revoked.get_or_insert_with(|| e.clone());
+            match result {
+                Ok(_) => trusted = true,
+                Err(
+                    e @ (ChainError::Revoked { .. } | ChainError::RevocationUnavailable { .. }),
+                ) => revoked = Some(e),
+                Err(_) => {}
             }
-        };
-        if let Some(ca) = &self.config.client_ca {
-            let result = ca.verify_checked(chain, Usage::Client, now, revocation.as_ref());
-            note(result.as_ref().map(|_| ()));
-            trusted = result.is_ok();
         }
         if !trusted {
             for id in &self.config.allow_client_ids {
@@ -318,12 +315,18 @@ impl Route {
                     .await
                     .map_err(|e| Rejection::unavailable(&e))?;
                 let Some(client) = client else { continue };
-                match authenticate_certificate(&client, chain, now, revocation.as_ref()) {
+                // The token endpoint's path: its caches, its CRL and online
+                // revocation checks and their metrics.
+                match crate::client_auth::certificate(state, &client, identity, now).await {
                     Ok(_) => {
                         client_id = Some(id.clone());
                         break;
                     }
-                    Err(AuthFailure::Chain(e)) => note(Err(&e)),
+                    Err(AuthFailure::Chain(
+                        e @ (ChainError::Revoked { .. } | ChainError::RevocationUnavailable { .. }),
+                    )) => {
+                        revoked.get_or_insert(e);
+                    }
                     Err(_) => {}
                 }
             }

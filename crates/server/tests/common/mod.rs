@@ -149,6 +149,16 @@ impl Harness {
 
     /// Start with extra files written next to the config first.
     pub async fn start_with_files(extra: &str, files: &[(&str, &str)]) -> Harness {
+        Self::start_mounted(extra, files, &[]).await
+    }
+
+    /// Start with extra files, the listeners serving `mounts` too (the
+    /// console's tests include this harness).
+    pub async fn start_mounted(
+        extra: &str,
+        files: &[(&str, &str)],
+        mounts: &[certbound_server::mount::Mount],
+    ) -> Harness {
         let logs = Logs::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(logs.clone())
@@ -172,7 +182,7 @@ impl Harness {
         let path = dir.path().join("certbound.toml");
         std::fs::write(&path, format!("{BASE_CONFIG}\n{extra}")).unwrap();
         let config = Config::load(&path).unwrap();
-        let running = certbound_server::bind(&config).await.unwrap();
+        let running = certbound_server::bind_with(&config, mounts).await.unwrap();
         Harness {
             running,
             dir,

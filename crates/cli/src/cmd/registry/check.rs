@@ -8,8 +8,8 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use certbound_console::diagnose::{Diagnosis, diagnose};
 use certbound_oauth::client::{ClientApplication, Policy};
-use certbound_server::console::diagnose::{Diagnosis, diagnose};
 use clap::Args;
 use serde_json::{Value, json};
 use time::OffsetDateTime;

@@ -17,7 +17,7 @@ use super::form::Form;
 use super::html::{self, Section};
 use super::session::{self, Auth, SESSION_COOKIE, SIGNIN_COOKIE};
 use super::{BASE, Console};
-use crate::identity::Connection;
+use certbound_server::Connection;
 
 /// Largest sign-in form accepted.
 const MAX_SIGNIN_BODY: usize = 16 * 1024;
@@ -53,7 +53,7 @@ pub(super) fn audit(
     }
     event.detail = Some(detail.to_string());
     event.reason = reason.map(str::to_string);
-    c.state.audit.record(event);
+    c.state.audit(event);
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,11 +96,11 @@ fn render(
         .map(|conn| conn.0.listener.clone());
     let plain = listener.is_some_and(|name| {
         c.state
-            .listeners
+            .listeners()
             .iter()
             .any(|(b, l)| l.name == *name && !b.tls)
     });
-    let token_enabled = c.state.admin.as_ref().is_some_and(|a| a.token.is_some());
+    let token_enabled = c.state.admin().is_some_and(|a| a.token.is_some());
     let b = html! {
         h1 { "Sign in" }
         @if let Some(n) = notice { div.flash role="status" { (n) } }
@@ -176,7 +176,7 @@ pub(super) async fn submit(State(c): State<Arc<Console>>, request: Request) -> R
             StatusCode::FORBIDDEN,
         );
     }
-    let expected = c.state.admin.as_ref().and_then(|a| a.token.as_deref());
+    let expected = c.state.admin().and_then(|a| a.token.as_deref());
     let given = f.get("token").trim();
     if !expected.is_some_and(|t| !given.is_empty() && session::tokens_match(given, t)) {
         tracing::warn!(peer = ?conn.as_ref().map(|c| c.0.peer), "console: wrong admin token at sign-in");

@@ -283,7 +283,7 @@ pub(super) fn render(
     };
     let lifetime_hint = format!(
         "In seconds (or a duration such as 30m or 1h), 60 to 86400. Empty uses the server's default ({} seconds).",
-        c.state.token_lifetime
+        c.state.token_lifetime()
     );
     let b = html! {
         p.crumbs { a href={ (BASE) "/clients" } { "Clients" } " ›" }
@@ -347,7 +347,7 @@ pub(super) fn render(
             div.form-rest {
                 (constraint(form, &constraint_errors))
                 (keys(form, &jwks_uri_errors, &errors_of("jwks")))
-                (bound_tokens(form.bound_tokens, c.state.policy.hrex,
+                (bound_tokens(form.bound_tokens, c.state.policy().hrex,
                     &errors_of("tls_client_certificate_bound_access_tokens")))
                 (input("scope", "Scopes", &form.scope,
                     Some("Space-separated scopes the client may ask for. Empty allows any."),

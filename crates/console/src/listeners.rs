@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use super::html::{self, Section};
 use super::session::SessionInfo;
 use super::{Console, panel};
-use crate::config::ListenerConfig;
+use certbound_server::config::ListenerConfig;
 
 fn client_auth_text(mode: ClientAuth, has_ca: bool) -> &'static str {
     match (mode, has_ca) {
@@ -88,7 +88,7 @@ pub(super) async fn page(State(c): State<Arc<Console>>, request: Request) -> Res
     };
     let now = OffsetDateTime::now_utc();
     let mut sections = Vec::new();
-    for (i, (bound, l)) in c.state.listeners.iter().enumerate() {
+    for (i, (bound, l)) in c.state.listeners().iter().enumerate() {
         let server = if l.tls.is_some() {
             Some(server_chain(l).await)
         } else {
@@ -112,7 +112,7 @@ pub(super) async fn page(State(c): State<Arc<Console>>, request: Request) -> Res
 
 fn listener(
     i: usize,
-    bound: &crate::Bound,
+    bound: &certbound_server::Bound,
     l: &ListenerConfig,
     server: Option<(Option<CertDer>, Option<String>)>,
     now: OffsetDateTime,

@@ -10,8 +10,8 @@ use maud::{Markup, html};
 use serde_json::Value;
 
 use super::html::shell_word;
-use crate::meta::TOKEN_PATH;
-use crate::state::AppState;
+use certbound_server::meta::TOKEN_PATH;
+use certbound_server::mount::Context;
 
 /// Placeholders the operator replaces with their files.
 pub(super) const CLIENT_CERT: &str = "CLIENT.crt";
@@ -28,15 +28,15 @@ pub(super) struct TokenUrl {
 }
 
 /// The token endpoint for clients that authenticate by certificate.
-pub(super) fn mtls_token_url(state: &AppState) -> TokenUrl {
-    let meta: Value = serde_json::from_str(&state.documents.metadata).unwrap_or(Value::Null);
+pub(super) fn mtls_token_url(state: &Context) -> TokenUrl {
+    let meta: Value = serde_json::from_str(state.metadata()).unwrap_or(Value::Null);
     if let Some(alias) = meta["mtls_endpoint_aliases"]["token_endpoint"].as_str() {
         return TokenUrl {
             url: alias.to_string(),
             note: None,
         };
     }
-    if let Some((bound, l)) = state.listeners.iter().find(|(b, _)| b.mtls) {
+    if let Some((bound, l)) = state.listeners().iter().find(|(b, _)| b.mtls) {
         let mut addr = bound.addr;
         if addr.ip().is_unspecified() {
             addr.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
@@ -51,7 +51,7 @@ pub(super) fn mtls_token_url(state: &AppState) -> TokenUrl {
         };
     }
     TokenUrl {
-        url: plain_token_url(&meta, &state.issuer),
+        url: plain_token_url(&meta, state.issuer()),
         note: Some(
             "No listener asks for client certificates: this is the issuer's token endpoint, which must be \
              reached through the proxy that forwards the client certificate."
@@ -86,11 +86,11 @@ pub(super) fn token_line(url: &str, id: &str) -> String {
 }
 
 /// The block. `secret`: the client authenticates with a secret, not a certificate.
-pub(super) fn block(state: &AppState, id: &str, secret: bool, open: bool) -> Markup {
+pub(super) fn block(state: &Context, id: &str, secret: bool, open: bool) -> Markup {
     let body = if secret {
         let url = plain_token_url(
-            &serde_json::from_str(&state.documents.metadata).unwrap_or(Value::Null),
-            &state.issuer,
+            &serde_json::from_str(state.metadata()).unwrap_or(Value::Null),
+            state.issuer(),
         );
         let line = format!(
             "curl -u \"{id}:$(cat {SECRET_FILE})\" --cacert {SERVER_CA} -d grant_type=client_credentials {}",

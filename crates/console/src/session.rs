@@ -184,7 +184,7 @@ pub(super) fn clear_cookie(name: &str, path: &str) -> Option<HeaderValue> {
 
 /// Constant-time comparison of two tokens.
 pub(super) fn tokens_match(given: &str, expected: &str) -> bool {
-    crate::admin::constant_time_eq(given.as_bytes(), expected.as_bytes())
+    certbound_server::admin::constant_time_eq(given.as_bytes(), expected.as_bytes())
 }
 
 #[cfg(test)]

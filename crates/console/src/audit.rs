@@ -66,7 +66,7 @@ pub(super) async fn page(
         limit: Some(AUDIT_PAGE_LIMIT),
         ..AuditFilter::default()
     };
-    let events = match c.state.store.query_audit(&filter).await {
+    let events = match c.state.store().query_audit(&filter).await {
         Ok(e) => e,
         Err(e) => return super::store_failed(&e, &s),
     };

@@ -6,10 +6,17 @@
 //! check, save, rotate and delete with the token endpoint agreeing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// The server's test harness, shared rather than copied.
+#[path = "../../server/tests/common/mod.rs"]
 mod common;
 
 use certbound_testkit::{LeafOptions, self_signed};
 use common::{ADMIN_TOKEN, Client, Harness, Reply, client_doc, eventually, request};
+
+/// A test server with the console mounted, as `certbound serve` runs it.
+async fn console_server(extra: &str) -> Harness {
+    Harness::start_mounted(extra, &[], &[certbound_console::MOUNT]).await
+}
 
 const FORM: &str = "grant_type=client_credentials&client_id=";
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
@@ -188,7 +195,7 @@ fn assert_safe_page(reply: &Reply, what: &str) {
 
 #[tokio::test]
 async fn nothing_is_served_before_sign_in() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let b = Browser::new(&h);
     for path in [
         "/console",
@@ -263,7 +270,7 @@ async fn nothing_is_served_before_sign_in() {
 
 #[tokio::test]
 async fn sign_in_cookie_attributes_and_token_secrecy() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let b = Browser::new(&h);
     let page = b.get("/console/signin").await;
     let signin_cookie = set_cookie(&page, "__Secure-certbound-signin").unwrap();
@@ -375,7 +382,7 @@ async fn sign_in_cookie_attributes_and_token_secrecy() {
 
 #[tokio::test]
 async fn every_post_needs_the_csrf_token() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let b = Browser::sign_in(&h).await;
     let leaf = self_signed(&LeafOptions::client("partner").around_now());
     let pem = leaf.cert_pem();
@@ -469,7 +476,7 @@ async fn every_post_needs_the_csrf_token() {
 
 #[tokio::test]
 async fn hostile_names_and_pem_are_escaped() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let b = Browser::sign_in(&h).await;
     let hostile = "<script>alert(1)</script>\"'&<img src=x onerror=alert(2)>";
     let leaf = self_signed(&LeafOptions::client("<b>cn</b><script>alert(3)</script>").around_now());
@@ -546,7 +553,7 @@ async fn hostile_names_and_pem_are_escaped() {
 
 #[tokio::test]
 async fn create_check_rotate_and_delete_a_client() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let b = Browser::sign_in(&h).await;
     let first = self_signed(&LeafOptions::client("partner-one").around_now());
     let second = self_signed(&LeafOptions::client("partner-two").around_now());
@@ -810,7 +817,7 @@ fn csrf_version(body: &str) -> String {
 
 #[tokio::test]
 async fn an_admin_certificate_signs_in_and_stays_bound_to_it() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let mut b = Browser::new(&h);
     b.listener = "mtls-opt";
     b.identity = h.admin_client();
@@ -874,7 +881,9 @@ async fn the_console_is_absent_without_the_admin_api() {
     )
     .unwrap();
     let config = certbound_server::Config::load(&path).unwrap();
-    let running = certbound_server::bind(&config).await.unwrap();
+    let running = certbound_server::bind_with(&config, &[certbound_console::MOUNT])
+        .await
+        .unwrap();
     let addr = running.addr("tls").unwrap();
     for path in [
         "/console",
@@ -893,7 +902,7 @@ async fn the_console_is_absent_without_the_admin_api() {
 
 #[tokio::test]
 async fn console_with_a_trailing_slash_redirects() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let r = h.get("tls", "/console/").await.unwrap();
     assert_eq!(r.status, 308);
     assert_eq!(r.headers["location"], "/console");
@@ -1046,7 +1055,7 @@ impl Blocked<'_> {
 
 #[tokio::test]
 async fn pasted_pem_findings_block_saving() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let b = Browser::sign_in(&h).await;
     // One good client first, so the client list is not simply empty.
     let good = self_signed(&for_a_year(LeafOptions::client("good-partner")));
@@ -1154,7 +1163,7 @@ async fn pasted_pem_findings_block_saving() {
 
 #[tokio::test]
 async fn the_listeners_page_shows_the_forwarded_header_and_trusted_proxies() {
-    let h = Harness::start(
+    let h = console_server(
         r#"
 [[listener]]
 name = "behind-proxy"
@@ -1226,7 +1235,7 @@ trusted_proxies = ["fd00::/8"]
 
 #[tokio::test]
 async fn the_edit_page_switches_a_client_off_and_on() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let leaf = self_signed(&LeafOptions::client("partner").around_now());
     let pem = leaf.cert_pem();
     h.register("partner", client_doc("Partner", &pem)).await;
@@ -1297,7 +1306,7 @@ async fn the_edit_page_switches_a_client_off_and_on() {
 
 #[tokio::test]
 async fn a_hostile_client_name_is_inert_on_every_page() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let b = Browser::sign_in(&h).await;
     let hostile = "</title><script>alert(1)</script>\"' onmouseover=\"alert(2)";
     let leaf = self_signed(&LeafOptions::client("quoted").around_now());
@@ -1375,7 +1384,7 @@ fn quoted(pem: &str, prefix: &str) -> String {
 
 #[tokio::test]
 async fn pem_quoted_from_an_email_is_accepted() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let b = Browser::sign_in(&h).await;
     let leaf = self_signed(&LeafOptions::client("mailed").around_now());
     let mail = quoted(&leaf.cert_pem(), "> ");
@@ -1456,7 +1465,7 @@ async fn pem_quoted_from_an_email_is_accepted() {
 
 #[tokio::test]
 async fn one_constraint_chooser_and_the_try_it_lines() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let b = Browser::sign_in(&h).await;
     let ca = h.pki.root.cert_pem();
     // The form has one chooser: a type select and one value input.
@@ -1570,7 +1579,7 @@ async fn one_constraint_chooser_and_the_try_it_lines() {
 
 #[tokio::test]
 async fn the_audit_table_gives_times_with_their_zone() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let b = Browser::sign_in(&h).await;
     // The sign-in itself is an admin event.
     eventually("the sign-in in the audit trail", || async {
@@ -1610,7 +1619,7 @@ fn element<'a>(body: &'a str, id: &str) -> &'a str {
 /// is not JSON and an http:// URL are refused beside their fields.
 #[tokio::test]
 async fn a_private_key_jwt_client_is_registered_with_its_keys() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let b = Browser::sign_in(&h).await;
     let page = b.get("/console/clients/new").await;
     assert_safe_page(&page, "the new client page");
@@ -1811,7 +1820,7 @@ async fn a_private_key_jwt_client_is_registered_with_its_keys() {
 /// PUT without `secret`; a secret-only client that gets a trust store drops it.
 #[tokio::test]
 async fn the_console_keeps_a_secret_as_the_admin_api_does() {
-    let h = Harness::start("").await;
+    let h = console_server("").await;
     let leaf = self_signed(&LeafOptions::client("partner").around_now());
     let pem = leaf.cert_pem();
     let hash = certbound_oauth::secret::hash_secret("a-secret-of-some-length").unwrap();

@@ -21,7 +21,7 @@ use super::form::Form;
 use super::html::{self, url_encode};
 use super::session::SessionInfo;
 use super::{BASE, Console, panel};
-use crate::admin;
+use certbound_server::admin;
 
 /// The constraint fields: name, label, example (RFC 8705 §2.1.2: at most one is set).
 pub(super) const CONSTRAINTS: [(&str, &str, &str); 5] = [
@@ -306,7 +306,7 @@ fn diagnose_doc(
             ClientApplication::default()
         }
     };
-    diagnose::diagnose(&app, problems, c.state.policy, OffsetDateTime::now_utc())
+    diagnose::diagnose(&app, problems, c.state.policy(), OffsetDateTime::now_utc())
 }
 
 /// GET /clients/new
@@ -345,7 +345,7 @@ pub(super) async fn edit_form(
     let Some(s) = request.extensions().get::<SessionInfo>().cloned() else {
         return super::internal("no session on a signed-in route");
     };
-    let record = match c.state.store.get_client(&id).await {
+    let record = match c.state.store().get_client(&id).await {
         Ok(Some(r)) => r,
         Ok(None) => return super::no_client(&id, &s),
         Err(e) => return super::store_failed(&e, &s),
@@ -394,7 +394,7 @@ pub(super) async fn submit_new(State(c): State<Arc<Console>>, request: Request) 
     if !diagnosis.can_save {
         return refuse(Vec::new(), StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let (app, _warnings) = match admin::prepare(&c.state, doc, None, None).await {
+    let (app, _warnings) = match c.state.prepare_client(doc, None, None).await {
         Ok(prepared) => prepared,
         Err(e) => return refuse(admin_problems(&e), e.status),
     };
@@ -403,7 +403,12 @@ pub(super) async fn submit_new(State(c): State<Arc<Console>>, request: Request) 
         Ok(d) => d,
         Err(e) => return super::internal(&format!("cannot serialize a client: {e}")),
     };
-    match c.state.store.create_client(&id, &app.name, &document).await {
+    match c
+        .state
+        .store()
+        .create_client(&id, &app.name, &document)
+        .await
+    {
         Ok(_) => {}
         Err(StoreError::AlreadyExists { id }) => {
             return refuse(
@@ -418,12 +423,9 @@ pub(super) async fn submit_new(State(c): State<Arc<Console>>, request: Request) 
         }
         Err(e) => return super::store_failed(&e, &s),
     }
-    admin::changed(
-        &c.state,
-        &admin::actor(&request),
-        format!("created client {id}"),
-    )
-    .await;
+    c.state
+        .client_changed(&request, format!("created client {id}"))
+        .await;
     html::redirect(&format!("{BASE}/clients/{}?saved=created", url_encode(&id)))
 }
 
@@ -439,7 +441,7 @@ pub(super) async fn submit_edit(
     ) else {
         return super::internal("no session or form on a signed-in POST");
     };
-    let record = match c.state.store.get_client(&id).await {
+    let record = match c.state.store().get_client(&id).await {
         Ok(Some(r)) => r,
         Ok(None) => return super::no_client(&id, &s),
         Err(e) => return super::store_failed(&e, &s),
@@ -478,7 +480,7 @@ pub(super) async fn submit_edit(
     if !diagnosis.can_save {
         return refuse(Vec::new(), StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let (app, _warnings) = match admin::prepare(&c.state, doc, Some(&id), Some(&record)).await {
+    let (app, _warnings) = match c.state.prepare_client(doc, Some(&id), Some(&record)).await {
         Ok(prepared) => prepared,
         Err(e) => return refuse(admin_problems(&e), e.status),
     };
@@ -488,7 +490,7 @@ pub(super) async fn submit_edit(
     };
     match c
         .state
-        .store
+        .store()
         .update_client(&id, &app.name, &document, Some(record.version))
         .await
     {
@@ -507,12 +509,9 @@ pub(super) async fn submit_edit(
         }
         Err(e) => return super::store_failed(&e, &s),
     }
-    admin::changed(
-        &c.state,
-        &admin::actor(&request),
-        format!("replaced client {id}"),
-    )
-    .await;
+    c.state
+        .client_changed(&request, format!("replaced client {id}"))
+        .await;
     html::redirect(&format!("{BASE}/clients/{}?saved=updated", url_encode(&id)))
 }
 
@@ -532,7 +531,7 @@ pub(super) async fn diagnose_json(
         return super::internal("no form on a signed-in POST");
     };
     let existing = match q.client.as_deref().filter(|id| !id.is_empty()) {
-        Some(id) => c.state.store.get_client(id).await.ok().flatten(),
+        Some(id) => c.state.store().get_client(id).await.ok().flatten(),
         None => None,
     };
     let form = ClientForm::from_form(&f);
@@ -544,7 +543,7 @@ pub(super) async fn diagnose_json(
         "diagnosis": d,
         "html": panel::body(&d).into_string(),
     });
-    crate::reply::json_response(StatusCode::OK, body.to_string())
+    certbound_server::json_response(StatusCode::OK, body.to_string())
 }
 
 /// The admin API's error as problems beside the fields.

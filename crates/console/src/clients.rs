@@ -19,7 +19,6 @@ use time::OffsetDateTime;
 use super::html::{self, Section, url_encode};
 use super::session::SessionInfo;
 use super::{BASE, Console, panel};
-use crate::admin;
 
 /// Certificates expiring within this many days are flagged.
 pub(super) const EXPIRY_WARN_DAYS: i64 = certbound_pki::check::DEFAULT_WARN_DAYS as i64;
@@ -181,11 +180,11 @@ pub(super) async fn list(
         return super::internal("no session on a signed-in route");
     };
     let search = q.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let records = match c.state.store.list_clients(search).await {
+    let records = match c.state.store().list_clients(search).await {
         Ok(r) => r,
         Err(e) => return super::store_failed(&e, &s),
     };
-    let policy = c.state.policy;
+    let policy = c.state.policy();
     let now = OffsetDateTime::now_utc();
     // Parsing every trust store is CPU work: keep it off the async workers.
     let rows = match tokio::task::spawn_blocking(move || {
@@ -280,12 +279,12 @@ pub(super) async fn confirm_delete(
     let Some(s) = request.extensions().get::<SessionInfo>().cloned() else {
         return super::internal("no session on a signed-in route");
     };
-    let record = match c.state.store.get_client(&id).await {
+    let record = match c.state.store().get_client(&id).await {
         Ok(Some(r)) => r,
         Ok(None) => return super::no_client(&id, &s),
         Err(e) => return super::store_failed(&e, &s),
     };
-    let row = summarize(&record, c.state.policy, OffsetDateTime::now_utc());
+    let row = summarize(&record, c.state.policy(), OffsetDateTime::now_utc());
     let title = format!("Delete client {}?", record.name);
     let client_url = format!("{BASE}/clients/{}", url_encode(&record.id));
     let b = html! {
@@ -319,17 +318,14 @@ pub(super) async fn delete(
     let Some(s) = request.extensions().get::<SessionInfo>().cloned() else {
         return super::internal("no session on a signed-in route");
     };
-    match c.state.store.delete_client(&id).await {
+    match c.state.store().delete_client(&id).await {
         Ok(true) => {}
         Ok(false) => return super::no_client(&id, &s),
         Err(e) => return super::store_failed(&e, &s),
     }
-    admin::changed(
-        &c.state,
-        &admin::actor(&request),
-        format!("deleted client {id}"),
-    )
-    .await;
+    c.state
+        .client_changed(&request, format!("deleted client {id}"))
+        .await;
     html::redirect(&format!("{BASE}/clients?deleted={}", url_encode(&id)))
 }
 

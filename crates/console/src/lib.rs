@@ -19,6 +19,8 @@
 //! strict Content-Security-Policy (no inline script or style), `nosniff`,
 //! `no-referrer`, and pages are `no-store`.
 
+#![warn(unreachable_pub)]
+
 mod assets;
 mod audit;
 mod clients;
@@ -45,14 +47,20 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use certbound_store::{AuditResult, StoreError};
 
-use crate::identity::Connection;
-use crate::reply::json_response;
-use crate::state::AppState;
+use certbound_server::Connection;
+use certbound_server::json_response;
+use certbound_server::mount::{Context, Mount};
 use form::Form;
 use session::{Auth, SESSION_COOKIE, SessionInfo, Sessions};
 
-/// Where the console is mounted (`app.rs` nests it here).
+/// Where the console is mounted.
 pub const BASE: &str = "/console";
+
+/// The console, as the CLI mounts it on the server's listeners.
+pub const MOUNT: Mount = Mount {
+    prefix: BASE,
+    router,
+};
 
 /// The Content-Security-Policy of every console response: only this
 /// origin's script, style and images, no inline code, no framing. The
@@ -62,13 +70,13 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 
 /// What console handlers share: the application and the sessions.
 #[derive(Debug)]
-pub struct Console {
-    state: Arc<AppState>,
+struct Console {
+    state: Context,
     sessions: Sessions,
 }
 
-/// The console's routes.
-pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
+/// The console's routes, under [`BASE`].
+pub fn router(state: Context) -> Router {
     let console = Arc::new(Console {
         state,
         sessions: Sessions::default(),
@@ -93,14 +101,21 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
             Arc::clone(&console),
             require_session,
         ));
-    Router::new()
+    let console = Router::new()
         .merge(signed_in)
         .route("/signin", get(signin::form).post(signin::submit))
         .route("/signin/link", get(link::redeem))
         .route("/assets/{file}", get(assets::serve))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&console), guard))
-        .with_state(console)
+        .with_state(console);
+    Router::new()
+        .nest(BASE, console)
+        // `/console/` is where people type it; the nested router only matches `/console`.
+        .route(
+            "/console/",
+            get(|| async { axum::response::Redirect::permanent(BASE) }),
+        )
 }
 
 async fn root() -> Response {
@@ -124,7 +139,7 @@ async fn not_found(request: Request) -> Response {
 
 /// 404 when the admin API is disabled; security headers on every answer.
 async fn guard(State(c): State<Arc<Console>>, request: Request, next: Next) -> Response {
-    if c.state.admin.is_none() {
+    if c.state.admin().is_none() {
         return json_response(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into());
     }
     let mut resp = next.run(request).await;
@@ -155,7 +170,7 @@ async fn guard(State(c): State<Arc<Console>>, request: Request, next: Next) -> R
 /// The `x5t#S256` of the connection's certificate when it is an admin
 /// certificate presented in certbound's own TLS handshake.
 fn admin_certificate(c: &Console, request: &Request) -> Option<String> {
-    let admin = c.state.admin.as_ref()?;
+    let admin = c.state.admin()?;
     let thumbprint = request
         .extensions()
         .get::<Connection>()?
@@ -250,13 +265,14 @@ async fn require_session(State(c): State<Arc<Console>>, request: Request, next: 
     let mut request = request;
     if !is_read {
         let (parts, body) = request.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, crate::admin::MAX_ADMIN_BODY).await else {
+        let Ok(bytes) = axum::body::to_bytes(body, certbound_server::admin::MAX_ADMIN_BODY).await
+        else {
             return html::error_page(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Too large",
                 &format!(
                     "The form is larger than {} bytes.",
-                    crate::admin::MAX_ADMIN_BODY
+                    certbound_server::admin::MAX_ADMIN_BODY
                 ),
                 Some(&session),
             );

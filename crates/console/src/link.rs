@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::session::{self, Auth};
 use super::{BASE, Console, html, signin};
-use crate::identity::Connection;
+use certbound_server::Connection;
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct LinkQuery {
@@ -30,8 +30,7 @@ pub(super) async fn redeem(
     let code = q.code.unwrap_or_default();
     let valid = c
         .state
-        .admin
-        .as_ref()
+        .admin()
         .is_some_and(|a| !code.is_empty() && a.sign_in_links.redeem(&code));
     if !valid {
         signin::audit(
