@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 layers=(
   "certbound-pki"
   "certbound-oauth certbound-store certbound-tls"
-  "certbound-server"
+  "certbound-server certbound-sidecar"
   "certbound-console"
   "certbound"
 )

@@ -176,7 +176,7 @@ impl CrlStore {
             tracing::info!(file = %crl.source, issuer = %crl.issuer, entries = crl.entries, next_update = %certbound_pki::time_fmt::rfc3339(crl.next_update), "CRL loaded");
         }
         let stale = any_stale(&set, OffsetDateTime::now_utc());
-        let stamps = crate::reload::stamps(&config.crl_files);
+        let stamps = certbound_tls::material::stamps(&config.crl_files);
         Ok(Arc::new(Self {
             config,
             current: ArcSwap::from_pointee(Loaded {
@@ -284,7 +284,7 @@ impl CrlStore {
                     _ = shutdown.changed() => return,
                     _ = tick.tick() => {}
                 }
-                let now = crate::reload::stamps(&me.config.crl_files);
+                let now = certbound_tls::material::stamps(&me.config.crl_files);
                 let changed = me.stamps.lock().map(|mut old| {
                     let changed = *old != now;
                     *old = now;

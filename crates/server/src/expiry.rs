@@ -85,7 +85,7 @@ impl Watch {
         let crls = crls_in_use(state);
         let seen = (
             state.registry.writes(),
-            crate::reload::stamps(&self.files()),
+            certbound_tls::material::stamps(&self.files()),
             crls.iter()
                 .map(|c| (c.source.clone(), c.next_update))
                 .collect(),

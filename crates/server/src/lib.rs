@@ -39,7 +39,6 @@ pub(crate) mod replay;
 pub(crate) mod reply;
 pub(crate) mod request_check;
 pub(crate) mod revocations;
-pub mod sidecar;
 pub mod signin_link;
 pub(crate) mod state;
 #[cfg(test)]
@@ -77,7 +76,10 @@ pub enum ServerError {
     #[error(transparent)]
     Tls(#[from] tls_server::TlsSetupError),
     // The OS error is printed once, as the cause.
-    #[error("cannot listen on {addr} (listener `{name}`){}", bind_hint(source))]
+    #[error(
+        "cannot listen on {addr} (listener `{name}`){}",
+        certbound_tls::http::bind_hint(source)
+    )]
     Bind {
         name: String,
         addr: SocketAddr,
@@ -96,20 +98,6 @@ pub enum ServerError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
-}
-
-/// What to do about a bind failure, when there is something to say.
-pub fn bind_hint(e: &std::io::Error) -> &'static str {
-    match e.kind() {
-        std::io::ErrorKind::AddrInUse => {
-            ": another program (or another certbound) uses that port; stop it or choose another port"
-        }
-        std::io::ErrorKind::PermissionDenied => {
-            ": ports below 1024 need privileges (e.g. CAP_NET_BIND_SERVICE); choose a port of 1024 or more"
-        }
-        std::io::ErrorKind::AddrNotAvailable => ": no interface of this machine has that address",
-        _ => "",
-    }
 }
 
 /// Create the data directory (mode 0700: it holds the signing key) if missing.

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -30,43 +30,17 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::app;
-pub(crate) use crate::config::listener::Limits;
 use crate::forwarded::{Forwarded, ForwardedConfig};
 use crate::identity::{ClientIdentity, Connection};
 use crate::request_check;
 use crate::state::AppState;
 use certbound_store::{AuditEvent, AuditResult};
+pub(crate) use certbound_tls::http::Limits;
 
 /// A handshake that has not finished by then is dropped.
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest request head (request line and headers) accepted: room for a
-/// forwarded certificate chain, far below what would let a peer hog memory.
-/// Larger heads get 431.
-pub(crate) const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// How long shutdown waits for open connections to finish.
 pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often an HTTP/2 connection is pinged to tell a dead peer from an idle one.
-pub(crate) const HTTP2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(20);
-/// How long an HTTP/2 ping may go unanswered before the connection is closed.
-pub(crate) const HTTP2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
-impl Limits {
-    /// hyper's connection builder with these limits.
-    pub(crate) fn builder(&self) -> hyper_util::server::conn::auto::Builder<TokioExecutor> {
-        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout)
-            .max_buf_size(MAX_HEADER_BYTES);
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .keep_alive_interval(HTTP2_KEEP_ALIVE_INTERVAL)
-            .keep_alive_timeout(HTTP2_KEEP_ALIVE_TIMEOUT)
-            .max_header_list_size(MAX_HEADER_BYTES as u32);
-        builder
-    }
-}
 
 /// A bound listener, ready to serve.
 pub(crate) struct BoundListener {
@@ -511,9 +485,16 @@ mod tests {
     fn limits_default_and_out_of_range_values_are_reported() {
         let mut problems = Vec::new();
         let mut problem = |k: String, r: String| problems.push(format!("{k}: {r}"));
-        let limits = Limits::validate("listener[0]", None, None, None, &mut problem);
+        let limits =
+            crate::config::listener::validate_limits("listener[0]", None, None, None, &mut problem);
         assert_eq!(limits, Limits::default());
-        let limits = Limits::validate("listener[0]", Some(1), Some(2), Some(3), &mut problem);
+        let limits = crate::config::listener::validate_limits(
+            "listener[0]",
+            Some(1),
+            Some(2),
+            Some(3),
+            &mut problem,
+        );
         assert_eq!(
             (
                 limits.header_read_timeout,
@@ -522,7 +503,13 @@ mod tests {
             ),
             (Duration::from_secs(1), Duration::from_secs(2), 3)
         );
-        Limits::validate("listener[1]", Some(0), Some(3601), Some(0), &mut problem);
+        crate::config::listener::validate_limits(
+            "listener[1]",
+            Some(0),
+            Some(3601),
+            Some(0),
+            &mut problem,
+        );
         assert_eq!(
             problems,
             [

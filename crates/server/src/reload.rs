@@ -61,19 +61,6 @@ struct Entry {
     stamps: std::sync::Mutex<Vec<Option<(SystemTime, u64)>>>,
 }
 
-/// Modification time and size of each file (`None` when it cannot be read):
-/// what the watchers compare to notice a change.
-pub(crate) fn stamps(files: &[PathBuf]) -> Vec<Option<(SystemTime, u64)>> {
-    files
-        .iter()
-        .map(|f| {
-            std::fs::metadata(f)
-                .ok()
-                .and_then(|m| Some((m.modified().ok()?, m.len())))
-        })
-        .collect()
-}
-
 /// Every reloadable listener.
 #[derive(Debug, Default)]
 pub(crate) struct Reloader {
@@ -102,7 +89,7 @@ impl Reloader {
             listener: listener.to_string(),
             source,
             current,
-            stamps: std::sync::Mutex::new(stamps(&files)),
+            stamps: std::sync::Mutex::new(certbound_tls::material::stamps(&files)),
         });
     }
 
@@ -151,7 +138,7 @@ impl Reloader {
                     _ = tick.tick() => {}
                 }
                 for entry in &me.entries {
-                    let now = stamps(&entry.source.files());
+                    let now = certbound_tls::material::stamps(&entry.source.files());
                     let changed = entry.stamps.lock().map(|mut old| {
                         let changed = *old != now;
                         *old = now;

@@ -25,7 +25,7 @@
 use std::borrow::Cow;
 
 use axum::http::uri::PathAndQuery;
-use axum::http::{Request, StatusCode, Uri, header};
+use axum::http::{Request, StatusCode, Uri};
 use axum::response::Response;
 
 use crate::reply::json_response;
@@ -99,21 +99,10 @@ pub(crate) fn check<B>(request: &mut Request<B>) -> Result<(), Refusal> {
 
 /// One `Transfer-Encoding` line whose value is `chunked`, or none.
 fn check_transfer_encoding(headers: &axum::http::HeaderMap) -> Result<(), Refusal> {
-    if single_chunked(headers) {
+    if certbound_tls::http::single_chunked(headers) {
         Ok(())
     } else {
         Err(Refusal::TransferEncoding)
-    }
-}
-
-/// Whether a message's `Transfer-Encoding` is absent or one `chunked`: the
-/// only framing hyper decodes whole.
-pub(crate) fn single_chunked(headers: &axum::http::HeaderMap) -> bool {
-    let mut values = headers.get_all(header::TRANSFER_ENCODING).iter();
-    match (values.next(), values.next()) {
-        (None, _) => true,
-        (Some(v), None) => v.as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked"),
-        _ => false,
     }
 }
 

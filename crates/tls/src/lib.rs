@@ -13,6 +13,7 @@ pub mod connect;
 mod diagram;
 pub mod error;
 pub mod fetch;
+pub mod http;
 pub mod https;
 pub mod material;
 mod names;

@@ -223,3 +223,16 @@ fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, Error> {
         source,
     })
 }
+
+/// Modification time and size of each file (`None` when it cannot be read):
+/// what the watchers compare to notice a change.
+pub fn stamps(files: &[PathBuf]) -> Vec<Option<(std::time::SystemTime, u64)>> {
+    files
+        .iter()
+        .map(|f| {
+            std::fs::metadata(f)
+                .ok()
+                .and_then(|m| Some((m.modified().ok()?, m.len())))
+        })
+        .collect()
+}

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use certbound_server::sidecar::{Credentials, SidecarConfig, TokenSettings};
+use certbound_sidecar::{Credentials, SidecarConfig, TokenSettings};
 use clap::Args;
 
 use crate::cmd::usage;
@@ -112,11 +112,11 @@ pub fn run(args: SidecarArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let sidecar = certbound_server::sidecar::start(config)
+        let sidecar = certbound_sidecar::start(config)
             .await
             .map_err(|e| match e {
                 // Files that cannot be read or do not belong together: an input error.
-                certbound_server::sidecar::SidecarError::Credentials(_) => usage(e.to_string()),
+                certbound_sidecar::SidecarError::Credentials(_) => usage(e.to_string()),
                 other => anyhow::Error::new(other),
             })?;
         println!("sidecar: http://{} → {}", sidecar.addr, args.upstream);

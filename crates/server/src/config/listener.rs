@@ -12,15 +12,9 @@ use serde::Deserialize;
 
 use super::{check_url, no_profile};
 
-/// Default `header_read_timeout_secs`: time to send a whole request head.
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default `idle_timeout_secs`: a connection with no request in progress
-/// this long is closed.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default `max_connections` per listener: far below a typical file
-/// descriptor limit of 65536 for the whole process (each proxied request
-/// may hold an upstream connection too).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+pub use certbound_tls::http::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Limits,
+};
 /// Largest accepted `header_read_timeout_secs` and `idle_timeout_secs`.
 pub const MAX_TIMEOUT_SECS: u64 = 3600;
 
@@ -127,7 +121,7 @@ impl RawListener {
             check_url(problem, format!("{key}.public_url"), url);
         }
         let forwarded = forwarded_config(&key, self, problem);
-        let limits = Limits::validate(
+        let limits = validate_limits(
             &key,
             self.header_read_timeout_secs,
             self.idle_timeout_secs,
@@ -225,59 +219,39 @@ fn forwarded_config(
     })
 }
 
-/// What one connection may hold, per listener.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub header_read_timeout: Duration,
-    pub idle_timeout: Duration,
-    pub max_connections: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
+/// The limits of `[[listener]]` `key`; problems go to `problem`.
+pub fn validate_limits(
+    key: &str,
+    header_read_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<u64>,
+    problem: &mut impl FnMut(String, String),
+) -> Limits {
+    let mut limits = Limits::default();
+    let mut secs = |name: &str, value: Option<u64>, default: Duration| match value {
+        None => default,
+        Some(s) if (1..=MAX_TIMEOUT_SECS).contains(&s) => Duration::from_secs(s),
+        Some(s) => {
+            problem(
+                format!("{key}.{name}"),
+                format!("{s} is out of range: write 1 to {MAX_TIMEOUT_SECS} seconds"),
+            );
+            default
         }
+    };
+    limits.header_read_timeout = secs(
+        "header_read_timeout_secs",
+        header_read_timeout_secs,
+        DEFAULT_HEADER_READ_TIMEOUT,
+    );
+    limits.idle_timeout = secs("idle_timeout_secs", idle_timeout_secs, DEFAULT_IDLE_TIMEOUT);
+    match max_connections {
+        None => {}
+        Some(n) if (1..=1_000_000).contains(&n) => limits.max_connections = n as usize,
+        Some(n) => problem(
+            format!("{key}.max_connections"),
+            format!("{n} is out of range: write 1 to 1000000"),
+        ),
     }
-}
-
-impl Limits {
-    /// The limits of `[[listener]]` `key`; problems go to `problem`.
-    pub fn validate(
-        key: &str,
-        header_read_timeout_secs: Option<u64>,
-        idle_timeout_secs: Option<u64>,
-        max_connections: Option<u64>,
-        problem: &mut impl FnMut(String, String),
-    ) -> Limits {
-        let mut limits = Limits::default();
-        let mut secs = |name: &str, value: Option<u64>, default: Duration| match value {
-            None => default,
-            Some(s) if (1..=MAX_TIMEOUT_SECS).contains(&s) => Duration::from_secs(s),
-            Some(s) => {
-                problem(
-                    format!("{key}.{name}"),
-                    format!("{s} is out of range: write 1 to {MAX_TIMEOUT_SECS} seconds"),
-                );
-                default
-            }
-        };
-        limits.header_read_timeout = secs(
-            "header_read_timeout_secs",
-            header_read_timeout_secs,
-            DEFAULT_HEADER_READ_TIMEOUT,
-        );
-        limits.idle_timeout = secs("idle_timeout_secs", idle_timeout_secs, DEFAULT_IDLE_TIMEOUT);
-        match max_connections {
-            None => {}
-            Some(n) if (1..=1_000_000).contains(&n) => limits.max_connections = n as usize,
-            Some(n) => problem(
-                format!("{key}.max_connections"),
-                format!("{n} is out of range: write 1 to 1000000"),
-            ),
-        }
-        limits
-    }
+    limits
 }

@@ -29,7 +29,7 @@ use hyper::client::conn::http1;
 use hyper_util::client::legacy::connect::HttpConnector;
 use tower::ServiceExt;
 
-use super::proxy::POOL_IDLE;
+use certbound_tls::http::POOL_IDLE;
 
 /// A failure to reach the upstream or to exchange a request with it, shown
 /// the way hyper-util's client error shows it (`client error (Connect)`).

@@ -33,7 +33,6 @@ use certbound_tls::ClientTls;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 use super::RouteConfig;
 use super::error::{FetchError, RouteError};
@@ -41,9 +40,7 @@ use super::guard::{Admitted, Route};
 use super::pool::Http1Pool;
 use crate::identity::{ClientIdentity, Source};
 use crate::reply::json_response;
-
-/// Idle upstream connections are closed after this long.
-pub(crate) const POOL_IDLE: Duration = Duration::from_secs(90);
+use certbound_tls::http::{build_client, single_chunked, strip_hop_by_hop};
 
 const X_CLIENT_ID: HeaderName = HeaderName::from_static("x-client-id");
 const X_CLIENT_CERT_SUBJECT: HeaderName = HeaderName::from_static("x-client-cert-subject");
@@ -51,20 +48,6 @@ const X_CLIENT_CERT_THUMBPRINT: HeaderName = HeaderName::from_static("x-client-c
 const CLIENT_CERT: HeaderName = HeaderName::from_static("client-cert");
 const CLIENT_CERT_CHAIN: HeaderName = HeaderName::from_static("client-cert-chain");
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-
-/// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded: hyper writes
-/// the framing of each hop itself.
-const HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-];
 
 /// Headers the upstream gets only from certbound: the identity headers,
 /// the forwarding headers and the headers in which proxies forward client
@@ -192,25 +175,6 @@ impl UpstreamClient {
     }
 }
 
-pub(crate) fn build_client(
-    tls: rustls::ClientConfig,
-    connect_timeout: Duration,
-) -> Client<HttpsConnector<HttpConnector>, Body> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(connect_timeout));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http);
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(POOL_IDLE)
-        .build(https)
-}
-
 /// Proxy `request` to the route's upstream.
 pub(crate) async fn forward(
     route: &Route,
@@ -278,7 +242,7 @@ pub(crate) async fn forward(
         Ok(Ok(mut response)) => {
             // hyper removed the chunking; any other coding would reach the
             // client unlabeled once the header is gone.
-            if !crate::request_check::single_chunked(response.headers()) {
+            if !single_chunked(response.headers()) {
                 tracing::warn!(route = %route.config.prefix, upstream = %route.config.upstream, transfer_encoding = ?response.headers().get_all(header::TRANSFER_ENCODING).iter().collect::<Vec<_>>(), "the upstream answered with a transfer coding other than chunked");
                 return bad_gateway(
                     StatusCode::BAD_GATEWAY,
@@ -301,24 +265,6 @@ fn bad_gateway(status: StatusCode, description: &str) -> Response {
         status,
         serde_json::json!({"error": error, "error_description": description}).to_string(),
     )
-}
-
-pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // Most requests and responses carry none: one look at each name instead of a removal each.
-    if !headers.keys().any(|k| HOP_BY_HOP.contains(k)) {
-        return;
-    }
-    // Headers named by Connection are hop-by-hop too.
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for n in named.iter().chain(HOP_BY_HOP.iter()) {
-        headers.remove(n);
-    }
 }
 
 /// Drop the incoming headers that read as one certbound sets (see

@@ -25,8 +25,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, watch};
 
-use crate::gateway::proxy::{build_client, strip_hop_by_hop};
-use crate::reply::json_response;
+use certbound_tls::http::{Limits, bind_hint, build_client, single_chunked, strip_hop_by_hop};
 
 /// Largest request body held so that it can be sent again after a 401;
 /// longer bodies stream through and are sent once.
@@ -136,7 +135,7 @@ pub enum CredentialsError {
 pub enum SidecarError {
     #[error("cannot load the client certificate: {0}")]
     Credentials(#[from] CredentialsError),
-    #[error("cannot listen on {addr}{}", crate::bind_hint(source))]
+    #[error("cannot listen on {addr}{}", bind_hint(source))]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
@@ -267,7 +266,7 @@ pub async fn start(config: SidecarConfig) -> Result<Sidecar, SidecarError> {
 async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     // A listener's defaults: the header read timeout (which also closes an
     // idle HTTP/1.1 connection), HTTP/2 pings and the connection cap.
-    let limits = crate::listener::Limits::default();
+    let limits = Limits::default();
     let builder = Arc::new(limits.builder());
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
@@ -306,8 +305,11 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::
 async fn handle(shared: &Shared, request: Request<Body>) -> Response<Body> {
     // Hop-by-hop headers are not forwarded: a coding other than the chunking
     // hyper removes would reach the upstream unlabeled.
-    if !crate::request_check::single_chunked(request.headers()) {
-        return crate::request_check::Refusal::TransferEncoding.response();
+    if !single_chunked(request.headers()) {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({"error": "invalid_request", "error_description": "Transfer-Encoding must be `chunked` alone: other transfer codings are not accepted"}).to_string(),
+        );
     }
     let (parts, body) = request.into_parts();
     let body = match read_prefix(body).await {
@@ -694,14 +696,14 @@ async fn renew_tokens(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) 
 /// Reload the certificate when its files change, then fetch a new token (the
 /// old one is bound to the old certificate).
 async fn watch_files(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    let mut last = crate::reload::stamps(&shared.config.credentials.files());
+    let mut last = certbound_tls::material::stamps(&shared.config.credentials.files());
     let mut tick = tokio::time::interval(WATCH_INTERVAL);
     loop {
         tokio::select! {
             _ = shutdown.changed() => return,
             _ = tick.tick() => {}
         }
-        let now = crate::reload::stamps(&shared.config.credentials.files());
+        let now = certbound_tls::material::stamps(&shared.config.credentials.files());
         if now == last {
             continue;
         }
@@ -723,4 +725,20 @@ async fn watch_files(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
             }
         }
     }
+}
+
+/// A JSON body with the no-store headers of an OAuth response: the
+/// sidecar's answers stand where the partner's would.
+fn json_response(status: StatusCode, body: String) -> Response<Body> {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in certbound_oauth::error::NO_STORE_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    resp
 }

@@ -5,6 +5,7 @@
 //! diagnosed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../server/tests/common/mod.rs"]
 mod common;
 
 use std::net::SocketAddr;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use certbound_server::sidecar::{Credentials, REFRESH_AT, SidecarConfig, TokenSettings};
+use certbound_sidecar::{Credentials, REFRESH_AT, SidecarConfig, TokenSettings};
 use certbound_testkit::{LeafOptions, self_signed};
 use common::{
     Client, Harness, claims, client_doc, echo_upstream, eventually_ok, eventually_within,
@@ -63,9 +64,7 @@ async fn legacy_app_to_partner_through_the_sidecar() {
         }),
         connect_timeout: Duration::from_secs(5),
     };
-    let sidecar = certbound_server::sidecar::start(config.clone())
-        .await
-        .unwrap();
+    let sidecar = certbound_sidecar::start(config.clone()).await.unwrap();
 
     // Plain HTTP in; the upstream sees the identity and the sidecar's token, not the app's.
     let r = via_sidecar(sidecar.addr, "/api/orders?id=7").await;
@@ -155,7 +154,7 @@ async fn legacy_app_to_partner_through_the_sidecar() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let down = certbound_server::sidecar::start(SidecarConfig {
+    let down = certbound_sidecar::start(SidecarConfig {
         upstream: format!("https://{closed}").parse().unwrap(),
         token: None,
         ..config
@@ -344,7 +343,7 @@ async fn the_token_is_renewed_at_80_percent_of_its_lifetime_without_a_401() {
         .await;
     let mtls = h.addr("mtls");
     let (relay, issued) = short_lived_token_relay(d, "partner", mtls, ADVERTISED).await;
-    let sidecar = certbound_server::sidecar::start(SidecarConfig {
+    let sidecar = certbound_sidecar::start(SidecarConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         upstream: format!("https://{mtls}").parse().unwrap(),
         credentials: Credentials::Files {
