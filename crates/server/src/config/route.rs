@@ -1,6 +1,6 @@
 //! `[[route]]`: an existing HTTP API put behind mTLS and bound tokens. The
 //! raw section as written, its validation, and the validated route the
-//! gateway ([`crate::gateway`]) serves.
+//! gateway serves.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
