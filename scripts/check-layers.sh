@@ -9,7 +9,7 @@ layers=(
   "certbound-pki"
   "certbound-oauth certbound-store certbound-tls"
   "certbound-server certbound-sidecar"
-  "certbound-console"
+  "certbound-console certbound-gateway"
   "certbound"
 )
 

@@ -870,18 +870,8 @@ async fn an_admin_certificate_signs_in_and_stays_bound_to_it() {
 async fn the_console_is_absent_without_the_admin_api() {
     let dir = tempfile::tempdir().unwrap();
     let pki = certbound_testkit::TestPki::new();
-    pki.root
-        .issue(&LeafOptions::server("localhost").around_now())
-        .write(dir.path(), "server", &[]);
-    let path = dir.path().join("certbound.toml");
-    std::fs::write(
-        &path,
-        "data_dir = \"data\"\n[issuer]\nurl = \"https://localhost\"\n[tls.tls]\ncert = \"server.crt\"\nkey = \"server.key\"\n\
-         [[listener]]\nname = \"tls\"\nbind = \"127.0.0.1:0\"\ntls = \"tls\"\n",
-    )
-    .unwrap();
-    let config = certbound_server::Config::load(&path).unwrap();
-    let running = certbound_server::bind_with(&config, &[certbound_console::MOUNT])
+    let config = common::tls_only_config(dir.path(), &pki, "");
+    let running = certbound_server::bind_with(&config, &[certbound_console::MOUNT], None)
         .await
         .unwrap();
     let addr = running.addr("tls").unwrap();

@@ -6,16 +6,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use crate::identity::{ClientIdentity, Connection};
 use crate::meta::{
     self, HEALTH_PATH, INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, METRICS_PATH, OPENID_PATH,
     REGISTER_PATH, REVOKE_PATH, SMART_PATH, TOKEN_PATH, UDAP_PATH,
 };
 use crate::mount::{Context, Mount};
 use crate::reply::json_response;
+use crate::routes::Routes;
 use crate::state::AppState;
 use crate::token;
 
@@ -35,26 +38,49 @@ pub(crate) const OWN_PREFIXES: [&str; 6] = [
 /// endpoint of certbound's own and of what is mounted beside them (the
 /// console), and a route serves it. Such requests skip the router (and its
 /// per-request boxing) and go to [`gateway_request`].
-pub(crate) fn route_only(gateway: &crate::gateway::Gateway, mounted: &[&str], path: &str) -> bool {
-    !OWN_PREFIXES
-        .iter()
-        .chain(mounted)
-        .any(|p| path.starts_with(p))
-        && gateway.serves(path)
+pub(crate) fn route_only(gateway: Option<&dyn Routes>, mounted: &[&str], path: &str) -> bool {
+    gateway.is_some_and(|gateway| {
+        !OWN_PREFIXES
+            .iter()
+            .chain(mounted)
+            .any(|p| path.starts_with(p))
+            && gateway.serves(path)
+    })
 }
 
 /// A request for a path only a gateway route serves: what the router's
 /// fallback would do, with the latency recorded as the router's `timed`
 /// layer records it.
 pub(crate) async fn gateway_request(
-    state: &AppState,
-    request: axum::extract::Request,
-    identity: Option<&crate::identity::ClientIdentity>,
-) -> axum::response::Response {
+    state: Arc<AppState>,
+    request: Request,
+    identity: Option<&ClientIdentity>,
+) -> Response {
     let start = Instant::now();
-    let response = crate::gateway::serve(state, request, identity).await;
-    state.metrics.observe("other", start.elapsed());
+    let context = Context(state);
+    let response = match &context.0.gateway {
+        Some(gateway) => gateway.serve(&context, request, identity).await,
+        None => not_found(),
+    };
+    context.0.metrics.observe("other", start.elapsed());
     response
+}
+
+/// The router's fallback: a gateway route, or 404.
+async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let identity = request
+        .extensions()
+        .get::<Connection>()
+        .map(|c| Arc::clone(&c.0));
+    let context = Context(state);
+    match &context.0.gateway {
+        Some(gateway) => gateway.serve(&context, request, identity.as_deref()).await,
+        None => not_found(),
+    }
+}
+
+fn not_found() -> Response {
+    json_response(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into())
 }
 
 /// The router for every listener: the server's endpoints and `mounts`.
@@ -89,7 +115,7 @@ pub(crate) fn router(state: Arc<AppState>, mounts: &[Mount]) -> Router {
         router = router.merge(routes.with_state(()));
     }
     router
-        .fallback(crate::gateway::dispatch)
+        .fallback(dispatch)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             timed,
@@ -129,32 +155,36 @@ async fn timed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::{Gateway, Require, RouteConfig, TokenSource};
 
-    fn route(prefix: &str) -> RouteConfig {
-        RouteConfig {
-            prefix: prefix.into(),
-            upstream: "http://127.0.0.1:9".parse().unwrap(),
-            upstream_tls: None,
-            require: Require::BoundToken,
-            scopes: Vec::new(),
-            allow_client_ids: Vec::new(),
-            allow_subject_cn: Vec::new(),
-            allow_san_dns: Vec::new(),
-            allow_san_uri: Vec::new(),
-            audience: None,
-            tokens: TokenSource::Local,
-            client_ca: None,
-            connect_timeout: std::time::Duration::from_secs(1),
-            timeout: std::time::Duration::from_secs(1),
+    /// Routes that serve every path under a prefix.
+    #[derive(Debug)]
+    struct Under(&'static str);
+
+    impl Routes for Under {
+        fn serves(&self, path: &str) -> bool {
+            path.starts_with(self.0)
+        }
+
+        fn serve<'a>(
+            &'a self,
+            _: &'a Context,
+            _: Request,
+            _: Option<&'a ClientIdentity>,
+        ) -> crate::routes::Answer<'a> {
+            Box::pin(async { not_found() })
+        }
+
+        fn spawn_background(
+            self: Arc<Self>,
+            _: tokio::sync::watch::Receiver<bool>,
+        ) -> tokio::task::JoinHandle<()> {
+            tokio::spawn(async {})
         }
     }
 
     #[test]
     fn only_paths_a_route_serves_outside_the_own_endpoints_skip_the_router() {
-        let issuer = "https://localhost";
-        let audience = [issuer.to_string()];
-        let everything = Gateway::new(&[route("/")], issuer, &audience).unwrap();
+        let everything: &dyn Routes = &Under("/");
         let mounted = ["/console"];
         for own in [
             TOKEN_PATH,
@@ -166,19 +196,20 @@ mod tests {
             "/console/",
         ] {
             assert!(
-                !route_only(&everything, &mounted, own),
+                !route_only(Some(everything), &mounted, own),
                 "{own} must reach the router"
             );
         }
-        assert!(route_only(&everything, &mounted, "/api/items"));
-        assert!(route_only(&everything, &mounted, "/"));
+        assert!(route_only(Some(everything), &mounted, "/api/items"));
+        assert!(route_only(Some(everything), &mounted, "/"));
         // Nothing mounted there: a route serving `/` serves it.
-        assert!(route_only(&everything, &[], "/console"));
-        let api = Gateway::new(&[route("/api/")], issuer, &audience).unwrap();
-        assert!(route_only(&api, &mounted, "/api/items"));
+        assert!(route_only(Some(everything), &[], "/console"));
+        let api: &dyn Routes = &Under("/api/");
+        assert!(!route_only(None, &mounted, "/api/items"));
+        assert!(route_only(Some(api), &mounted, "/api/items"));
         // Not a route's: the router answers (404 from its fallback).
-        assert!(!route_only(&api, &mounted, "/other"));
-        assert!(!route_only(&api, &mounted, "/api"));
+        assert!(!route_only(Some(api), &mounted, "/other"));
+        assert!(!route_only(Some(api), &mounted, "/api"));
     }
 
     #[test]

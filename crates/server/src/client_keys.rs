@@ -19,6 +19,12 @@ use certbound_oauth::client::{ClientKeys, CompiledClient};
 use certbound_pki::CertDer;
 use time::OffsetDateTime;
 
+use axum::body::Body;
+use axum::http::uri::InvalidUri;
+use axum::http::{Request, StatusCode, Uri};
+use certbound_tls::ClientTls;
+use certbound_tls::http::build_client;
+
 use crate::answer_cache::AnswerCache;
 
 /// How long a fetched JWKS is used before it is fetched again.
@@ -56,7 +62,7 @@ fn span(d: Duration) -> time::Duration {
 
 async fn fetch(uri: String, ca: Option<Arc<Vec<CertDer>>>) -> Result<Arc<FetchedKeys>, String> {
     // Cached answers keep the error as text.
-    let keys = crate::gateway::proxy::fetch_jwks(&uri, ca.as_deref().map(Vec::as_slice))
+    let keys = fetch_jwks(&uri, ca.as_deref().map(Vec::as_slice))
         .await
         .map_err(|e| e.to_string())?;
     tracing::debug!(%uri, keys = keys.len(), "client JWKS fetched");
@@ -138,6 +144,56 @@ impl ClientJwks {
             }
         }
     }
+}
+
+/// A document (a JWKS) that could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("TLS: {0}")]
+    Tls(#[from] Box<certbound_tls::Error>),
+    #[error("not a URL: {0}")]
+    Uri(#[from] InvalidUri),
+    #[error("{0} is not an https:// URL")]
+    NotHttps(axum::http::Uri),
+    #[error("cannot make the request: {0}")]
+    Request(#[from] axum::http::Error),
+    #[error("timed out")]
+    Timeout,
+    #[error("{0}")]
+    Client(#[from] hyper_util::client::legacy::Error),
+    #[error("HTTP {0}")]
+    Status(StatusCode),
+    #[error("cannot read the answer: {0}")]
+    Body(#[from] axum::Error),
+    #[error("not a JWKS: {0}")]
+    Jwks(#[from] certbound_oauth::keys::KeyError),
+}
+
+/// GET a JWKS over HTTPS, verified with `ca` (the system roots when `None`).
+pub async fn fetch_jwks(
+    uri: &str,
+    ca: Option<&[certbound_pki::CertDer]>,
+) -> Result<VerifyingKeys, FetchError> {
+    let tls = ClientTls {
+        ca: ca.map(<[_]>::to_vec),
+        ..ClientTls::default()
+    }
+    .build()
+    .map_err(Box::new)?;
+    let client = build_client((*tls).clone(), Duration::from_secs(5));
+    let uri: Uri = uri.parse()?;
+    if uri.scheme_str() != Some("https") {
+        return Err(FetchError::NotHttps(uri));
+    }
+    let request = Request::get(uri).body(Body::empty())?;
+    let response = tokio::time::timeout(Duration::from_secs(10), client.request(request))
+        .await
+        .map_err(|_| FetchError::Timeout)??;
+    if !response.status().is_success() {
+        return Err(FetchError::Status(response.status()));
+    }
+    let body = axum::body::to_bytes(Body::new(response.into_body()), 1024 * 1024).await?;
+    Ok(VerifyingKeys::from_jwks_json(&body)?)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::config::ListenerConfig;
-use crate::gateway::RouteConfig;
+use crate::config::route::RouteConfig;
 use crate::metrics::CertExpiry;
 use crate::state::AppState;
 

@@ -4,8 +4,9 @@
 //! connection and shared by every request on it, with a small cache of the
 //! last successful client authentication so kept-alive token requests skip
 //! chain verification, the identity headers a gateway route sends upstream
-//! (encoded once, not per request), and the last token a route verified on
-//! the connection.
+//! (encoded once, not per request), and one slot in which whoever serves the
+//! connection's requests (the gateway: the last token a route verified)
+//! remembers a value of its own type by a key and a text.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -16,7 +17,7 @@ use certbound_pki::CertDer;
 use certbound_pki::forwarded::{HeaderFormat, encode, encode_rfc9440_chain};
 use time::OffsetDateTime;
 
-use crate::token_cache::Verified;
+use std::any::Any;
 
 /// The identity of one connection, inserted into every request's extensions.
 #[derive(Debug)]
@@ -36,8 +37,8 @@ pub struct ClientIdentity {
     subject: OnceLock<Option<String>>,
     /// The identity headers for an upstream, encoded on first use.
     upstream_headers: OnceLock<UpstreamHeaders>,
-    /// The last token a gateway route verified on this connection.
-    last_token: Mutex<Option<RememberedToken>>,
+    /// What a request handler remembered on this connection (see [`Self::remember`]).
+    remembered: Mutex<Option<Remembered>>,
 }
 
 /// The headers a gateway route sets for its upstream from a connection's
@@ -57,12 +58,19 @@ pub struct UpstreamHeaders {
     pub peer_ip: Option<HeaderValue>,
 }
 
-/// A token a route verified on this connection, with what the route made of it.
-#[derive(Debug)]
-struct RememberedToken {
-    route: usize,
-    token: Box<str>,
-    verified: Arc<Verified>,
+/// A value remembered on a connection under a key and a text.
+struct Remembered {
+    key: usize,
+    text: Box<str>,
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+impl std::fmt::Debug for Remembered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remembered")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a connection's certificate chain came from.
@@ -100,7 +108,7 @@ impl ClientIdentity {
             auth_cache: Mutex::new(None),
             subject: OnceLock::new(),
             upstream_headers: OnceLock::new(),
-            last_token: Mutex::new(None),
+            remembered: Mutex::new(None),
         }
     }
 
@@ -155,21 +163,26 @@ impl ClientIdentity {
         })
     }
 
-    /// What route number `route` made of `token` when it last verified it on
-    /// this connection, if that was the last token verified here.
-    pub(crate) fn remembered_token(&self, route: usize, token: &str) -> Option<Arc<Verified>> {
-        let guard = self.last_token.lock().ok()?;
+    /// The value remembered under `key` for `text`, if it is the last one
+    /// remembered on this connection and of type `T` (the gateway: what
+    /// route `key` made of the token `text`).
+    pub fn remembered<T: Any + Send + Sync>(&self, key: usize, text: &str) -> Option<Arc<T>> {
+        let guard = self.remembered.lock().ok()?;
         let last = guard.as_ref()?;
-        (last.route == route && *last.token == *token).then(|| Arc::clone(&last.verified))
+        if last.key != key || *last.text != *text {
+            return None;
+        }
+        Arc::clone(&last.value).downcast::<T>().ok()
     }
 
-    /// Remember what route number `route` made of `token` on this connection.
-    pub(crate) fn remember_token(&self, route: usize, token: &str, verified: Arc<Verified>) {
-        if let Ok(mut guard) = self.last_token.lock() {
-            *guard = Some(RememberedToken {
-                route,
-                token: token.into(),
-                verified,
+    /// Remember `value` under `key` and `text` on this connection, in place
+    /// of what was remembered before.
+    pub fn remember<T: Any + Send + Sync>(&self, key: usize, text: &str, value: Arc<T>) {
+        if let Ok(mut guard) = self.remembered.lock() {
+            *guard = Some(Remembered {
+                key,
+                text: text.into(),
+                value,
             });
         }
     }

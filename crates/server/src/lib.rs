@@ -1,6 +1,7 @@
 //! certbound's server as a library: `bind(config)` opens the store, loads the
 //! registry and keys, binds every listener and returns a [`Running`] server
-//! that the CLI and the tests drive alike.
+//! that the CLI and the tests drive alike. What is built above it (the
+//! console, the gateway) joins through [`bind_with`]: [`mount`] and [`routes`].
 //!
 //! Data flows one way: TCP accept → TLS handshake (client chain captured,
 //! proof of key possession verified) → HTTP → client identity → token endpoint
@@ -15,7 +16,7 @@ pub mod audit;
 pub(crate) mod audit_spill;
 pub(crate) mod chain_cache;
 pub(crate) mod client_auth;
-pub(crate) mod client_keys;
+pub mod client_keys;
 pub mod config;
 pub(crate) mod crl;
 pub(crate) mod crl_fetch;
@@ -23,7 +24,6 @@ pub mod dev;
 pub(crate) mod expiry;
 pub(crate) mod fhir;
 pub(crate) mod forwarded;
-pub(crate) mod gateway;
 pub(crate) mod identity;
 pub(crate) mod introspect;
 pub(crate) mod keys;
@@ -39,13 +39,13 @@ pub(crate) mod replay;
 pub(crate) mod reply;
 pub(crate) mod request_check;
 pub(crate) mod revocations;
+pub mod routes;
 pub mod signin_link;
 pub(crate) mod state;
 #[cfg(test)]
 mod test_store;
 pub(crate) mod tls_server;
 pub(crate) mod token;
-pub(crate) mod token_cache;
 pub(crate) mod udap;
 
 use std::net::SocketAddr;
@@ -86,7 +86,11 @@ pub enum ServerError {
         source: std::io::Error,
     },
     #[error("cannot set up a route: {0}")]
-    Gateway(#[from] gateway::RouteError),
+    Routes(routes::RoutesError),
+    #[error(
+        "the config has [[route]]s, and this server was started without the gateway that serves them"
+    )]
+    NoGateway,
     #[error("cannot publish the metadata: {0}")]
     Metadata(String),
     #[error("[udap]: {0}")]
@@ -291,14 +295,21 @@ fn assertion_audiences(
     out
 }
 
-/// Start the server described by `config`, with only its own endpoints.
+/// Start the server described by `config`, with only its own endpoints (and
+/// so no `[[route]]`s).
 pub async fn bind(config: &Config) -> Result<Running, ServerError> {
-    bind_with(config, &[]).await
+    bind_with(config, &[], None).await
 }
 
 /// Start the server described by `config`, its listeners serving `mounts`
-/// (the console) beside its own endpoints.
-pub async fn bind_with(config: &Config, mounts: &[mount::Mount]) -> Result<Running, ServerError> {
+/// (the console) beside its own endpoints, and the `[[route]]`s through
+/// what `routes` builds (the gateway). A config with routes and no `routes`
+/// is refused ([`ServerError::NoGateway`]).
+pub async fn bind_with(
+    config: &Config,
+    mounts: &[mount::Mount],
+    routes: Option<routes::BuildRoutes>,
+) -> Result<Running, ServerError> {
     ensure_data_dir(&config.data_dir)?;
     let store = certbound_store::open(&config.store_url).await?;
     let policy = Policy {
@@ -412,9 +423,13 @@ pub async fn bind_with(config: &Config, mounts: &[mount::Mount]) -> Result<Runni
         metadata,
     };
 
-    let gateway = Arc::new(
-        gateway::Gateway::new(&config.routes, &issuer, &audience).map_err(ServerError::Gateway)?,
-    );
+    let gateway = match (config.routes.is_empty(), routes) {
+        (true, _) => None,
+        (false, None) => return Err(ServerError::NoGateway),
+        (false, Some(build)) => {
+            Some(build(&config.routes, &issuer, &audience).map_err(ServerError::Routes)?)
+        }
+    };
     let (audit, audit_task) = audit::spawn_writer(
         Arc::clone(&store),
         config.data_dir.join(audit_spill::SPILL_FILE),
@@ -446,7 +461,7 @@ pub async fn bind_with(config: &Config, mounts: &[mount::Mount]) -> Result<Runni
             .cloned()
             .zip(config.listeners.iter().cloned())
             .collect(),
-        gateway: Arc::clone(&gateway),
+        gateway: gateway.clone(),
         client_jwks: client_keys::ClientJwks::new(config.issuer.jwks_ca.clone()),
         udap: udap::Udap::new(&config.udap, &issuer, &audiences).map_err(ServerError::Udap)?,
         assertion_audiences: audiences,
@@ -468,8 +483,10 @@ pub async fn bind_with(config: &Config, mounts: &[mount::Mount]) -> Result<Runni
         registry.spawn_watcher(shutdown_rx.clone()),
         revocations.spawn_watcher(shutdown_rx.clone()),
         reloader.spawn_watch(shutdown_rx.clone()),
-        gateway.spawn_refresh(shutdown_rx.clone()),
     ];
+    if let Some(gateway) = gateway {
+        tasks.push(gateway.spawn_background(shutdown_rx.clone()));
+    }
     if let Some(crls) = &crls {
         tasks.push(crls.spawn_watch(shutdown_rx.clone()));
     }

@@ -141,7 +141,11 @@ pub(crate) async fn serve(
                     // the routes' rules and the upstream all see it.
                     let refused = request_check::check(&mut req).err();
                     let route_only = refused.is_none()
-                        && app::route_only(&state.gateway, &state.mounted, req.uri().path());
+                        && app::route_only(
+                            state.gateway.as_deref(),
+                            &state.mounted,
+                            req.uri().path(),
+                        );
                     let (router, state) = (router.clone(), Arc::clone(&state));
                     async move {
                         let response = if let Some(refusal) = refused {
@@ -150,7 +154,7 @@ pub(crate) async fn serve(
                         } else {
                             let req = req.map(axum::body::Body::new);
                             if route_only {
-                                app::gateway_request(&state, req, Some(&conn.0)).await
+                                app::gateway_request(state, req, Some(&conn.0)).await
                             } else {
                                 let mut req = req;
                                 req.extensions_mut().insert(conn);

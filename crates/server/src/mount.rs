@@ -2,7 +2,8 @@
 //! listeners: a [`Mount`] names the path prefix it owns and makes its routes
 //! from a [`Context`], the little of the application it may read and do.
 //! The server never imports what it mounts; the CLI hands the mounts to
-//! [`crate::bind_with`].
+//! [`crate::bind_with`]. The gateway gets the same [`Context`], with the
+//! checks of [`crate::routes`].
 
 use std::sync::Arc;
 

@@ -34,8 +34,8 @@ pub struct AppState {
     /// `[revocation] fetch_crl` / `ocsp`: the sources certificates name;
     /// `None` when both are off.
     pub online_revocation: Option<crate::online_revocation::Sources>,
-    /// The `[[route]]`s.
-    pub gateway: Arc<crate::gateway::Gateway>,
+    /// The `[[route]]`s; `None` without any.
+    pub gateway: Option<Arc<dyn crate::routes::Routes>>,
     /// Peers allowed to read `/metrics`.
     pub metrics_allow: Vec<crate::forwarded::Cidr>,
     /// `None` when the admin API is disabled.

@@ -315,9 +315,13 @@ upstream = "http://{upstream}"
     );
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, toml).unwrap();
-    certbound_server::bind(&certbound_server::Config::load(&path).unwrap())
-        .await
-        .unwrap()
+    certbound_server::bind_with(
+        &certbound_server::Config::load(&path).unwrap(),
+        &[],
+        Some(certbound_gateway::BUILD),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

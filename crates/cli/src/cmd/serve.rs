@@ -71,7 +71,12 @@ async fn serve(args: ServeArgs) -> Result<ExitCode> {
         );
     }
     let mut signals = Signals::register().context("cannot install the signal handlers")?;
-    let running = certbound_server::bind_with(&config, &[certbound_console::MOUNT]).await?;
+    let running = certbound_server::bind_with(
+        &config,
+        &[certbound_console::MOUNT],
+        Some(certbound_gateway::BUILD),
+    )
+    .await?;
     for l in &running.listeners {
         let scheme = if l.tls { "https" } else { "http" };
         let kind = if l.mtls {

@@ -182,7 +182,9 @@ impl Harness {
         let path = dir.path().join("certbound.toml");
         std::fs::write(&path, format!("{BASE_CONFIG}\n{extra}")).unwrap();
         let config = Config::load(&path).unwrap();
-        let running = certbound_server::bind_with(&config, mounts).await.unwrap();
+        let running = certbound_server::bind_with(&config, mounts, Some(certbound_gateway::BUILD))
+            .await
+            .unwrap();
         Harness {
             running,
             dir,
@@ -412,6 +414,25 @@ pub async fn request(
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
+}
+
+/// A config in `dir` with one TLS listener, "tls" (a server certificate
+/// from `pki` for localhost), no admin API, and `extra` appended.
+pub fn tls_only_config(dir: &std::path::Path, pki: &TestPki, extra: &str) -> Config {
+    pki.root
+        .issue(&LeafOptions::server("localhost").around_now())
+        .write(dir, "server", &[]);
+    let path = dir.join("certbound.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "data_dir = \"data\"\n[issuer]\nurl = \"https://localhost\"\n\
+             [tls.tls]\ncert = \"server.crt\"\nkey = \"server.key\"\n\
+             [[listener]]\nname = \"tls\"\nbind = \"127.0.0.1:0\"\ntls = \"tls\"\n{extra}"
+        ),
+    )
+    .unwrap();
+    Config::load(&path).unwrap()
 }
 
 /// A `ClientApplication` document.

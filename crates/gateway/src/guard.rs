@@ -22,18 +22,19 @@ use certbound_oauth::auth::AuthFailure;
 use certbound_oauth::claims::thumbprints_match;
 use certbound_oauth::client::ClientStatus;
 use certbound_oauth::{JwtError, Validation, VerifyingKeys};
-use certbound_pki::chain::{ChainError, Usage};
+use certbound_pki::chain::ChainError;
 use certbound_pki::inspect::{CertInfo, SanEntry};
 use certbound_store::StoreError;
 use time::OffsetDateTime;
 
-use super::error::{NameNotAllowed, RouteError};
-use super::proxy::UpstreamClient;
-use super::{ExternalJwks, Require, RouteConfig, TokenSource};
-use crate::identity::ClientIdentity;
-use crate::reply::json_response;
-use crate::state::AppState;
+use certbound_server::ClientIdentity;
+use certbound_server::json_response;
+use certbound_server::mount::Context;
+
+use crate::error::{NameNotAllowed, RouteError};
+use crate::proxy::UpstreamClient;
 use crate::token_cache::{TokenCache, Verified};
+use crate::{ExternalJwks, Require, RouteConfig, TokenSource};
 
 /// How often an external issuer's JWKS is fetched again.
 pub(super) const JWKS_REFRESH: Duration = Duration::from_secs(300);
@@ -196,7 +197,7 @@ impl Route {
     /// Check the request against the route's requirements.
     pub(crate) async fn admit(
         &self,
-        state: &AppState,
+        context: &Context,
         token: Option<&str>,
         identity: Option<&ClientIdentity>,
     ) -> Result<Admitted, Rejection> {
@@ -204,7 +205,7 @@ impl Route {
         let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
         if self.config.require == Require::ClientCert {
             return self
-                .admit_certificate(state, identity, now)
+                .admit_certificate(context, identity, now)
                 .await
                 .map_err(|r| self.log(identity, None, r));
         }
@@ -212,7 +213,7 @@ impl Route {
             return Err(Rejection::no_token());
         };
         let verified = self
-            .verify(state, token, now, identity)
+            .verify(context, token, now, identity)
             .await
             .map_err(|r| self.log(identity, None, r))?;
         let claims = &verified.claims;
@@ -224,7 +225,7 @@ impl Route {
             match identity.and_then(|i| i.thumbprint.as_deref()) {
                 Some(presented) if thumbprints_match(presented, &cnf.x5t_s256) => {
                     // The token outlives nothing its certificate lost.
-                    if let Some(refusal) = revoked_leaf(state, chain.first(), now) {
+                    if let Some(refusal) = revoked_leaf(context, chain.first(), now) {
                         return Err(self.log(identity, client_id, refusal));
                     }
                 }
@@ -272,7 +273,7 @@ impl Route {
 
     async fn admit_certificate(
         &self,
-        state: &AppState,
+        context: &Context,
         identity: Option<&ClientIdentity>,
         now: OffsetDateTime,
     ) -> Result<Admitted, Rejection> {
@@ -292,14 +293,7 @@ impl Route {
         // A refusal by the CRLs, named rather than "not trusted".
         let mut revoked: Option<ChainError> = None;
         if let Some(ca) = &self.config.client_ca {
-            let revocation = state.crls.as_ref().map(|c| c.check());
-            let result = ca.verify_checked(chain, Usage::Client, now, revocation.as_ref());
-            if revocation.is_some()
-                && let Some(r) = crate::crl::metric_result(&result.as_ref().map(|_| ()))
-            {
-                state.metrics.revocation_check("crl", r);
-            }
-            match result {
+            match context.verify_client_chain(ca, chain, now) {
                 Ok(_) => trusted = true,
                 Err(
                     e @ (ChainError::Revoked { .. } | ChainError::RevocationUnavailable { .. }),
@@ -309,15 +303,18 @@ impl Route {
         }
         if !trusted {
             for id in &self.config.allow_client_ids {
-                let client = state
-                    .registry
+                let client = context
+                    .registry()
                     .get(id)
                     .await
                     .map_err(|e| Rejection::unavailable(&e))?;
                 let Some(client) = client else { continue };
                 // The token endpoint's path: its caches, its CRL and online
                 // revocation checks and their metrics.
-                match crate::client_auth::certificate(state, &client, identity, now).await {
+                match context
+                    .authenticate_certificate(&client, identity, now)
+                    .await
+                {
                     Ok(_) => {
                         client_id = Some(id.clone());
                         break;
@@ -380,18 +377,18 @@ impl Route {
 
     async fn verify(
         &self,
-        state: &AppState,
+        context: &Context,
         token: &str,
         now: OffsetDateTime,
         identity: Option<&ClientIdentity>,
     ) -> Result<Arc<Verified>, Rejection> {
-        let remembered = identity.and_then(|i| i.remembered_token(self.index, token));
+        let remembered = identity.and_then(|i| i.remembered::<Verified>(self.index, token));
         let verified = match remembered {
             Some(v) => v,
             None => {
-                let v = self.verify_cached(state, token, now)?;
+                let v = self.verify_cached(context, token, now)?;
                 if let Some(i) = identity {
-                    i.remember_token(self.index, token, Arc::clone(&v));
+                    i.remember(self.index, token, Arc::clone(&v));
                 }
                 v
             }
@@ -400,15 +397,13 @@ impl Route {
         if now.unix_timestamp() >= claims.exp {
             return Err(Rejection::invalid_token("the token has expired"));
         }
-        if matches!(self.config.tokens, TokenSource::Local)
-            && state.revocations.is_revoked(&claims.jti)
-        {
+        if matches!(self.config.tokens, TokenSource::Local) && context.is_revoked(&claims.jti) {
             return Err(Rejection::invalid_token("the token has been revoked"));
         }
         // Trust taken back: the client was switched off or removed since.
         if matches!(self.config.tokens, TokenSource::Local) {
-            let status = state
-                .registry
+            let status = context
+                .registry()
                 .status(&claims.client_id)
                 .await
                 .map_err(|e| Rejection::unavailable(&e))?;
@@ -435,7 +430,7 @@ impl Route {
     /// `aud`, `exp`) and cached.
     fn verify_cached(
         &self,
-        state: &AppState,
+        context: &Context,
         token: &str,
         now: OffsetDateTime,
     ) -> Result<Arc<Verified>, Rejection> {
@@ -445,7 +440,7 @@ impl Route {
             None => {
                 let external = self.external_keys.load_full();
                 let keys = match (&self.config.tokens, &external) {
-                    (TokenSource::Local, _) => &state.verifying_keys,
+                    (TokenSource::Local, _) => context.verifying_keys(),
                     (TokenSource::External { .. }, Some(k)) => k.as_ref(),
                     (TokenSource::External { issuer, .. }, None) => {
                         return Err(Rejection::invalid_token(format!(
@@ -481,11 +476,11 @@ impl Route {
     /// `client_ca` and the admitted client's trust store.
     pub(crate) async fn check_online_revocation(
         &self,
-        state: &AppState,
+        context: &Context,
         identity: Option<&ClientIdentity>,
         admitted: &Admitted,
     ) -> Result<(), Rejection> {
-        if state.online_revocation.is_none() {
+        if !context.checks_online_revocation() {
             return Ok(());
         }
         let chain = identity.map(|i| i.chain.as_slice()).unwrap_or(&[]);
@@ -500,13 +495,13 @@ impl Route {
             .map(|a| a.certs().to_vec())
             .unwrap_or_default();
         let client = match client_id {
-            Some(id) => state.registry.get(id).await.ok().flatten(),
+            Some(id) => context.registry().get(id).await.ok().flatten(),
             None => None,
         };
         if let Some(store) = client.and_then(|c| c.trust_store.clone()) {
             anchors.extend(store.anchors.certs().iter().cloned());
         }
-        match crate::online_revocation::check(state, chain, &anchors).await {
+        match context.check_online_revocation(chain, &anchors).await {
             Ok(()) => Ok(()),
             Err(e) => {
                 let r = match self.config.require {
@@ -566,7 +561,7 @@ pub(super) async fn keep_jwks(route: &Route, mut shutdown: tokio::sync::watch::R
         let fetched_at = tokio::time::Instant::now();
         let fetched = tokio::select! {
             _ = shutdown.changed() => return,
-            fetched = super::proxy::fetch_jwks(uri, ca.as_deref()) => fetched,
+            fetched = certbound_server::client_keys::fetch_jwks(uri, ca.as_deref()) => fetched,
         };
         match fetched {
             Ok(keys) => {
@@ -597,22 +592,12 @@ pub(super) async fn keep_jwks(route: &Route, mut shutdown: tokio::sync::watch::R
 
 /// A bound token's certificate that the CRLs in force list as revoked.
 fn revoked_leaf(
-    state: &AppState,
+    context: &Context,
     leaf: Option<&certbound_pki::CertDer>,
     now: OffsetDateTime,
 ) -> Option<Rejection> {
-    let (crls, leaf) = (state.crls.as_ref()?, leaf?);
-    let loaded = crls.current();
-    match loaded.set.status(leaf, now) {
-        certbound_pki::revocation::Status::Revoked {
-            revoked_at, reason, ..
-        } => {
-            state.metrics.revocation_check("crl", "revoked");
-            Some(Rejection::invalid_token(format!(
-                "the certificate the token is bound to was revoked on {} (reason: {reason})",
-                certbound_pki::time_fmt::rfc3339(revoked_at)
-            )))
-        }
-        _ => None,
-    }
+    let revoked = context.revoked_by_crl(leaf?, now)?;
+    Some(Rejection::invalid_token(format!(
+        "the certificate the token is bound to was {revoked}"
+    )))
 }

@@ -21,25 +21,23 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::uri::{Authority, PathAndQuery, Scheme};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, Version, header};
 use axum::response::Response;
-use certbound_oauth::VerifyingKeys;
 use certbound_tls::ClientTls;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 
-use super::RouteConfig;
-use super::error::{FetchError, RouteError};
-use super::guard::{Admitted, Route};
-use super::pool::Http1Pool;
-use crate::identity::{ClientIdentity, Source};
-use crate::reply::json_response;
+use certbound_server::{ClientIdentity, Source, json_response};
+
+use crate::RouteConfig;
+use crate::error::RouteError;
+use crate::guard::{Admitted, Route};
+use crate::pool::Http1Pool;
 use certbound_tls::http::{build_client, single_chunked, strip_hop_by_hop};
 
 const X_CLIENT_ID: HeaderName = HeaderName::from_static("x-client-id");
@@ -343,33 +341,6 @@ fn set_identity(headers: &mut HeaderMap, identity: Option<&ClientIdentity>, admi
     if let Some(v) = &values.peer_ip {
         headers.insert(X_FORWARDED_FOR, v.clone());
     }
-}
-
-/// GET a JWKS over HTTPS, verified with `ca` (the system roots when `None`).
-pub(crate) async fn fetch_jwks(
-    uri: &str,
-    ca: Option<&[certbound_pki::CertDer]>,
-) -> Result<VerifyingKeys, FetchError> {
-    let tls = ClientTls {
-        ca: ca.map(<[_]>::to_vec),
-        ..ClientTls::default()
-    }
-    .build()
-    .map_err(Box::new)?;
-    let client = build_client((*tls).clone(), Duration::from_secs(5));
-    let uri: Uri = uri.parse()?;
-    if uri.scheme_str() != Some("https") {
-        return Err(FetchError::NotHttps(uri));
-    }
-    let request = Request::get(uri).body(Body::empty())?;
-    let response = tokio::time::timeout(Duration::from_secs(10), client.request(request))
-        .await
-        .map_err(|_| FetchError::Timeout)??;
-    if !response.status().is_success() {
-        return Err(FetchError::Status(response.status()));
-    }
-    let body = axum::body::to_bytes(Body::new(response.into_body()), 1024 * 1024).await?;
-    Ok(VerifyingKeys::from_jwks_json(&body)?)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! never a client's forged copy of it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../server/tests/common/mod.rs"]
 mod common;
 
 use std::net::SocketAddr;
@@ -706,4 +707,45 @@ async fn token_only_client_cert_external_and_unreachable_routes() {
         404
     );
     assert_eq!(s.h.get("tls", "/healthz").await.unwrap().status, 200);
+}
+
+/// The server does not import the gateway: a config with routes started
+/// without it is refused, so no route is ever served open; started with it
+/// (as `certbound serve` does), the route answers.
+#[tokio::test]
+async fn routes_without_the_gateway_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = certbound_testkit::TestPki::new();
+    let config = common::tls_only_config(
+        dir.path(),
+        &pki,
+        "[[route]]\nprefix = \"/api/\"\nupstream = \"http://127.0.0.1:9\"\nrequire = \"token\"\n",
+    );
+    let refused = certbound_server::bind_with(&config, &[], None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, certbound_server::ServerError::NoGateway),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("[[route]]"), "{refused}");
+
+    let running = certbound_server::bind_with(&config, &[], Some(certbound_gateway::BUILD))
+        .await
+        .unwrap();
+    let reply = request(
+        running.addr("tls").unwrap(),
+        &pki,
+        &Client::None,
+        "GET",
+        "/api/x",
+        "",
+        "",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    running.shutdown();
+    running.wait().await;
 }

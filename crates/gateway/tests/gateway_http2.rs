@@ -7,6 +7,7 @@
 //! one whose CA does not trust the upstream.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../server/tests/common/mod.rs"]
 mod common;
 
 use std::convert::Infallible;

@@ -4,6 +4,7 @@
 //! server is a small rustls HTTPS server of the test's own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../server/tests/common/mod.rs"]
 mod common;
 
 use std::convert::Infallible;

@@ -6,27 +6,42 @@
 //! upstream with the client's identity in headers the client cannot forge.
 //!
 //! Paths arrive normalized (dot segments, encoded slashes and the like were
-//! refused by [`crate::request_check`] before routing); a route is chosen on
+//! refused by the server's listener before routing); a route is chosen on
 //! segment boundaries and the upstream gets the very path that chose it.
+//!
+//! The server does not import this crate: the CLI hands [`BUILD`] to
+//! `certbound_server::bind_with`, and the server calls the routes through
+//! its `Routes` trait with a `Context`.
 
 mod error;
 mod guard;
 mod pool;
-pub(crate) mod proxy;
+mod proxy;
+mod token_cache;
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
+use certbound_server::ClientIdentity;
+use certbound_server::config::route::{ExternalJwks, Require, RouteConfig, TokenSource};
+use certbound_server::json_response;
+use certbound_server::mount::Context;
+use certbound_server::routes::{Answer, BuildRoutes, Routes, RoutesError};
 
-pub(crate) use self::error::RouteError;
-use crate::identity::Connection;
-use crate::reply::json_response;
-use crate::state::AppState;
+pub use self::error::RouteError;
 
-pub(crate) use crate::config::route::{ExternalJwks, Require, RouteConfig, TokenSource};
+/// What the CLI hands the server: builds the routes of a config.
+pub const BUILD: BuildRoutes = build;
+
+fn build(
+    configs: &[RouteConfig],
+    issuer: &str,
+    audience: &[String],
+) -> Result<Arc<dyn Routes>, RoutesError> {
+    Ok(Arc::new(Gateway::new(configs, issuer, audience)?))
+}
 
 /// The routes at run time, longest prefix first.
 #[derive(Debug)]
@@ -52,31 +67,62 @@ impl Gateway {
         Ok(Self { routes })
     }
 
-    /// Fetch external JWKS now and keep them fresh.
-    pub fn spawn_refresh(
-        self: &Arc<Self>,
-        shutdown: tokio::sync::watch::Receiver<bool>,
-    ) -> tokio::task::JoinHandle<()> {
-        let me = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut tasks = tokio::task::JoinSet::new();
-            for index in 0..me.routes.len() {
-                let (me, shutdown) = (Arc::clone(&me), shutdown.clone());
-                tasks.spawn(async move { guard::keep_jwks(&me.routes[index], shutdown).await });
-            }
-            while tasks.join_next().await.is_some() {}
-        })
-    }
-
-    /// The route for `path`, a normalized path (see [`crate::request_check`]):
-    /// the longest prefix that covers it.
+    /// The route for `path`, a normalized path: the longest prefix that covers it.
     fn find(&self, path: &str) -> Option<&guard::Route> {
         self.routes.iter().find(|r| covers(&r.config.prefix, path))
     }
 
-    /// Whether a route serves `path` (certbound's own endpoints aside).
-    pub fn serves(&self, path: &str) -> bool {
+    /// Admit and forward `request` on the route that serves its path, or answer 404.
+    async fn answer(
+        &self,
+        context: &Context,
+        request: Request,
+        identity: Option<&ClientIdentity>,
+    ) -> axum::response::Response {
+        let Some(route) = self.find(request.uri().path()) else {
+            return json_response(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into());
+        };
+        let token = guard::bearer(request.headers());
+        match route.admit(context, token, identity).await {
+            Ok(admitted) => match route
+                .check_online_revocation(context, identity, &admitted)
+                .await
+            {
+                Ok(()) => proxy::forward(route, request, identity, admitted).await,
+                Err(rejection) => rejection.into_response(),
+            },
+            Err(rejection) => rejection.into_response(),
+        }
+    }
+}
+
+impl Routes for Gateway {
+    fn serves(&self, path: &str) -> bool {
         self.find(path).is_some()
+    }
+
+    fn serve<'a>(
+        &'a self,
+        context: &'a Context,
+        request: Request,
+        identity: Option<&'a ClientIdentity>,
+    ) -> Answer<'a> {
+        Box::pin(self.answer(context, request, identity))
+    }
+
+    /// Fetch external JWKS now and keep them fresh.
+    fn spawn_background(
+        self: Arc<Self>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tasks = tokio::task::JoinSet::new();
+            for index in 0..self.routes.len() {
+                let (me, shutdown) = (Arc::clone(&self), shutdown.clone());
+                tasks.spawn(async move { guard::keep_jwks(&me.routes[index], shutdown).await });
+            }
+            while tasks.join_next().await.is_some() {}
+        })
     }
 }
 
@@ -85,41 +131,6 @@ impl Gateway {
 fn covers(prefix: &str, path: &str) -> bool {
     path.strip_prefix(prefix)
         .is_some_and(|rest| prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'))
-}
-
-/// The router's fallback: a route, or 404.
-pub(crate) async fn dispatch(
-    State(state): State<Arc<AppState>>,
-    request: Request<Body>,
-) -> Response {
-    let identity = request
-        .extensions()
-        .get::<Connection>()
-        .map(|c| Arc::clone(&c.0));
-    serve(&state, request, identity.as_deref()).await
-}
-
-/// Admit and forward `request` on the route that serves its path, or answer 404.
-/// The listener calls this directly for paths that only a route serves.
-pub(crate) async fn serve(
-    state: &AppState,
-    request: Request<Body>,
-    identity: Option<&crate::identity::ClientIdentity>,
-) -> Response {
-    let Some(route) = state.gateway.find(request.uri().path()) else {
-        return json_response(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into());
-    };
-    let token = guard::bearer(request.headers());
-    match route.admit(state, token, identity).await {
-        Ok(admitted) => match route
-            .check_online_revocation(state, identity, &admitted)
-            .await
-        {
-            Ok(()) => proxy::forward(route, request, identity, admitted).await,
-            Err(rejection) => rejection.into_response(),
-        },
-        Err(rejection) => rejection.into_response(),
-    }
 }
 
 #[cfg(test)]
