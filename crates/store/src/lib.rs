@@ -31,6 +31,7 @@
 //! dialect (`migrations/sqlite`, `migrations/postgres`) holding the same
 //! versions under the same names.
 
+mod audit_sql;
 mod error;
 mod model;
 mod notify;

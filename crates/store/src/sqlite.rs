@@ -28,8 +28,7 @@ use tokio::sync::{broadcast, oneshot};
 use crate::error::{StoreError, describe};
 use crate::model::{
     self, AssertionUse, AuditEvent, AuditFilter, Change, ClientRecord, NewClient, check_id,
-    check_text, clean, clean_opt, decode_document, encode_document, from_micros, name_key,
-    to_micros,
+    check_text, decode_document, encode_document, from_micros, name_key, to_micros,
 };
 use crate::notify::Notifier;
 use crate::{Store, StoreError as E};
@@ -58,8 +57,6 @@ const CLIENT_CHUNK: usize = 1024;
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 const CLIENT_COLUMNS: &str = "id, name, document, created_at, updated_at, version";
-const AUDIT_COLUMNS: &str =
-    "at, kind, client_id, method, result, reason, thumbprint, subject, peer, listener, detail";
 
 /// A store in an SQLite file (or in memory).
 #[derive(Debug)]
@@ -628,21 +625,7 @@ impl Store for SqliteStore {
         }
         let mut tx = self.begin_write("recording audit events").await?;
         for chunk in crate::pow2_chunks(events, AUDIT_CHUNK) {
-            let mut insert =
-                QueryBuilder::<Sqlite>::new(format!("INSERT INTO audit_events ({AUDIT_COLUMNS}) "));
-            insert.push_values(chunk, |mut row, event| {
-                row.push_bind(to_micros(event.at))
-                    .push_bind(clean(&event.kind).into_owned())
-                    .push_bind(clean_opt(&event.client_id))
-                    .push_bind(clean_opt(&event.method))
-                    .push_bind(event.result.as_str())
-                    .push_bind(clean_opt(&event.reason))
-                    .push_bind(clean_opt(&event.thumbprint))
-                    .push_bind(clean_opt(&event.subject))
-                    .push_bind(clean_opt(&event.peer))
-                    .push_bind(clean_opt(&event.listener))
-                    .push_bind(clean_opt(&event.detail));
-            });
+            let mut insert = crate::audit_sql::insert::<Sqlite, _>(chunk, to_micros);
             insert
                 .build()
                 .execute(&mut *tx)
@@ -656,28 +639,7 @@ impl Store for SqliteStore {
     }
 
     async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE 1 = 1"
-        ));
-        if let Some(client_id) = &filter.client_id {
-            query
-                .push(" AND client_id = ")
-                .push_bind(clean(client_id).into_owned());
-        }
-        if let Some(since) = filter.since {
-            query.push(" AND at >= ").push_bind(to_micros(since));
-        }
-        if let Some(result) = filter.result {
-            query.push(" AND result = ").push_bind(result.as_str());
-        }
-        if let Some(kind) = &filter.kind {
-            query
-                .push(" AND kind = ")
-                .push_bind(clean(kind).into_owned());
-        }
-        query
-            .push(" ORDER BY at DESC, id DESC LIMIT ")
-            .push_bind(model::audit_limit(filter));
+        let mut query = crate::audit_sql::select::<Sqlite, _>(filter, to_micros);
         let rows = query
             .build()
             .fetch_all(&self.pool)
