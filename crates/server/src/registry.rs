@@ -227,6 +227,12 @@ impl Registry {
         self.fetched.load(Ordering::Relaxed)
     }
 
+    /// How many times the cache was emptied (a resync): a read in progress
+    /// then is read again, since it may predate what the resync was for.
+    pub fn clears(&self) -> u64 {
+        self.clears.load(Ordering::Acquire)
+    }
+
     /// A number that changes whenever the cached clients do.
     pub fn writes(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
