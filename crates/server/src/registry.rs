@@ -582,13 +582,17 @@ impl Registry {
                 if generation <= have {
                     Ok(())
                 } else if generation == have + 1 {
-                    // Applied once forgotten; reading it again is a courtesy.
+                    // Applied once forgotten; reading it again is a courtesy,
+                    // done before the generation is reached so that reaching
+                    // it means the registry is done with the change.
                     let cached = self.forget(&id);
+                    let read = if cached || self.fits() {
+                        self.fetch(&self.shards[shard_of(&id)], &id).await.map(drop)
+                    } else {
+                        Ok(())
+                    };
                     self.generation.fetch_max(generation, Ordering::AcqRel);
-                    if cached || self.fits() {
-                        self.fetch(&self.shards[shard_of(&id)], &id).await?;
-                    }
-                    Ok(())
+                    read
                 } else {
                     tracing::debug!(have, generation, "registry generations skipped; resyncing");
                     self.resync().await

@@ -124,8 +124,8 @@ async fn larger_than_its_cache(count: usize) -> (Harness, certbound_testkit::Lea
 }
 
 /// Run `round` until one runs with no resync of the registry during it (at
-/// most 10 times): a resync (the store's poller may announce one while the
-/// test's writes settle, on a loaded machine) rightly makes a read in
+/// most 10 times): a resync (which the registry's own poll starts when it
+/// judges a change missed, late on a loaded machine) rightly makes a read in
 /// progress read again, which a count of reads must not mistake for a
 /// failure to share them. What the last round returned, and the reads it made.
 async fn without_resync<T, F: std::future::Future<Output = T>>(

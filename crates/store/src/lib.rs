@@ -20,10 +20,15 @@
 //! - SQLite: changes made through this store are announced after commit; those
 //!   made through another store on the same file (a second `open` in this or
 //!   another process) are found by polling the generation counters every
-//!   [`SQLITE_POLL_INTERVAL`] while someone is subscribed, and announced at
-//!   the second poll that finds them (a commit of this store may be read by
-//!   a poll just before it announces itself). Only one *server*
-//!   should use a file; a second process may make occasional changes.
+//!   [`SQLITE_POLL_INTERVAL`] while someone is subscribed, and announced by
+//!   the first poll that finds them: a commit of this store claims its
+//!   generation before it commits, so a poll never takes it for another's.
+//!   Only one *server* should use a file; a second process may make
+//!   occasional changes.
+//!
+//! Either way, a store announces its own commits in generation order, one
+//! [`Change`] each, even when the tasks that committed them wake in another
+//! order.
 //!
 //! [`Store::registry_generation`] is there for callers that prefer to poll.
 //!

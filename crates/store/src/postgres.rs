@@ -26,7 +26,7 @@ use crate::model::{
     self, AssertionUse, AuditEvent, AuditFilter, Change, ClientRecord, NewClient, check_id,
     check_text, decode_document, encode_document, name_key, truncate_to_micros,
 };
-use crate::notify::Notifier;
+use crate::notify::{Claim, Counter, Notifier};
 use crate::{Store, StoreError as E};
 
 /// Connections each store opens at most for queries (plus one for `LISTEN`).
@@ -136,20 +136,21 @@ impl PgStore {
     }
 
     /// Bumps a generation counter and queues the notification, inside `tx`
-    /// (naming the client changed, when one is); returns the new generation.
+    /// (naming the client changed, when one is); the new generation, claimed
+    /// as this process's until the transaction commits (or fails).
     async fn announce(
         &self,
         tx: &mut Transaction<'static, Postgres>,
-        change: Change,
+        counter: Counter,
         client: Option<&str>,
-    ) -> Result<i64, StoreError> {
-        let (sql, kind) = match change {
-            Change::Revocations => (
+    ) -> Result<Claim, StoreError> {
+        let (sql, kind) = match counter {
+            Counter::Revocations => (
                 "UPDATE meta SET revocation_generation = revocation_generation + 1 \
                  RETURNING revocation_generation",
                 "revocations",
             ),
-            Change::Clients | Change::Client { .. } | Change::Resync => (
+            Counter::Registry => (
                 "UPDATE meta SET registry_generation = registry_generation + 1 \
                  RETURNING registry_generation",
                 "clients",
@@ -170,7 +171,7 @@ impl PgStore {
             .execute(&mut **tx)
             .await
             .map_err(E::during("notifying other instances"))?;
-        Ok(generation)
+        Ok(self.notifier.claim(counter, generation))
     }
 
     async fn generation(&self, column: &'static str) -> Result<i64, StoreError> {
@@ -343,15 +344,13 @@ impl Store for PgStore {
         if inserted.rows_affected() == 0 {
             return Err(E::AlreadyExists { id: id.to_owned() });
         }
-        let generation = self.announce(&mut tx, Change::Clients, Some(id)).await?;
+        let claim = self.announce(&mut tx, Counter::Registry, Some(id)).await?;
         tx.commit().await.map_err(E::during("creating a client"))?;
-        self.notifier.reached(
-            Change::Client {
-                id: id.into(),
-                generation,
-            },
+        let generation = claim.generation();
+        claim.committed(Change::Client {
+            id: id.into(),
             generation,
-        );
+        });
         Ok(ClientRecord {
             id: id.to_owned(),
             name: name.to_owned(),
@@ -396,9 +395,9 @@ impl Store for PgStore {
             }
         }
         // A full reload, not one client: payload `clients:<instance>`.
-        let generation = self.announce(&mut tx, Change::Clients, None).await?;
+        let claim = self.announce(&mut tx, Counter::Registry, None).await?;
         tx.commit().await.map_err(E::during(DOING))?;
-        self.notifier.reached(Change::Clients, generation);
+        claim.committed(Change::Clients);
         Ok(rows.len() as u64)
     }
 
@@ -476,15 +475,13 @@ impl Store for PgStore {
             return Err(E::not_updated(id, expected_version, current));
         };
         let record = client_from_row(&row)?;
-        let generation = self.announce(&mut tx, Change::Clients, Some(id)).await?;
+        let claim = self.announce(&mut tx, Counter::Registry, Some(id)).await?;
         tx.commit().await.map_err(E::during("updating a client"))?;
-        self.notifier.reached(
-            Change::Client {
-                id: id.into(),
-                generation,
-            },
+        let generation = claim.generation();
+        claim.committed(Change::Client {
+            id: id.into(),
             generation,
-        );
+        });
         Ok(record)
     }
 
@@ -501,15 +498,13 @@ impl Store for PgStore {
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
-        let generation = self.announce(&mut tx, Change::Clients, Some(id)).await?;
+        let claim = self.announce(&mut tx, Counter::Registry, Some(id)).await?;
         tx.commit().await.map_err(E::during("deleting a client"))?;
-        self.notifier.reached(
-            Change::Client {
-                id: id.into(),
-                generation,
-            },
+        let generation = claim.generation();
+        claim.committed(Change::Client {
+            id: id.into(),
             generation,
-        );
+        });
         Ok(true)
     }
 
@@ -552,9 +547,9 @@ impl Store for PgStore {
         if inserted.rows_affected() == 0 {
             return Ok(false);
         }
-        let generation = self.announce(&mut tx, Change::Revocations, None).await?;
+        let claim = self.announce(&mut tx, Counter::Revocations, None).await?;
         tx.commit().await.map_err(E::during("revoking a token"))?;
-        self.notifier.reached(Change::Revocations, generation);
+        claim.committed(Change::Revocations);
         Ok(true)
     }
 

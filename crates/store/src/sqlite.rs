@@ -30,12 +30,12 @@ use crate::model::{
     self, AssertionUse, AuditEvent, AuditFilter, Change, ClientRecord, NewClient, check_id,
     check_text, decode_document, encode_document, from_micros, name_key, to_micros,
 };
-use crate::notify::Notifier;
+use crate::notify::{Claim, Counter, Notifier};
 use crate::{Store, StoreError as E};
 
 /// How often a subscribed SQLite store looks for changes made by other
-/// connection pools on the same file; such a change is announced at the
-/// second poll that sees it (see `Notifier::polled`).
+/// connection pools on the same file; such a change is announced by the
+/// first poll that reads it (see `Notifier::polled`).
 pub const SQLITE_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// How long a statement waits for another writer to finish.
@@ -189,8 +189,6 @@ async fn poll_generations(
     let mut ticks = tokio::time::interval(SQLITE_POLL_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
-    // What the previous poll read (nothing yet).
-    let mut last = (i64::MIN, i64::MIN);
     loop {
         tokio::select! {
             _ = &mut stop => return,
@@ -206,7 +204,7 @@ async fn poll_generations(
                     failing = false;
                     notifier.send(Change::Resync);
                 }
-                notifier.polled(registry, revocations, &mut last);
+                notifier.polled(registry, revocations);
             }
             Err(error) => {
                 if !failing {
@@ -218,22 +216,28 @@ async fn poll_generations(
     }
 }
 
-/// Bumps a generation counter inside `tx`; returns the new value.
-async fn bump(tx: &mut Transaction<'static, Sqlite>, change: Change) -> Result<i64, StoreError> {
-    let sql = match change {
-        Change::Revocations => {
+/// Bumps a generation counter inside `tx`; the new value, claimed as this
+/// process's until the transaction commits (or fails).
+async fn bump(
+    notifier: &Arc<Notifier>,
+    tx: &mut Transaction<'static, Sqlite>,
+    counter: Counter,
+) -> Result<Claim, StoreError> {
+    let sql = match counter {
+        Counter::Revocations => {
             "UPDATE meta SET revocation_generation = revocation_generation + 1 \
              RETURNING revocation_generation"
         }
-        Change::Clients | Change::Client { .. } | Change::Resync => {
+        Counter::Registry => {
             "UPDATE meta SET registry_generation = registry_generation + 1 \
              RETURNING registry_generation"
         }
     };
-    sqlx::query_scalar::<_, i64>(sql)
+    let generation = sqlx::query_scalar::<_, i64>(sql)
         .fetch_one(&mut **tx)
         .await
-        .map_err(E::during("bumping the generation counter"))
+        .map_err(E::during("bumping the generation counter"))?;
+    Ok(notifier.claim(counter, generation))
 }
 
 fn client_from_row(row: &SqliteRow) -> Result<ClientRecord, StoreError> {
@@ -315,15 +319,13 @@ impl Store for SqliteStore {
         if inserted.rows_affected() == 0 {
             return Err(E::AlreadyExists { id: id.to_owned() });
         }
-        let generation = bump(&mut tx, Change::Clients).await?;
+        let claim = bump(&self.notifier, &mut tx, Counter::Registry).await?;
         tx.commit().await.map_err(E::during("creating a client"))?;
-        self.notifier.reached(
-            Change::Client {
-                id: id.into(),
-                generation,
-            },
+        let generation = claim.generation();
+        claim.committed(Change::Client {
+            id: id.into(),
             generation,
-        );
+        });
         Ok(ClientRecord {
             id: id.to_owned(),
             name: name.to_owned(),
@@ -365,9 +367,9 @@ impl Store for SqliteStore {
                 return Err(model::taken(chunk, &inserted));
             }
         }
-        let generation = bump(&mut tx, Change::Clients).await?;
+        let claim = bump(&self.notifier, &mut tx, Counter::Registry).await?;
         tx.commit().await.map_err(E::during(DOING))?;
-        self.notifier.reached(Change::Clients, generation);
+        claim.committed(Change::Clients);
         Ok(rows.len() as u64)
     }
 
@@ -438,15 +440,13 @@ impl Store for SqliteStore {
             return Err(E::not_updated(id, expected_version, current));
         };
         let record = client_from_row(&row)?;
-        let generation = bump(&mut tx, Change::Clients).await?;
+        let claim = bump(&self.notifier, &mut tx, Counter::Registry).await?;
         tx.commit().await.map_err(E::during("updating a client"))?;
-        self.notifier.reached(
-            Change::Client {
-                id: id.into(),
-                generation,
-            },
+        let generation = claim.generation();
+        claim.committed(Change::Client {
+            id: id.into(),
             generation,
-        );
+        });
         Ok(record)
     }
 
@@ -460,15 +460,13 @@ impl Store for SqliteStore {
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
-        let generation = bump(&mut tx, Change::Clients).await?;
+        let claim = bump(&self.notifier, &mut tx, Counter::Registry).await?;
         tx.commit().await.map_err(E::during("deleting a client"))?;
-        self.notifier.reached(
-            Change::Client {
-                id: id.into(),
-                generation,
-            },
+        let generation = claim.generation();
+        claim.committed(Change::Client {
+            id: id.into(),
             generation,
-        );
+        });
         Ok(true)
     }
 
@@ -511,9 +509,9 @@ impl Store for SqliteStore {
         if inserted.rows_affected() == 0 {
             return Ok(false);
         }
-        let generation = bump(&mut tx, Change::Revocations).await?;
+        let claim = bump(&self.notifier, &mut tx, Counter::Revocations).await?;
         tx.commit().await.map_err(E::during("revoking a token"))?;
-        self.notifier.reached(Change::Revocations, generation);
+        claim.committed(Change::Revocations);
         Ok(true)
     }
 

@@ -40,6 +40,7 @@ macro_rules! run_suite {
             audit_batches_are_whole,
             old_audit_events_are_purged,
             changes_reach_own_subscriber,
+            concurrent_changes_reach_own_subscriber_in_order,
             changes_reach_another_instance,
             reopening_migrates_idempotently,
             ping_and_location,
@@ -817,6 +818,40 @@ pub async fn changes_reach_own_subscriber(url: &str) {
     assert!(store.delete_client("app-1").await.expect("delete"));
     own(next_change(&mut rx).await, 3);
     assert!(rx.try_recv().is_err(), "one announcement per change");
+}
+
+/// Commits of one process that race each other reach its subscribers one
+/// by one, in generation order (a subscriber that sees a gap reloads
+/// everything), and never as another process's change (which a poll that
+/// reads a commit before it is announced could take it for).
+pub async fn concurrent_changes_reach_own_subscriber_in_order(url: &str) {
+    const WRITERS: usize = 40;
+    let store = store(url).await;
+    let mut rx = store.subscribe();
+    let start = store.registry_generation().await.expect("generation");
+    let mut writers = tokio::task::JoinSet::new();
+    for i in 0..WRITERS {
+        let store = Arc::clone(&store);
+        writers.spawn(async move {
+            let id = format!("app-{i}");
+            create(&*store, &id, &id).await;
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.expect("a writer panicked");
+    }
+    let mut generations = Vec::new();
+    for _ in 0..WRITERS {
+        match next_change(&mut rx).await {
+            Change::Client { generation, .. } => generations.push(generation),
+            other => panic!("after {generations:?}: expected a client's change, got {other:?}"),
+        }
+    }
+    let expected: Vec<i64> = (start + 1..).take(WRITERS).collect();
+    assert_eq!(
+        generations, expected,
+        "one announcement per commit, in order"
+    );
 }
 
 pub async fn changes_reach_another_instance(url: &str) {
