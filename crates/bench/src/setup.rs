@@ -327,17 +327,32 @@ pub fn start_nginx(bin: &Path, dir: &Path, workers: usize) -> Result<Server> {
             default_type application/json;
             return 200 '{"ok":true}';
         }"#;
-    spawn_nginx(bin, dir, workers, comment, "", location)
+    spawn_nginx(bin, dir, "nginx", workers, comment, "", location)
+}
+
+/// What nginx passes the upstream about the client, besides the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forwarding {
+    /// Nothing: the request as it came.
+    Nothing,
+    /// The client's identity, as certbound's route passes it: the
+    /// certificate (`Client-Cert`, here nginx's `$ssl_client_escaped_cert`,
+    /// the URL-encoded PEM, as the seed guide's nginx config forwards it),
+    /// its subject and fingerprint, and `X-Forwarded-For`.
+    Identity,
 }
 
 /// Write an nginx config for an mTLS reverse proxy to `upstream` (verified
 /// client certificate, `proxy_pass` over kept-alive HTTP/1.1 upstream
-/// connections), then start nginx like [`start_nginx`].
+/// connections), then start nginx like [`start_nginx`]. Its files are named
+/// after `name`, so that several can run from one directory.
 pub fn start_nginx_proxy(
     bin: &Path,
     dir: &Path,
+    name: &'static str,
     workers: usize,
     upstream: SocketAddr,
+    forwarding: Forwarding,
 ) -> Result<Server> {
     let comment = "# Written by bench-gateway: an mTLS reverse proxy (required, verified client\n\
                    # certificate) to the bench upstream over kept-alive HTTP/1.1 connections.";
@@ -348,19 +363,33 @@ pub fn start_nginx_proxy(
         keepalive_requests 1000000;
     }}"#
     );
-    let location = r#"location / {
+    let identity = match forwarding {
+        Forwarding::Nothing => "",
+        Forwarding::Identity => {
+            r#"
+            proxy_set_header Client-Cert $ssl_client_escaped_cert;
+            proxy_set_header X-Client-Cert-Subject $ssl_client_s_dn;
+            proxy_set_header X-Client-Cert-Thumbprint $ssl_client_fingerprint;
+            proxy_set_header X-Forwarded-For $remote_addr;"#
+        }
+    };
+    let location = format!(
+        r#"location / {{
             proxy_pass http://bench_upstream;
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }"#;
-    spawn_nginx(bin, dir, workers, comment, &http, location)
+            proxy_set_header Connection "";{identity}
+        }}"#
+    );
+    spawn_nginx(bin, dir, name, workers, comment, &http, &location)
 }
 
 /// The config both nginx setups share, with `http` inside the http block and
-/// `location` inside the TLS server; nginx started in the foreground.
+/// `location` inside the TLS server; nginx started in the foreground, its
+/// files in `dir` named after `name`.
 fn spawn_nginx(
     bin: &Path,
     dir: &Path,
+    name: &'static str,
     workers: usize,
     comment: &str,
     http: &str,
@@ -368,15 +397,16 @@ fn spawn_nginx(
 ) -> Result<Server> {
     let port = free_port()?;
     let d = dir.display();
-    let conf = dir.join("nginx.conf");
-    std::fs::create_dir_all(dir.join("nginx-tmp")).context("creating nginx-tmp")?;
+    let conf = dir.join(format!("{name}.conf"));
+    let tmp = format!("{name}-tmp");
+    std::fs::create_dir_all(dir.join(&tmp)).with_context(|| format!("creating {tmp}"))?;
     std::fs::write(
         &conf,
         format!(
             r#"{comment}
 worker_processes {workers};
-pid {d}/nginx.pid;
-error_log {d}/nginx-error.log warn;
+pid {d}/{name}.pid;
+error_log {d}/{name}-error.log warn;
 events {{
     worker_connections 4096;
 }}
@@ -384,11 +414,11 @@ http {{
     access_log off;
     keepalive_requests 1000000;
     keepalive_timeout 75s;
-    client_body_temp_path {d}/nginx-tmp/body;
-    proxy_temp_path {d}/nginx-tmp/proxy;
-    fastcgi_temp_path {d}/nginx-tmp/fastcgi;
-    uwsgi_temp_path {d}/nginx-tmp/uwsgi;
-    scgi_temp_path {d}/nginx-tmp/scgi;
+    client_body_temp_path {d}/{tmp}/body;
+    proxy_temp_path {d}/{tmp}/proxy;
+    fastcgi_temp_path {d}/{tmp}/fastcgi;
+    uwsgi_temp_path {d}/{tmp}/uwsgi;
+    scgi_temp_path {d}/{tmp}/scgi;
     {http}
     server {{
         listen 127.0.0.1:{port} ssl;
@@ -403,8 +433,8 @@ http {{
 "#
         ),
     )
-    .context("writing nginx.conf")?;
-    let log = dir.join("nginx-error.log");
+    .with_context(|| format!("writing {}", conf.display()))?;
+    let log = dir.join(format!("{name}-error.log"));
     let child = Command::new(bin)
         .arg("-p")
         .arg(dir)
@@ -416,13 +446,13 @@ http {{
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(
-            std::fs::File::create(dir.join("nginx-stderr.log"))
-                .context("creating nginx-stderr.log")?,
+            std::fs::File::create(dir.join(format!("{name}-stderr.log")))
+                .with_context(|| format!("creating {name}-stderr.log"))?,
         )
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
     Ok(Server {
-        name: "nginx",
+        name,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
         child,
         log,

@@ -8,7 +8,10 @@
 //! "required"` and a `[[route]]` with `require = "bound-token"`) and nginx
 //! (`ssl_verify_client on`, `proxy_pass` to a kept-alive `upstream` block)
 //! both forward to it; the load generator also calls it directly over plain
-//! HTTP for the baseline. The load generator keeps `--concurrency`
+//! HTTP for the baseline. A second nginx (`nginx+id`) also passes on the
+//! client's identity in headers as the route does (the certificate, its
+//! subject and fingerprint, `X-Forwarded-For`): the like-for-like peak, next
+//! to the issue's reference, nginx passing on the request alone. The load generator keeps `--concurrency`
 //! connections alive with the bench client's certificate and sends the same
 //! request to each: `GET /api/hello` with `Authorization: Bearer <token>`, the
 //! token obtained once from certbound's token endpoint with that certificate
@@ -37,7 +40,7 @@ use hyper::header::{AUTHORIZATION, HeaderValue};
 use certbound_bench::load::{self, Expect, Groups, Measured, Negotiated, Target};
 use certbound_bench::procfs::{self, Procs, RssSampler};
 use certbound_bench::program::{self, cores};
-use certbound_bench::setup::{self, Pki, Server};
+use certbound_bench::setup::{self, Forwarding, Pki, Server};
 use certbound_bench::upstream::{self, Upstream};
 
 /// Issue 7's targets: certbound's route serves at least nginx's requests/s...
@@ -48,6 +51,11 @@ const TARGET_ADDED_P99_MS: f64 = 2.0;
 const HALF: f64 = 0.5;
 /// How long a server may take to answer its first request once listening.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// nginx as the issue's reference: the request passed on as it came.
+const NGINX: &str = "nginx";
+/// nginx passing on the client's identity as certbound does (like for like;
+/// measured at the peak only).
+const NGINX_ID: &str = "nginx+id";
 /// The route's prefix; [`upstream::PATH`] lies under it.
 const ROUTE_PREFIX: &str = "/api/";
 
@@ -246,19 +254,31 @@ require = "bound-token"
         negotiated,
     });
     if !args.no_nginx {
-        let mut server = setup::start_nginx_proxy(&nginx_bin, dir.path(), cores(), upstream.addr)?;
-        let target = request(server.addr, Some(connector.clone()));
-        let (negotiated, _) = load::wait_ready(&target, READY_TIMEOUT, || server.check_alive())
-            .await
-            .context("nginx")?;
-        subjects.push(Subject {
-            name: "nginx",
-            // The workers exist once nginx answers.
-            procs: Some(Procs::tree(server.pid())),
-            server: Some(server),
-            target,
-            negotiated,
-        });
+        for (name, forwarding) in [
+            (NGINX, Forwarding::Nothing),
+            (NGINX_ID, Forwarding::Identity),
+        ] {
+            let mut server = setup::start_nginx_proxy(
+                &nginx_bin,
+                dir.path(),
+                name,
+                cores(),
+                upstream.addr,
+                forwarding,
+            )?;
+            let target = request(server.addr, Some(connector.clone()));
+            let (negotiated, _) = load::wait_ready(&target, READY_TIMEOUT, || server.check_alive())
+                .await
+                .context(name)?;
+            subjects.push(Subject {
+                name,
+                // The workers exist once nginx answers.
+                procs: Some(Procs::tree(server.pid())),
+                server: Some(server),
+                target,
+                negotiated,
+            });
+        }
     }
 
     print_header(&args, threads, &subjects, &upstream, &nginx_bin);
@@ -365,7 +385,7 @@ struct HalfPlan {
 fn half_plan(rows: &[Row], half_of: HalfOf) -> HalfPlan {
     let peaks: Vec<(&'static str, f64)> = rows
         .iter()
-        .filter(|r| r.phase == Phase::Peak && r.name != "upstream")
+        .filter(|r| r.phase == Phase::Peak && r.name != "upstream" && r.name != NGINX_ID)
         .map(|r| (r.name, r.measured.rate().max(1.0)))
         .collect();
     let lowest = peaks
@@ -489,11 +509,19 @@ fn print_header(
             continue;
         };
         let what = match s.name {
-            "nginx" => format!(
+            NGINX | NGINX_ID => format!(
                 "{} (master + {} workers): ssl_verify_client on, proxy_pass to an upstream \
-                 block with keepalive 64, proxy_http_version 1.1",
+                 block with keepalive 64, proxy_http_version 1.1{}",
                 setup::nginx_version(nginx_bin),
-                s.procs.as_ref().map_or(0, |p| p.count().saturating_sub(1))
+                s.procs.as_ref().map_or(0, |p| p.count().saturating_sub(1)),
+                if s.name == NGINX_ID {
+                    ", passing on the client's identity as certbound's route does: \
+                     proxy_set_header Client-Cert $ssl_client_escaped_cert (the seed guide's \
+                     way), X-Client-Cert-Subject $ssl_client_s_dn, X-Client-Cert-Thumbprint \
+                     $ssl_client_fingerprint, X-Forwarded-For $remote_addr (peak only)"
+                } else {
+                    ""
+                }
             ),
             _ => format!(
                 "certbound serve (release build): client_auth = \"required\", route {ROUTE_PREFIX} \
@@ -648,6 +676,20 @@ fn print_summary(rows: &[Row], runs: &[Row], subjects: &[Subject], plan: &HalfPl
             "    req/s by round: certbound {}; nginx {}",
             per_round(runs, Phase::Peak, "certbound", None, rate, 0),
             per_round(runs, Phase::Peak, "nginx", None, rate, 0)
+        );
+    }
+    if let (Some(c), Some(n)) = (certbound, find(rows, Phase::Peak, NGINX_ID, None)) {
+        let cpu = match (c.server_us(), n.server_us()) {
+            (Some(cu), Some(nu)) => format!("{:.2}x", cu / nu),
+            _ => "-".into(),
+        };
+        println!(
+            "    like for like, nginx passing on the client's identity too: {:.0} req/s, {:.1} µs \
+             server CPU per request; ratio certbound/nginx+id {:.2}x req/s, {cpu} CPU per request \
+             (no target: the issue's is against plain nginx)",
+            n.measured.rate(),
+            n.server_us().unwrap_or(f64::NAN),
+            c.measured.rate() / n.measured.rate()
         );
     }
     println!("  half of peak, {}", plan.why);
