@@ -10,7 +10,8 @@
 //! `[[route]]` of the gateway; `bench-registry` measures a large registry
 //! (start-up, memory, first and later tokens of many clients, the cost and
 //! the spread of changes), its clients made by [`fleet`], its changes by [`changes`], on
-//! connections of [`conn`]. Each prints
+//! connections of [`conn`]. [`signing`] measures what signing alone costs
+//! on this machine. Each prints
 //! figures; none is a timed test.
 
 #![forbid(unsafe_code)]
@@ -23,4 +24,5 @@ pub mod load;
 pub mod procfs;
 pub mod program;
 pub mod setup;
+pub mod signing;
 pub mod upstream;

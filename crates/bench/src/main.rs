@@ -32,6 +32,7 @@ use certbound_bench::load::{self, Expect, Groups, Measured, Negotiated, Target};
 use certbound_bench::procfs::{self, Procs, RssSampler};
 use certbound_bench::program::{self, cores};
 use certbound_bench::setup::{self, Pki, Server};
+use certbound_bench::signing::{self, Floor};
 
 /// The targets (issue 4's, raised by issue 20, "Scale"): new-connection
 /// tokens at this many times nginx's handshake-only rate, at most this share
@@ -44,6 +45,8 @@ const TARGET_RSS_MIB: f64 = 64.0;
 const TARGET_CRL_OVERHEAD: f64 = 0.10;
 /// How long a server may take to answer its first request once listening.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long signing alone is measured.
+const SIGNING_RUN: Duration = Duration::from_secs(1);
 /// Client assertions signed for a run: the rate expected times this, times
 /// the duration (a pool that runs out ends the run early, and says so).
 const POOL_MARGIN: f64 = 1.5;
@@ -207,6 +210,12 @@ async fn run(args: Args, threads: usize) -> Result<()> {
             assertion::LIFETIME_SECS
         );
     }
+    // Before any server starts, while the machine is quiet.
+    let floor = if args.runs.contains(&RunKind::KeptAlive) {
+        Some(signing::measure(SIGNING_RUN)?)
+    } else {
+        None
+    };
     let dir = tempfile::Builder::new()
         .prefix("bench-token-")
         .tempdir()
@@ -327,7 +336,7 @@ async fn run(args: Args, threads: usize) -> Result<()> {
         }
     }
     let hwm = subjects.first().map(|s| s.procs.hwm_kib()).unwrap_or(0);
-    print_summary(&rows, &subjects, hwm);
+    print_summary(&rows, &subjects, hwm, floor);
     drop(servers);
     if args.keep_dir {
         println!("\nfiles kept in {}", dir.keep().display());
@@ -639,7 +648,7 @@ fn print_crl_overhead(rows: &[Row]) {
     );
 }
 
-fn print_summary(rows: &[Row], subjects: &[Subject], certbound_hwm_kib: u64) {
+fn print_summary(rows: &[Row], subjects: &[Subject], certbound_hwm_kib: u64, floor: Option<Floor>) {
     println!();
     println!("summary (certbound / nginx; same client, same machine, same run)");
     for s in subjects {
@@ -684,6 +693,19 @@ fn print_summary(rows: &[Row], subjects: &[Subject], certbound_hwm_kib: u64) {
             verdict(c.measured.rate() >= TARGET_KEPT_ALIVE_RATE),
             c.cpu_us_per_request()
         );
+        if let Some(floor) = floor {
+            println!(
+                "    signing alone (one thread, before the runs; certbound_oauth::claims::issue: \
+                 claims, jti, ES256 signature): {:.0} tokens/s per core, {:.1} µs each; at \
+                 {:.0} tokens/s that is {:.2} of this machine's {} cores, before TLS, HTTP and \
+                 the load generator",
+                floor.per_core,
+                floor.us_per_token(),
+                TARGET_KEPT_ALIVE_RATE,
+                floor.cores_at(TARGET_KEPT_ALIVE_RATE),
+                cores()
+            );
+        }
         print_jwt_comparison(rows, RunKind::KeptAlive);
         if let Some(n) = find(rows, RunKind::KeptAlive, "nginx") {
             println!(
