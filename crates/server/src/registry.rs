@@ -5,6 +5,9 @@
 //! - A client not in the cache is read from the store by id (one indexed
 //!   query; concurrent lookups of one id share it) and compiled; an id that
 //!   is not registered is remembered as such, so unknown ids cost one query.
+//!   Unknown ids are remembered apart from the clients (a bounded number):
+//!   made-up ids never take a client's place, nor stop a registry that fits
+//!   from being held whole.
 //! - The cache holds at most `[store] client_cache` clients; past that, a
 //!   client not asked for since the last sweep makes room (second chance).
 //! - When the whole registry fits, it is kept whole: read in at start, in
@@ -53,8 +56,8 @@ const PARALLEL_COMPILE_MIN: usize = 1024;
 /// Most threads a full load compiles on.
 const MAX_COMPILE_THREADS: usize = 8;
 
-/// One cached answer: the client, or `None` when the id is not registered
-/// (or its record does not validate: it authenticates nobody).
+/// One cached answer for a registered id: the client, or `None` when its
+/// record does not validate (it authenticates nobody).
 #[derive(Debug)]
 struct Entry {
     client: Option<Arc<CompiledClient>>,
@@ -79,6 +82,11 @@ const MAX_CONCURRENT_READS: usize = 16;
 /// Reads of one id a fetch makes before answering uncached.
 const FETCH_ATTEMPTS: u32 = 4;
 
+/// Most ids one shard remembers as not registered (16,384 in all). They are
+/// kept apart from the clients, so that made-up ids, which anyone can send,
+/// never take a client's place in the cache.
+const UNKNOWN_PER_SHARD: usize = 64;
+
 #[derive(Debug, Default)]
 struct Shard {
     map: ArcSwap<Map>,
@@ -89,6 +97,9 @@ struct Shard {
     epoch: AtomicU64,
     /// Reads of the store under way, by id: one per id.
     loading: Mutex<HashMap<String, Arc<Loading>>>,
+    /// Ids read from the store and found not registered (writers hold
+    /// `write`; at most [`UNKNOWN_PER_SHARD`], any one making room).
+    unknown: Mutex<HashSet<String>>,
     /// Where the next eviction sweep starts.
     hand: AtomicUsize,
 }
@@ -263,6 +274,9 @@ impl Registry {
             entry.used.store(true, Ordering::Relaxed);
             return Ok(entry.client.clone());
         }
+        if lock(&shard.unknown).contains(id) {
+            return Ok(None);
+        }
         self.fetch(shard, id).await
     }
 
@@ -289,13 +303,17 @@ impl Registry {
                     if let Some(entry) = shard.map.load().get(id) {
                         return Ok((entry.client.clone(), true));
                     }
+                    if lock(&shard.unknown).contains(id) {
+                        return Ok((None, true));
+                    }
                     // Never closed, so acquiring cannot fail.
                     let _permit = self.reads.acquire().await.ok();
                     let epoch = shard.epoch.load(Ordering::Acquire);
                     self.fetched.fetch_add(1, Ordering::Relaxed);
-                    let record = self.store.get_client(id).await?;
-                    let client =
-                        record.and_then(|r| self.compile_record(&r.id, r.version, r.document));
+                    let Some(record) = self.store.get_client(id).await? else {
+                        return Ok((None, self.remember_unknown(shard, id, epoch)));
+                    };
+                    let client = self.compile_record(&record.id, record.version, record.document);
                     let cached = self.insert(shard, id, client.clone(), epoch);
                     Ok((client, cached))
                 })
@@ -339,6 +357,25 @@ impl Registry {
         };
         map.insert(id.to_owned(), Arc::new(entry));
         self.publish(shard, map);
+        true
+    }
+
+    /// Remember that `id` is not registered, unless a change of its shard
+    /// was heard since `epoch` (the read may predate it); whether it is
+    /// remembered. A full shard forgets another unknown id, never a client.
+    fn remember_unknown(&self, shard: &Shard, id: &str, epoch: u64) -> bool {
+        let _write = lock(&shard.write);
+        if shard.epoch.load(Ordering::Acquire) != epoch {
+            return false;
+        }
+        let mut unknown = lock(&shard.unknown);
+        if unknown.len() >= UNKNOWN_PER_SHARD && !unknown.contains(id) {
+            let other = unknown.iter().next().cloned();
+            if let Some(other) = other {
+                unknown.remove(&other);
+            }
+        }
+        unknown.insert(id.to_owned());
         true
     }
 
@@ -517,6 +554,7 @@ impl Registry {
         if let Some(changed) = lock(&self.warming).as_mut() {
             changed.insert(id.to_owned());
         }
+        lock(&shard.unknown).remove(id);
         let current = shard.map.load();
         if !current.contains_key(id) {
             return false;
@@ -535,6 +573,7 @@ impl Registry {
         for shard in &self.shards {
             let _write = lock(&shard.write);
             shard.epoch.fetch_add(1, Ordering::AcqRel);
+            lock(&shard.unknown).clear();
             self.publish(shard, Map::default());
         }
         self.generation.fetch_max(generation, Ordering::AcqRel);

@@ -222,6 +222,63 @@ async fn clients_are_read_on_demand_once_and_unknown_ids_are_remembered() {
     );
 }
 
+/// Anyone can send a `client_id`: a flood of made-up ids costs reads of the
+/// store (16 at a time), but never takes a registered client's place in the
+/// cache, nor stops a registry that fits from being held whole.
+#[tokio::test]
+async fn made_up_ids_never_evict_a_client_nor_unmake_a_whole_registry() {
+    // 1,280 places: five a shard, so 1,500 unknown ids would overflow most
+    // shards if they were held with the clients.
+    let h = Harness::start("[store]\nclient_cache = 1280\n").await;
+    let registry = Arc::clone(h.running.registry());
+    let leaf = self_signed(&LeafOptions::client("real").around_now());
+    let store = &h.running.store();
+    let ids: Vec<String> = (0..3).map(|i| format!("real-{i}")).collect();
+    for id in &ids {
+        store
+            .create_client(id, id, &client_doc(id, &leaf.cert_pem()))
+            .await
+            .unwrap();
+    }
+    settled(&h).await;
+    eventually("the registry is held whole", || async {
+        registry.is_whole()
+    })
+    .await;
+    for id in &ids {
+        assert!(registry.get(id).await.unwrap().is_some());
+    }
+    let flood = tokio::task::JoinSet::from_iter((0..1500).map(|i| {
+        let registry = Arc::clone(&registry);
+        async move { registry.get(&format!("made-up-{i}")).await.unwrap() }
+    }));
+    for answer in flood.join_all().await {
+        assert!(answer.is_none());
+    }
+    assert!(registry.is_whole(), "the flood unmade the whole registry");
+    let fetched = registry.fetched();
+    for id in &ids {
+        assert!(registry.get(id).await.unwrap().is_some());
+    }
+    assert_eq!(
+        registry.fetched(),
+        fetched,
+        "a client was evicted and read again"
+    );
+    assert_eq!(registry.count(), 3);
+    // A token for one of them is issued as before.
+    let as_real = Client::Cert(vec![leaf.cert.clone()], leaf.key_pem.clone());
+    let reply = h
+        .token(
+            "mtls",
+            &as_real,
+            "grant_type=client_credentials&client_id=real-0",
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
 #[tokio::test]
 async fn the_cache_holds_at_most_its_capacity_and_still_answers_every_client() {
     let (h, leaf) = larger_than_its_cache(600).await;
