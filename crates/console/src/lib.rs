@@ -140,7 +140,7 @@ async fn not_found(request: Request) -> Response {
 /// 404 when the admin API is disabled; security headers on every answer.
 async fn guard(State(c): State<Arc<Console>>, request: Request, next: Next) -> Response {
     if c.state.admin().is_none() {
-        return json_response(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into());
+        return certbound_server::not_found();
     }
     let mut resp = next.run(request).await;
     let h = resp.headers_mut();

@@ -22,12 +22,11 @@ mod token_cache;
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use certbound_server::ClientIdentity;
 use certbound_server::config::route::{ExternalJwks, Require, RouteConfig, TokenSource};
-use certbound_server::json_response;
 use certbound_server::mount::Context;
+use certbound_server::not_found;
 use certbound_server::routes::{Answer, BuildRoutes, Routes, RoutesError};
 
 pub use self::error::RouteError;
@@ -80,7 +79,7 @@ impl Gateway {
         identity: Option<&ClientIdentity>,
     ) -> axum::response::Response {
         let Some(route) = self.find(request.uri().path()) else {
-            return json_response(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into());
+            return not_found();
         };
         let token = guard::bearer(request.headers());
         match route.admit(context, token, identity).await {

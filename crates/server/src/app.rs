@@ -17,7 +17,7 @@ use crate::meta::{
     REGISTER_PATH, REVOKE_PATH, SMART_PATH, TOKEN_PATH, UDAP_PATH,
 };
 use crate::mount::{Context, Mount};
-use crate::reply::json_response;
+use crate::reply::{json_response, not_found};
 use crate::routes::Routes;
 use crate::state::AppState;
 use crate::token;
@@ -77,10 +77,6 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
         Some(gateway) => gateway.serve(&context, request, identity.as_deref()).await,
         None => not_found(),
     }
-}
-
-fn not_found() -> Response {
-    json_response(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into())
 }
 
 /// The router for every listener: the server's endpoints and `mounts`.

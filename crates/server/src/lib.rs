@@ -61,7 +61,7 @@ use tokio::task::JoinHandle;
 pub use config::Config;
 pub use identity::{ClientIdentity, Connection, Source};
 pub use metrics::Metrics;
-pub use reply::json_response;
+pub use reply::{json_response, not_found};
 
 use crate::listener::BoundListener;
 use crate::state::{AppState, Documents};

@@ -55,6 +55,11 @@ pub fn json_response(status: StatusCode, body: String) -> Response {
     resp
 }
 
+/// 404 `{"error":"not_found"}`: a path nothing serves (or a feature that is off).
+pub fn not_found() -> Response {
+    json_response(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into())
+}
+
 /// `server_error` to the client, the cause to the log.
 pub(crate) fn internal(context: &str, error: &dyn std::fmt::Display) -> OAuthReply {
     tracing::error!(%error, "{context}");
