@@ -89,8 +89,14 @@ pub(crate) struct Claim {
 }
 
 impl Claim {
-    pub(crate) fn generation(&self) -> i64 {
-        self.generation
+    /// The transaction that created, changed or deleted client `id`
+    /// committed: announce which client, at this generation.
+    pub(crate) fn committed_client(self, id: &str) {
+        let generation = self.generation;
+        self.committed(Change::Client {
+            id: id.into(),
+            generation,
+        });
     }
 
     /// The transaction committed: announce `change` once every earlier

@@ -346,11 +346,7 @@ impl Store for PgStore {
         }
         let claim = self.announce(&mut tx, Counter::Registry, Some(id)).await?;
         tx.commit().await.map_err(E::during("creating a client"))?;
-        let generation = claim.generation();
-        claim.committed(Change::Client {
-            id: id.into(),
-            generation,
-        });
+        claim.committed_client(id);
         Ok(ClientRecord {
             id: id.to_owned(),
             name: name.to_owned(),
@@ -477,11 +473,7 @@ impl Store for PgStore {
         let record = client_from_row(&row)?;
         let claim = self.announce(&mut tx, Counter::Registry, Some(id)).await?;
         tx.commit().await.map_err(E::during("updating a client"))?;
-        let generation = claim.generation();
-        claim.committed(Change::Client {
-            id: id.into(),
-            generation,
-        });
+        claim.committed_client(id);
         Ok(record)
     }
 
@@ -500,11 +492,7 @@ impl Store for PgStore {
         }
         let claim = self.announce(&mut tx, Counter::Registry, Some(id)).await?;
         tx.commit().await.map_err(E::during("deleting a client"))?;
-        let generation = claim.generation();
-        claim.committed(Change::Client {
-            id: id.into(),
-            generation,
-        });
+        claim.committed_client(id);
         Ok(true)
     }
 

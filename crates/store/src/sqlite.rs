@@ -321,11 +321,7 @@ impl Store for SqliteStore {
         }
         let claim = bump(&self.notifier, &mut tx, Counter::Registry).await?;
         tx.commit().await.map_err(E::during("creating a client"))?;
-        let generation = claim.generation();
-        claim.committed(Change::Client {
-            id: id.into(),
-            generation,
-        });
+        claim.committed_client(id);
         Ok(ClientRecord {
             id: id.to_owned(),
             name: name.to_owned(),
@@ -442,11 +438,7 @@ impl Store for SqliteStore {
         let record = client_from_row(&row)?;
         let claim = bump(&self.notifier, &mut tx, Counter::Registry).await?;
         tx.commit().await.map_err(E::during("updating a client"))?;
-        let generation = claim.generation();
-        claim.committed(Change::Client {
-            id: id.into(),
-            generation,
-        });
+        claim.committed_client(id);
         Ok(record)
     }
 
@@ -462,11 +454,7 @@ impl Store for SqliteStore {
         }
         let claim = bump(&self.notifier, &mut tx, Counter::Registry).await?;
         tx.commit().await.map_err(E::during("deleting a client"))?;
-        let generation = claim.generation();
-        claim.committed(Change::Client {
-            id: id.into(),
-            generation,
-        });
+        claim.committed_client(id);
         Ok(true)
     }
 
